@@ -1,0 +1,4 @@
+//! Command-line shells around the engine.
+
+pub mod documents;
+pub mod evaluate;

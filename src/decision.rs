@@ -1,0 +1,240 @@
+//! Findings + policy -> decision: scores, escape-path combinations, forced actions, thresholds,
+//! mode and exemptions. Pure: the same inputs always give the same decision.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+
+use crate::detect::Signal;
+use crate::policy::{ExemptionInput, ForcedAction, Mode, Policy};
+use crate::subject::{Subject, SubjectBody};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Allow,
+    Annotate,
+    Deny,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Allow => "allow",
+            Action::Annotate => "annotate",
+            Action::Deny => "deny",
+        }
+    }
+}
+
+/// One reason for the decision: a rule that fired, with its weight and ATT&CK technique.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub rule: String,
+    pub score: u32,
+    pub technique: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Decision {
+    pub action: Action,
+    pub score: u32,
+    /// Highest score first.
+    pub findings: Vec<Finding>,
+    /// The exemption that allowed the request outright.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exemption: Option<String>,
+    /// Rules dropped by exemptions that named them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exempted_rules: Vec<String>,
+    /// Audit mode: this request would have been denied in enforce mode.
+    pub would_deny: bool,
+    /// Why the request was not judged at all, if it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+impl Decision {
+    fn allow_unjudged(reason: String) -> Decision {
+        Decision {
+            action: Action::Allow,
+            score: 0,
+            findings: Vec::new(),
+            exemption: None,
+            exempted_rules: Vec::new(),
+            would_deny: false,
+            skipped: Some(reason),
+        }
+    }
+
+    /// Distinct techniques of the findings, in finding order.
+    pub fn techniques(&self) -> Vec<&str> {
+        let mut seen = Vec::new();
+        for f in &self.findings {
+            if !seen.contains(&f.technique.as_str()) {
+                seen.push(f.technique.as_str());
+            }
+        }
+        seen
+    }
+
+    /// Distinct rules of the findings, in finding order.
+    pub fn rules(&self) -> Vec<&str> {
+        let mut seen = Vec::new();
+        for f in &self.findings {
+            if !seen.contains(&f.rule.as_str()) {
+                seen.push(f.rule.as_str());
+            }
+        }
+        seen
+    }
+}
+
+fn exemption_input<'a>(subject: &'a Subject, images: &'a [String], sa: Option<&'a str>) -> ExemptionInput<'a> {
+    let (user, groups) = match &subject.requester {
+        Some(r) => (Some(r.username.as_str()), r.groups.as_slice()),
+        None => (None, &[][..]),
+    };
+    ExemptionInput {
+        namespace: subject.namespace.as_deref(),
+        user,
+        groups,
+        service_account: sa,
+        images,
+        labels: match &subject.body {
+            SubjectBody::Pod(p) => Some(&p.labels),
+            _ => None,
+        },
+    }
+}
+
+/// Turns signals into a decision under `policy`.
+pub fn decide(policy: &Policy, subject: &Subject, signals: Vec<Signal>) -> Decision {
+    if let SubjectBody::Skipped(reason) = &subject.body {
+        return Decision::allow_unjudged(reason.clone());
+    }
+    if policy.mode == Mode::Off {
+        return Decision::allow_unjudged("policy mode is off".to_string());
+    }
+
+    let images = match &subject.body {
+        SubjectBody::Pod(p) => p.images(),
+        _ => Vec::new(),
+    };
+    let sa = subject.service_account();
+    let input = exemption_input(subject, &images, sa.as_deref());
+    let mut exemption = None;
+    let mut exempted_rules: BTreeSet<String> = BTreeSet::new();
+    for e in policy.exemptions.iter().filter(|e| e.matches(&input)) {
+        if e.rules.is_empty() {
+            exemption = Some(e.name.clone());
+            break;
+        }
+        exempted_rules.extend(e.rules.iter().cloned());
+    }
+
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut present: BTreeSet<String> = BTreeSet::new();
+    for signal in signals {
+        if exempted_rules.contains(&signal.rule) {
+            continue;
+        }
+        let Some(rule) = policy.rule(&signal.rule).filter(|r| r.enabled) else {
+            continue;
+        };
+        present.insert(rule.id.clone());
+        findings.push(Finding {
+            rule: rule.id.clone(),
+            score: rule.score,
+            technique: rule.technique.clone(),
+            message: format!("{}: {}", rule.message, signal.detail),
+            container: signal.container,
+        });
+    }
+
+    for combo in &policy.combinations {
+        if present.contains(&combo.rule) || exempted_rules.contains(&combo.rule) {
+            continue;
+        }
+        if !combo.all_of.iter().all(|r| present.contains(r)) {
+            continue;
+        }
+        let any = combo.any_of.is_empty()
+            || combo.any_of.iter().any(|r| {
+                if r == "*" {
+                    present
+                        .iter()
+                        .any(|p| !combo.all_of.contains(p) && p != &combo.rule)
+                } else {
+                    present.contains(r)
+                }
+            });
+        if !any {
+            continue;
+        }
+        let Some(rule) = policy.rule(&combo.rule).filter(|r| r.enabled) else {
+            continue;
+        };
+        let parts: Vec<String> = present
+            .iter()
+            .filter(|p| {
+                combo.all_of.contains(p)
+                    || combo.any_of.contains(p)
+                    || combo.any_of.iter().any(|a| a == "*")
+            })
+            .cloned()
+            .collect();
+        present.insert(rule.id.clone());
+        findings.push(Finding {
+            rule: rule.id.clone(),
+            score: rule.score,
+            technique: rule.technique.clone(),
+            message: format!("{} ({})", rule.message, parts.join(" + ")),
+            container: None,
+        });
+    }
+
+    // Each rule counts once, however many times it fired.
+    let score: u32 = present
+        .iter()
+        .filter_map(|id| policy.rule(id))
+        .map(|r| r.score)
+        .sum();
+    findings.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.rule.cmp(&b.rule)));
+
+    let mut action = if score >= policy.thresholds.deny {
+        Action::Deny
+    } else if score >= policy.thresholds.annotate {
+        Action::Annotate
+    } else {
+        Action::Allow
+    };
+    for id in &present {
+        match policy.rule(id).and_then(|r| r.action) {
+            Some(ForcedAction::Deny) => action = Action::Deny,
+            Some(ForcedAction::Annotate) => action = action.max(Action::Annotate),
+            None => {}
+        }
+    }
+    if exemption.is_some() {
+        action = Action::Allow;
+    }
+    let mut would_deny = false;
+    if policy.mode == Mode::Audit && action == Action::Deny {
+        action = Action::Annotate;
+        would_deny = true;
+    }
+
+    Decision {
+        action,
+        score,
+        findings,
+        exemption,
+        exempted_rules: exempted_rules.into_iter().collect(),
+        would_deny,
+        skipped: None,
+    }
+}

@@ -1,0 +1,269 @@
+//! Command detection: runs the shell analyser over an argv, then matches every program, path,
+//! network destination and inline script it found against the policy's catalogues.
+
+use super::net::{destinations, Destination, HostKey};
+use super::paths::path_candidates;
+use super::shell::{analyse, Analysis, Invocation};
+use super::{shorten, Signals};
+use crate::policy::load::CompiledExec;
+
+/// Detects what an argv does. `stdin` is true for exec requests with stdin attached: a bare shell
+/// then is interactive.
+pub fn detect(exec: &CompiledExec, argv: &[String], stdin: bool, out: &mut Signals) {
+    let analysis = analyse(exec, argv);
+    raise_analysis(exec, &analysis, stdin, out);
+}
+
+fn raise_analysis(exec: &CompiledExec, analysis: &Analysis, stdin: bool, out: &mut Signals) {
+    if let Some(why) = &analysis.limit {
+        out.raise("exec-analysis-limit", why.clone());
+    }
+    if !analysis.obfuscation.is_empty() {
+        out.raise("exec-obfuscation", analysis.obfuscation.join("; "));
+    }
+    for payload in &analysis.payloads {
+        out.raise("exec-encoded-payload", payload.clone());
+    }
+    for inv in &analysis.invocations {
+        invocation(exec, inv, stdin, out);
+    }
+    for code in &analysis.code {
+        inline_code(exec, code, out);
+    }
+}
+
+fn describe(inv: &Invocation) -> String {
+    let mut text = inv.program.clone();
+    for a in &inv.args {
+        text.push(' ');
+        text.push_str(a);
+    }
+    format!("`{}`", shorten(&text, 80))
+}
+
+fn invocation(exec: &CompiledExec, inv: &Invocation, stdin: bool, out: &mut Signals) {
+    if let Some(entries) = exec.programs.get(&inv.program) {
+        for entry in entries {
+            if entry.without_args && !inv.args.is_empty() {
+                continue;
+            }
+            if let Some(set) = &entry.when_args {
+                if !inv.args.iter().any(|a| set.is_match(a)) {
+                    continue;
+                }
+            }
+            out.raise(&entry.rule, describe(inv));
+        }
+    }
+
+    for text in inv.args.iter().chain(&inv.redirects) {
+        paths(exec, text, out);
+    }
+
+    let client = exec.network_clients.contains(&inv.program)
+        || exec.netcat.contains(&inv.program)
+        || exec.socat.contains(&inv.program)
+        || exec.downloaders.contains(&inv.program);
+    for arg in &inv.args {
+        for dest in destinations(arg, client) {
+            destination(exec, &dest, &describe(inv), out);
+        }
+        if client
+            && exec
+                .api_server_variables
+                .iter()
+                .any(|v| arg.contains(&format!("${v}")) || arg.contains(&format!("${{{v}")))
+        {
+            out.raise("exec-apiserver-access", describe(inv));
+        }
+    }
+
+    for target in inv.redirects.iter().chain(&inv.args) {
+        if let Some(dev) = DevTcp::parse(target) {
+            dev_tcp(exec, inv, &dev, out);
+        }
+    }
+
+    if exec.netcat.contains(&inv.program) {
+        netcat(exec, inv, out);
+    }
+    if exec.socat.contains(&inv.program)
+        && inv.args.iter().any(|a| exec.socat_shell_addresses.is_match(a))
+    {
+        out.raise("exec-reverse-shell", describe(inv));
+    }
+    if exec.downloaders.contains(&inv.program) {
+        if let Some(next) = &inv.pipes_into {
+            if exec.shells.contains(next) || exec.interpreters.contains(next) {
+                out.raise(
+                    "exec-remote-script",
+                    format!("{} piped into {next}", describe(inv)),
+                );
+            }
+        }
+    }
+    if inv.interactive && stdin {
+        out.raise("exec-interactive-shell", format!("`{}` reading stdin", inv.program));
+    }
+}
+
+fn paths(exec: &CompiledExec, text: &str, out: &mut Signals) {
+    for candidate in path_candidates(text) {
+        for idx in exec.path_set.matches(&candidate) {
+            if let Some(rule) = exec.path_rules.get(idx) {
+                out.raise(rule, format!("names {candidate}"));
+            }
+        }
+    }
+}
+
+fn destination(exec: &CompiledExec, dest: &Destination, what: &str, out: &mut Signals) {
+    if exec.metadata_hosts.contains(&dest.host) {
+        out.raise("exec-cloud-metadata", format!("{what} reaches {}", dest.host));
+    }
+    if exec.api_server_hosts.contains(&dest.host) {
+        out.raise("exec-apiserver-access", format!("{what} reaches {}", dest.host));
+    }
+    if let Some(port) = dest.port {
+        if exec.kubelet_ports.contains(&port) {
+            out.raise(
+                "exec-kubelet-access",
+                format!("{what} reaches port {port} on {}", dest.host),
+            );
+        }
+    }
+}
+
+/// Bash's `/dev/tcp/HOST/PORT` pseudo-device: a connection without any network tool.
+struct DevTcp {
+    host: String,
+    port: String,
+}
+
+impl DevTcp {
+    fn parse(text: &str) -> Option<DevTcp> {
+        let start = text.find("/dev/tcp/").or_else(|| text.find("/dev/udp/"))?;
+        let rest = &text[start + "/dev/tcp/".len()..];
+        let (host, port) = rest.split_once('/')?;
+        let port = port.split(|c: char| c.is_whitespace()).next().unwrap_or("");
+        Some(DevTcp {
+            host: host.to_string(),
+            port: port.to_string(),
+        })
+    }
+}
+
+fn dev_tcp(exec: &CompiledExec, inv: &Invocation, dev: &DevTcp, out: &mut Signals) {
+    let what = format!("/dev/tcp/{}/{}", dev.host, dev.port);
+    let port: Option<u16> = dev.port.parse().ok();
+    for dest in destinations(&dev.host, true) {
+        destination(
+            exec,
+            &Destination {
+                host: dest.host,
+                port,
+            },
+            &what,
+            out,
+        );
+    }
+    let shell_redirected = exec.shells.contains(&inv.program)
+        && (inv.interactive || inv.args.iter().any(|a| a == "-i" || a.starts_with("-i")));
+    if shell_redirected {
+        out.raise("exec-reverse-shell", format!("`{} -i` redirected to {what}", inv.program));
+    } else if inv.in_loop || port.is_none() {
+        out.raise("exec-network-scan", format!("{what} in a loop over ports or hosts"));
+    } else {
+        out.raise("exec-port-probe", what);
+    }
+}
+
+/// A port argument: `80`, `1-1024`, `22,80,443`.
+fn port_count(arg: &str) -> Option<usize> {
+    let mut total = 0usize;
+    for part in arg.split(',') {
+        if let Some((a, b)) = part.split_once('-') {
+            let (a, b): (u32, u32) = (a.parse().ok()?, b.parse().ok()?);
+            if b < a || b > 65535 {
+                return None;
+            }
+            total += (b - a + 1) as usize;
+        } else {
+            let p: u32 = part.parse().ok()?;
+            if p > 65535 {
+                return None;
+            }
+            total += 1;
+        }
+    }
+    Some(total)
+}
+
+fn netcat(exec: &CompiledExec, inv: &Invocation, out: &mut Signals) {
+    let has_option = |options: &[String]| {
+        inv.args.iter().any(|a| {
+            options.iter().any(|o| {
+                a == o
+                    || (o.len() == 2
+                        && !o.starts_with("--")
+                        && a.starts_with('-')
+                        && !a.starts_with("--")
+                        && (a.starts_with(o.as_str()) || a[1..].contains(&o[1..])))
+                    || (o.starts_with("--") && a.starts_with(&format!("{o}=")))
+            })
+        })
+    };
+    if has_option(&exec.netcat_exec_options) {
+        out.raise("exec-reverse-shell", describe(inv));
+        return;
+    }
+    let ports: usize = inv
+        .args
+        .iter()
+        .filter(|a| !a.starts_with('-'))
+        .filter_map(|a| port_count(a))
+        .sum();
+    let variable_port = inv.args.iter().any(|a| a.starts_with('$'));
+    let scanning = has_option(&exec.netcat_scan_options);
+    if scanning && (ports > 1 || inv.in_loop || variable_port) {
+        out.raise("exec-network-scan", describe(inv));
+    } else if inv.in_loop && (variable_port || ports > 1) {
+        out.raise("exec-network-scan", describe(inv));
+    } else if scanning {
+        out.raise("exec-port-probe", describe(inv));
+    }
+}
+
+fn inline_code(exec: &CompiledExec, code: &str, out: &mut Signals) {
+    for marker in &exec.code_markers {
+        if marker.all_of.iter().all(|m| code.contains(m.as_str())) {
+            out.raise(
+                &marker.rule,
+                format!("inline code contains {}", marker.all_of.join(" + ")),
+            );
+        }
+    }
+    paths(exec, code, out);
+    let what = format!("inline code `{}`", shorten(code, 60));
+    for dest in destinations(code, false) {
+        destination(exec, &dest, &what, out);
+    }
+    if let Some(host) = quoted_hosts(code)
+        .into_iter()
+        .find(|h| exec.metadata_hosts.contains(h))
+    {
+        out.raise("exec-cloud-metadata", format!("{what} names {host}"));
+    }
+}
+
+/// Host names in quotes inside code (`requests.get("http://...")` is covered by URLs; this finds
+/// `socket.connect(("169.254.169.254", 80))`).
+fn quoted_hosts(code: &str) -> Vec<HostKey> {
+    code.split(['"', '\''])
+        .skip(1)
+        .step_by(2)
+        .filter_map(HostKey::parse_configured)
+        // A bare word in quotes is a dictionary key or a message, not a host.
+        .filter(|h| matches!(h, HostKey::Ip(_)) || h.to_string().contains('.'))
+        .collect()
+}

@@ -1,0 +1,81 @@
+//! Pure detectors: a subject in, signals out. No I/O, no clock, no globals; the policy supplies
+//! every list, path and weight. Scoring and the decision happen in `crate::decision`.
+
+pub mod exec;
+pub mod images;
+pub mod net;
+pub mod paths;
+pub mod pod;
+pub mod shell;
+
+use crate::policy::Policy;
+use crate::subject::{Subject, SubjectBody};
+
+/// One observation: which rule it raises and the concrete detail (`runs nmap -sS 10.0.0.0/24`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signal {
+    pub rule: String,
+    pub detail: String,
+    pub container: Option<String>,
+}
+
+/// Collects signals without duplicates.
+#[derive(Debug, Default)]
+pub struct Signals {
+    items: Vec<Signal>,
+    container: Option<String>,
+}
+
+impl Signals {
+    pub fn in_container(&mut self, name: Option<&str>) {
+        self.container = name.map(str::to_string);
+    }
+
+    pub fn raise(&mut self, rule: &str, detail: impl Into<String>) {
+        let signal = Signal {
+            rule: rule.to_string(),
+            detail: detail.into(),
+            container: self.container.clone(),
+        };
+        if !self.items.contains(&signal) {
+            self.items.push(signal);
+        }
+    }
+
+    pub fn into_vec(self) -> Vec<Signal> {
+        self.items
+    }
+}
+
+/// Everything the policy's detectors find in a subject.
+pub fn detect(policy: &Policy, subject: &Subject) -> Vec<Signal> {
+    let mut signals = Signals::default();
+    match &subject.body {
+        SubjectBody::Pod(pod) => pod::detect(policy, pod, &mut signals),
+        SubjectBody::Exec(cmd) => {
+            signals.in_container(Some(&cmd.container).filter(|c| !c.is_empty()).map(|s| s.as_str()));
+            exec::detect(&policy.exec, &cmd.command, cmd.stdin, &mut signals);
+        }
+        SubjectBody::Attach(attach) => {
+            signals.in_container(Some(&attach.container).filter(|c| !c.is_empty()).map(|s| s.as_str()));
+            if attach.stdin {
+                signals.raise("exec-attach", "stdin attached");
+            }
+        }
+        SubjectBody::Skipped(_) => {}
+    }
+    signals.into_vec()
+}
+
+/// Shortens a command for a message, keeping it on one line.
+pub fn shorten(text: &str, max: usize) -> String {
+    let one_line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if one_line.chars().count() <= max {
+        return one_line;
+    }
+    let cut: String = one_line.chars().take(max.saturating_sub(1)).collect();
+    format!("{cut}…")
+}

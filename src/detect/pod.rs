@@ -1,0 +1,220 @@
+//! Pod-spec detection: host namespaces, privileged and host-process containers, added
+//! capabilities, host paths, attack-tool images, and every command the pod would run
+//! (command/args, exec probes, lifecycle hooks), read by the same analyser as exec requests.
+
+use k8s_openapi::api::core::v1::{
+    Capabilities, ContainerPort, Lifecycle, PodSpec, Probe, SecurityContext,
+};
+
+use super::images::ImageRef;
+use super::paths::{matching_entries, HostPath};
+use super::{exec, Signals};
+use crate::policy::Policy;
+use crate::subject::{PodScope, PodSubject};
+
+/// `cap_sys_admin`, `CAP_SYS_ADMIN` and `sys_admin` are all `SYS_ADMIN`.
+pub fn normalise_capability(name: &str) -> String {
+    let upper = name.trim().to_ascii_uppercase();
+    upper
+        .strip_prefix("CAP_")
+        .map(str::to_string)
+        .unwrap_or(upper)
+}
+
+/// The parts of a container (regular, init or ephemeral) that the detectors read.
+struct ContainerView<'a> {
+    name: &'a str,
+    image: Option<&'a str>,
+    command: Option<&'a Vec<String>>,
+    args: Option<&'a Vec<String>>,
+    security_context: Option<&'a SecurityContext>,
+    ports: Option<&'a Vec<ContainerPort>>,
+    probes: [Option<&'a Probe>; 3],
+    lifecycle: Option<&'a Lifecycle>,
+    mounts: Vec<&'a str>,
+}
+
+macro_rules! view {
+    ($c:expr, $ports:expr, $probes:expr) => {
+        ContainerView {
+            name: &$c.name,
+            image: $c.image.as_deref(),
+            command: $c.command.as_ref(),
+            args: $c.args.as_ref(),
+            security_context: $c.security_context.as_ref(),
+            ports: $ports,
+            probes: $probes,
+            lifecycle: $c.lifecycle.as_ref(),
+            mounts: $c
+                .volume_mounts
+                .iter()
+                .flatten()
+                .map(|m| m.name.as_str())
+                .collect(),
+        }
+    };
+}
+
+fn containers<'a>(spec: &'a PodSpec, scope: &PodScope) -> Vec<ContainerView<'a>> {
+    let mut views = Vec::new();
+    if matches!(scope, PodScope::All) {
+        for c in spec.init_containers.iter().flatten().chain(&spec.containers) {
+            views.push(view!(
+                c,
+                c.ports.as_ref(),
+                [
+                    c.liveness_probe.as_ref(),
+                    c.readiness_probe.as_ref(),
+                    c.startup_probe.as_ref()
+                ]
+            ));
+        }
+    }
+    for c in spec.ephemeral_containers.iter().flatten() {
+        let included = match scope {
+            PodScope::All => true,
+            PodScope::EphemeralOnly(names) => names.iter().any(|n| n == &c.name),
+        };
+        if included {
+            views.push(view!(c, None, [None, None, None]));
+        }
+    }
+    views
+}
+
+pub fn detect(policy: &Policy, pod: &PodSubject, out: &mut Signals) {
+    let spec = &pod.spec;
+    out.in_container(None);
+    if spec.host_pid == Some(true) {
+        out.raise("host-pid", "hostPID: true");
+    }
+    if spec.host_network == Some(true) {
+        out.raise("host-network", "hostNetwork: true");
+    }
+    if spec.host_ipc == Some(true) {
+        out.raise("host-ipc", "hostIPC: true");
+    }
+    let pod_host_process = spec
+        .security_context
+        .as_ref()
+        .and_then(|s| s.windows_options.as_ref())
+        .and_then(|w| w.host_process)
+        == Some(true);
+    if pod_host_process {
+        out.raise("windows-host-process", "pod securityContext.windowsOptions.hostProcess: true");
+    }
+
+    let views = containers(spec, &pod.scope);
+    for view in &views {
+        out.in_container(Some(view.name));
+        container(policy, view, out);
+    }
+
+    out.in_container(None);
+    let mounted: Vec<&str> = views.iter().flat_map(|v| v.mounts.iter().copied()).collect();
+    for volume in spec.volumes.iter().flatten() {
+        let Some(host_path) = &volume.host_path else {
+            continue;
+        };
+        // For kubectl debug only the debug container is new: only what it mounts is new access.
+        if matches!(pod.scope, PodScope::EphemeralOnly(_)) && !mounted.contains(&volume.name.as_str())
+        {
+            continue;
+        }
+        host_path_volume(policy, &volume.name, &host_path.path, out);
+    }
+}
+
+fn host_path_volume(policy: &Policy, volume: &str, raw: &str, out: &mut Signals) {
+    let Some(path) = HostPath::parse(raw) else {
+        // Kubernetes rejects relative host paths; still say what was asked for.
+        if let Some(rule) = &policy.pod.other_host_path_rule {
+            out.raise(rule, format!("volume {volume}: hostPath {raw:?}"));
+        }
+        return;
+    };
+    let best = matching_entries(&path, &policy.pod.host_paths).max_by_key(|entry| {
+        policy.rule(&entry.rule).map(|r| r.score).unwrap_or(0)
+    });
+    match best {
+        Some(entry) => {
+            let detail = if path.to_string() == entry.path.to_string() {
+                format!("volume {volume}: hostPath {path}")
+            } else {
+                format!("volume {volume}: hostPath {path} (exposes {})", entry.path)
+            };
+            out.raise(&entry.rule, detail);
+        }
+        None => {
+            if let Some(rule) = &policy.pod.other_host_path_rule {
+                out.raise(rule, format!("volume {volume}: hostPath {path}"));
+            }
+        }
+    }
+}
+
+fn container(policy: &Policy, view: &ContainerView<'_>, out: &mut Signals) {
+    if let Some(sc) = view.security_context {
+        if sc.privileged == Some(true) {
+            out.raise("privileged", "securityContext.privileged: true");
+        }
+        if sc.proc_mount.as_deref() == Some("Unmasked") {
+            out.raise("proc-mount-unmasked", "securityContext.procMount: Unmasked");
+        }
+        if sc.windows_options.as_ref().and_then(|w| w.host_process) == Some(true) {
+            out.raise(
+                "windows-host-process",
+                "securityContext.windowsOptions.hostProcess: true",
+            );
+        }
+        if sc.allow_privilege_escalation == Some(true) {
+            out.raise("allow-privilege-escalation", "allowPrivilegeEscalation: true");
+        }
+        if let Some(Capabilities { add: Some(add), .. }) = &sc.capabilities {
+            for cap in add {
+                let name = normalise_capability(cap);
+                if let Some(rule) = policy.pod.capabilities.get(&name) {
+                    out.raise(rule, format!("capabilities.add: {cap}"));
+                }
+            }
+        }
+    }
+    for port in view.ports.iter().flat_map(|p| p.iter()) {
+        if let Some(hp) = port.host_port.filter(|p| *p > 0) {
+            out.raise("host-port", format!("hostPort {hp}"));
+        }
+    }
+    if let Some(image) = view.image {
+        image_signals(policy, image, out);
+    }
+
+    let mut argv: Vec<String> = view.command.cloned().unwrap_or_default();
+    argv.extend(view.args.cloned().unwrap_or_default());
+    if !argv.is_empty() {
+        exec::detect(&policy.exec, &argv, false, out);
+    }
+    let hooks = view
+        .lifecycle
+        .into_iter()
+        .flat_map(|l| [l.post_start.as_ref(), l.pre_stop.as_ref()])
+        .flatten()
+        .filter_map(|h| h.exec.as_ref());
+    let probes = view.probes.iter().flatten().filter_map(|p| p.exec.as_ref());
+    for action in hooks.chain(probes) {
+        if let Some(cmd) = &action.command {
+            exec::detect(&policy.exec, cmd, false, out);
+        }
+    }
+}
+
+fn image_signals(policy: &Policy, raw: &str, out: &mut Signals) {
+    let Some(image) = ImageRef::parse(raw) else {
+        return;
+    };
+    let full = image.full_repository();
+    for entry in &policy.pod.images {
+        if entry.names.contains(image.name()) || entry.repositories.contains(&full) {
+            out.raise(&entry.rule, format!("image {raw}"));
+        }
+    }
+}

@@ -1,0 +1,22 @@
+//! reconguard: a Kubernetes validating admission webhook that detects containers used to
+//! reconnoitre the host and the cluster.
+//!
+//! The data's way through: bytes -> AdmissionReview -> [`subject::Subject`] -> [`detect`] ->
+//! signals -> [`decision::decide`] -> [`decision::Decision`]. Everything up to the decision is
+//! pure and shared by `serve` and `evaluate`.
+
+pub mod cli;
+pub mod decision;
+pub mod detect;
+pub mod policy;
+pub mod subject;
+
+use decision::Decision;
+use policy::Policy;
+use subject::Subject;
+
+/// The engine: judges one subject under one policy.
+pub fn evaluate(policy: &Policy, subject: &Subject) -> Decision {
+    let signals = detect::detect(policy, subject);
+    decision::decide(policy, subject, signals)
+}

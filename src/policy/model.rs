@@ -1,0 +1,231 @@
+//! The policy document as an admin writes it (YAML). Validation and compilation into the
+//! matchers the engine uses live in `load.rs`; this module is only the shape.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole policy document.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PolicyDocument {
+    pub api_version: String,
+    pub kind: String,
+    #[serde(default)]
+    pub mode: Mode,
+    pub thresholds: Thresholds,
+    #[serde(default)]
+    pub exemptions: Vec<ExemptionSpec>,
+    pub rules: BTreeMap<String, RuleSpec>,
+    #[serde(default)]
+    pub combinations: Vec<CombinationSpec>,
+    pub pod: PodKnowledge,
+    pub exec: ExecKnowledge,
+}
+
+/// `audit` reports what would be denied without denying; `off` admits everything unexamined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    #[default]
+    Enforce,
+    Audit,
+    Off,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Thresholds {
+    pub annotate: u32,
+    pub deny: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RuleSpec {
+    pub score: u32,
+    pub technique: String,
+    pub message: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Forces a decision whenever the rule fires, whatever the total score.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<ForcedAction>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForcedAction {
+    Annotate,
+    Deny,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CombinationSpec {
+    pub rule: String,
+    pub all_of: Vec<String>,
+    #[serde(default)]
+    pub any_of: Vec<String>,
+}
+
+/// Who or what an exemption covers. All given selectors must match; a list matches when any item
+/// does. Patterns are exact unless they contain `*`, `?` or `[`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExemptionSpec {
+    pub name: String,
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    #[serde(default)]
+    pub users: Vec<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// `namespace/name`: the pod's service account for pod specs, the requesting service account
+    /// for exec and attach.
+    #[serde(default)]
+    pub service_accounts: Vec<String>,
+    /// Matched against every container image of the pod (all must match). Not used for exec and
+    /// attach, whose requests do not carry the image.
+    #[serde(default)]
+    pub images: Vec<String>,
+    #[serde(default)]
+    pub pod_labels: BTreeMap<String, String>,
+    /// Limit to these rules; empty means every rule (the request is allowed outright).
+    #[serde(default)]
+    pub rules: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PodKnowledge {
+    pub capabilities: BTreeMap<String, String>,
+    pub host_paths: Vec<HostPathSpec>,
+    pub other_host_path_rule: Option<String>,
+    pub images: Vec<ImageSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HostPathSpec {
+    pub path: String,
+    pub rule: String,
+    #[serde(default = "yes")]
+    pub below: bool,
+    #[serde(default = "yes")]
+    pub above: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ImageSpec {
+    pub rule: String,
+    #[serde(default)]
+    pub names: Vec<String>,
+    #[serde(default)]
+    pub repositories: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExecKnowledge {
+    pub programs: Vec<ProgramSpec>,
+    pub paths: Vec<PathSpec>,
+    pub wrappers: Vec<WrapperSpec>,
+    pub shells: Vec<String>,
+    pub interpreters: InterpreterSpec,
+    pub code_markers: Vec<CodeMarkerSpec>,
+    pub netcat: NetcatSpec,
+    pub socat: SocatSpec,
+    pub downloaders: Vec<String>,
+    pub network: NetworkSpec,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProgramSpec {
+    pub rule: String,
+    pub names: Vec<String>,
+    /// Only when one of the arguments matches one of these (globs allowed).
+    #[serde(default)]
+    pub when_args: Vec<String>,
+    /// Only when the program has no arguments at all (`mount` lists, `mount /dev/sda1 /mnt` mounts).
+    #[serde(default)]
+    pub without_args: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PathSpec {
+    pub rule: String,
+    pub patterns: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WrapperSpec {
+    pub names: Vec<String>,
+    #[serde(default)]
+    pub options_with_value: Vec<String>,
+    #[serde(default)]
+    pub script_options: Vec<String>,
+    #[serde(default)]
+    pub skip: usize,
+    #[serde(default)]
+    pub skip_assignments: bool,
+    /// `su USER -c ...`: a positional user name may precede the command.
+    #[serde(default)]
+    pub user_argument: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct InterpreterSpec {
+    pub names: Vec<String>,
+    pub code_options: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CodeMarkerSpec {
+    pub rule: String,
+    pub all_of: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NetcatSpec {
+    pub names: Vec<String>,
+    pub scan_options: Vec<String>,
+    pub exec_options: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SocatSpec {
+    pub names: Vec<String>,
+    pub shell_addresses: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NetworkSpec {
+    pub metadata_hosts: Vec<String>,
+    pub api_server_hosts: Vec<String>,
+    pub api_server_variables: Vec<String>,
+    pub kubelet_ports: Vec<u16>,
+    pub clients: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Limits {
+    pub max_script_bytes: usize,
+    pub max_depth: usize,
+    pub max_commands: usize,
+}

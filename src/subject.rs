@@ -1,0 +1,356 @@
+//! What is being judged. An AdmissionReview request or a manifest is classified into a
+//! `Subject`: a pod spec (Pod, the pod template of a workload, the new containers of a kubectl
+//! debug), an exec command, an attach, or something we do not judge.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::PodSpec;
+use kube::core::admission::{AdmissionRequest, AdmissionReview, Operation};
+use kube::core::DynamicObject;
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Which containers of a pod spec are new in this request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PodScope {
+    All,
+    /// kubectl debug: only these ephemeral containers are being added.
+    EphemeralOnly(Vec<String>),
+}
+
+#[derive(Debug, Clone)]
+pub struct PodSubject {
+    pub spec: PodSpec,
+    pub labels: BTreeMap<String, String>,
+    pub scope: PodScope,
+}
+
+impl PodSubject {
+    /// Images of the containers in scope, for image exemptions.
+    pub fn images(&self) -> Vec<String> {
+        let spec = &self.spec;
+        let mut images: Vec<String> = Vec::new();
+        if self.scope == PodScope::All {
+            images.extend(
+                spec.containers
+                    .iter()
+                    .chain(spec.init_containers.iter().flatten())
+                    .map(|c| c.image.clone().unwrap_or_default()),
+            );
+        }
+        images.extend(
+            spec.ephemeral_containers
+                .iter()
+                .flatten()
+                .filter(|c| match &self.scope {
+                    PodScope::All => true,
+                    PodScope::EphemeralOnly(names) => names.contains(&c.name),
+                })
+                .map(|c| c.image.clone().unwrap_or_default()),
+        );
+        images
+    }
+}
+
+/// The argv of a `kubectl exec`, from PodExecOptions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct ExecCommand {
+    pub command: Vec<String>,
+    pub container: String,
+    pub stdin: bool,
+    pub tty: bool,
+}
+
+/// PodAttachOptions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct AttachOptions {
+    pub container: String,
+    pub stdin: bool,
+    pub tty: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum SubjectBody {
+    Pod(Box<PodSubject>),
+    Exec(ExecCommand),
+    Attach(AttachOptions),
+    /// Not something reconguard judges; the reason says what it was.
+    Skipped(String),
+}
+
+/// Who asked, from the review's userInfo.
+#[derive(Debug, Clone, Default)]
+pub struct Requester {
+    pub username: String,
+    pub groups: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Subject {
+    /// The object's kind (Pod, Deployment, PodExecOptions...).
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub operation: Option<String>,
+    pub subresource: Option<String>,
+    pub uid: Option<String>,
+    pub requester: Option<Requester>,
+    pub dry_run: bool,
+    pub body: SubjectBody,
+}
+
+impl Subject {
+    /// `namespace/name` of the service account: the pod's for pod specs, the requester's (when it
+    /// is one) for exec and attach.
+    pub fn service_account(&self) -> Option<String> {
+        match &self.body {
+            SubjectBody::Pod(pod) => {
+                let sa = pod
+                    .spec
+                    .service_account_name
+                    .clone()
+                    .unwrap_or_else(|| "default".to_string());
+                Some(format!("{}/{sa}", self.namespace.clone().unwrap_or_default()))
+            }
+            _ => {
+                let user = &self.requester.as_ref()?.username;
+                let rest = user.strip_prefix("system:serviceaccount:")?;
+                let (ns, name) = rest.split_once(':')?;
+                Some(format!("{ns}/{name}"))
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SubjectError {
+    #[error("not an object")]
+    NotAnObject,
+    #[error("missing field {0}")]
+    Missing(&'static str),
+    #[error("invalid {what}: {reason}")]
+    Invalid { what: String, reason: String },
+    #[error("unsupported AdmissionReview apiVersion {0:?} (only admission.k8s.io/v1)")]
+    UnsupportedVersion(String),
+}
+
+fn invalid(what: &str, reason: impl ToString) -> SubjectError {
+    SubjectError::Invalid {
+        what: what.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Resource -> where its pod template sits.
+fn template_path(group: &str, resource_or_kind: &str) -> Option<&'static [&'static str]> {
+    const TEMPLATE: &[&str] = &["spec", "template"];
+    const CRON: &[&str] = &["spec", "jobTemplate", "spec", "template"];
+    match (group, resource_or_kind) {
+        ("apps", "deployments" | "Deployment")
+        | ("apps", "replicasets" | "ReplicaSet")
+        | ("apps", "statefulsets" | "StatefulSet")
+        | ("apps", "daemonsets" | "DaemonSet")
+        | ("batch", "jobs" | "Job")
+        | ("", "replicationcontrollers" | "ReplicationController") => Some(TEMPLATE),
+        ("batch", "cronjobs" | "CronJob") => Some(CRON),
+        _ => None,
+    }
+}
+
+fn dig<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |v, key| v.get(key))
+}
+
+fn labels_of(meta: Option<&Value>) -> BTreeMap<String, String> {
+    meta.and_then(|m| m.get("labels"))
+        .and_then(|l| BTreeMap::<String, String>::deserialize(l).ok())
+        .unwrap_or_default()
+}
+
+fn pod_spec(spec: Option<&Value>) -> Result<PodSpec, SubjectError> {
+    let spec = spec.ok_or(SubjectError::Missing("spec"))?;
+    PodSpec::deserialize(spec).map_err(|e| invalid("pod spec", e))
+}
+
+/// The pod subject of a workload object (its template) or of a Pod (`template` is None).
+fn pod_from(object: &Value, template: Option<&[&str]>) -> Result<PodSubject, SubjectError> {
+    let (meta, spec) = match template {
+        Some(path) => {
+            let t = dig(object, path).ok_or(SubjectError::Missing("spec.template"))?;
+            (t.get("metadata"), t.get("spec"))
+        }
+        None => (object.get("metadata"), object.get("spec")),
+    };
+    Ok(PodSubject {
+        spec: pod_spec(spec)?,
+        labels: labels_of(meta),
+        scope: PodScope::All,
+    })
+}
+
+fn split_api_version(api_version: &str) -> &str {
+    match api_version.split_once('/') {
+        Some((group, _)) => group,
+        None => "",
+    }
+}
+
+fn str_field(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+/// Subjects of a manifest: a Pod, a workload, a List of them, an AdmissionReview, or
+/// PodExecOptions. Other kinds become a skipped subject.
+pub fn from_manifest(value: &Value) -> Result<Vec<Subject>, SubjectError> {
+    let obj = value.as_object().ok_or(SubjectError::NotAnObject)?;
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
+    let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+    let meta = obj.get("metadata");
+    let base = |body| Subject {
+        kind: kind.to_string(),
+        namespace: meta.and_then(|m| str_field(m, "namespace")),
+        name: meta.and_then(|m| str_field(m, "name")),
+        operation: None,
+        subresource: None,
+        uid: None,
+        requester: None,
+        dry_run: false,
+        body,
+    };
+    match kind {
+        "List" => {
+            let items = obj
+                .get("items")
+                .and_then(Value::as_array)
+                .ok_or(SubjectError::Missing("items"))?;
+            let mut out = Vec::new();
+            for item in items {
+                out.extend(from_manifest(item)?);
+            }
+            Ok(out)
+        }
+        "AdmissionReview" => {
+            if api_version != "admission.k8s.io/v1" {
+                return Err(SubjectError::UnsupportedVersion(api_version.to_string()));
+            }
+            let review: AdmissionReview<DynamicObject> =
+                serde_json::from_value(value.clone()).map_err(|e| invalid("AdmissionReview", e))?;
+            let request = review.request.ok_or(SubjectError::Missing("request"))?;
+            Ok(vec![from_request(&request)?])
+        }
+        "Pod" if split_api_version(api_version).is_empty() => {
+            Ok(vec![base(SubjectBody::Pod(Box::new(pod_from(value, None)?)))])
+        }
+        "PodExecOptions" => {
+            let exec = ExecCommand::deserialize(value).map_err(|e| invalid("PodExecOptions", e))?;
+            Ok(vec![base(SubjectBody::Exec(exec))])
+        }
+        _ => match template_path(split_api_version(api_version), kind) {
+            Some(path) => Ok(vec![base(SubjectBody::Pod(Box::new(pod_from(
+                value,
+                Some(path),
+            )?)))]),
+            None => Ok(vec![base(SubjectBody::Skipped(format!(
+                "{kind} ({api_version}) is not judged"
+            )))]),
+        },
+    }
+}
+
+fn operation_name(op: &Operation) -> &'static str {
+    match op {
+        Operation::Create => "CREATE",
+        Operation::Update => "UPDATE",
+        Operation::Delete => "DELETE",
+        Operation::Connect => "CONNECT",
+    }
+}
+
+/// The object of a request as plain JSON (DynamicObject keeps metadata apart).
+fn object_value(object: &DynamicObject) -> Value {
+    let mut value = object.data.clone();
+    if let Value::Object(map) = &mut value {
+        if let Ok(meta) = serde_json::to_value(&object.metadata) {
+            map.insert("metadata".to_string(), meta);
+        }
+    }
+    value
+}
+
+fn ephemeral_names(pod: Option<&Value>) -> Vec<String> {
+    pod.and_then(|p| dig(p, &["spec", "ephemeralContainers"]))
+        .and_then(Value::as_array)
+        .map(|cs| {
+            cs.iter()
+                .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Classifies one admission request.
+pub fn from_request(req: &AdmissionRequest<DynamicObject>) -> Result<Subject, SubjectError> {
+    let operation = operation_name(&req.operation);
+    let subresource = req.sub_resource.clone().filter(|s| !s.is_empty());
+    let object = req.object.as_ref().map(object_value);
+    let group = req.resource.group.as_str();
+    let resource = req.resource.resource.as_str();
+    let body = match (group, resource, subresource.as_deref(), operation) {
+        ("", "pods", None, "CREATE" | "UPDATE") => {
+            let object = object.as_ref().ok_or(SubjectError::Missing("request.object"))?;
+            SubjectBody::Pod(Box::new(pod_from(object, None)?))
+        }
+        ("", "pods", Some("exec"), "CONNECT") => {
+            let object = object.as_ref().ok_or(SubjectError::Missing("request.object"))?;
+            SubjectBody::Exec(
+                ExecCommand::deserialize(object).map_err(|e| invalid("PodExecOptions", e))?,
+            )
+        }
+        ("", "pods", Some("attach"), "CONNECT") => {
+            let object = object.as_ref().ok_or(SubjectError::Missing("request.object"))?;
+            SubjectBody::Attach(
+                AttachOptions::deserialize(object).map_err(|e| invalid("PodAttachOptions", e))?,
+            )
+        }
+        ("", "pods", Some("ephemeralcontainers"), "UPDATE" | "CREATE") => {
+            let object = object.as_ref().ok_or(SubjectError::Missing("request.object"))?;
+            let old = req.old_object.as_ref().map(object_value);
+            let before = ephemeral_names(old.as_ref());
+            let added: Vec<String> = ephemeral_names(Some(object))
+                .into_iter()
+                .filter(|n| !before.contains(n))
+                .collect();
+            let mut pod = pod_from(object, None)?;
+            pod.scope = PodScope::EphemeralOnly(added);
+            SubjectBody::Pod(Box::new(pod))
+        }
+        (g, r, None, "CREATE" | "UPDATE") if template_path(g, r).is_some() => {
+            let object = object.as_ref().ok_or(SubjectError::Missing("request.object"))?;
+            SubjectBody::Pod(Box::new(pod_from(object, template_path(g, r))?))
+        }
+        (g, r, sub, op) => {
+            let what = match sub {
+                Some(s) => format!("{r}/{s}"),
+                None => r.to_string(),
+            };
+            let group = if g.is_empty() { "core" } else { g };
+            SubjectBody::Skipped(format!("{op} of {group} {what} is not judged"))
+        }
+    };
+    Ok(Subject {
+        kind: req.kind.kind.clone(),
+        namespace: req.namespace.clone(),
+        name: Some(req.name.clone()).filter(|n| !n.is_empty()),
+        operation: Some(operation.to_string()),
+        subresource,
+        uid: Some(req.uid.clone()),
+        requester: Some(Requester {
+            username: req.user_info.username.clone().unwrap_or_default(),
+            groups: req.user_info.groups.clone().unwrap_or_default(),
+        }),
+        dry_run: req.dry_run,
+        body,
+    })
+}
