@@ -30,6 +30,9 @@ fn raise_analysis(exec: &CompiledExec, analysis: &Analysis, stdin: bool, out: &m
     for code in &analysis.code {
         inline_code(exec, code, out);
     }
+    for script in &analysis.scripts {
+        markers(exec, script, out);
+    }
 }
 
 fn describe(inv: &Invocation) -> String {
@@ -42,6 +45,13 @@ fn describe(inv: &Invocation) -> String {
 }
 
 fn invocation(exec: &CompiledExec, inv: &Invocation, stdin: bool, out: &mut Signals) {
+    let plain_args = || {
+        inv.args
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| inv.script_arg != Some(*i))
+            .map(|(_, a)| a)
+    };
     if let Some(entries) = exec.programs.get(&inv.program) {
         for entry in entries {
             if entry.without_args && !inv.args.is_empty() {
@@ -56,7 +66,7 @@ fn invocation(exec: &CompiledExec, inv: &Invocation, stdin: bool, out: &mut Sign
         }
     }
 
-    for text in inv.args.iter().chain(&inv.redirects) {
+    for text in plain_args().chain(&inv.redirects) {
         paths(exec, text, out);
     }
 
@@ -64,7 +74,7 @@ fn invocation(exec: &CompiledExec, inv: &Invocation, stdin: bool, out: &mut Sign
         || exec.netcat.contains(&inv.program)
         || exec.socat.contains(&inv.program)
         || exec.downloaders.contains(&inv.program);
-    for arg in &inv.args {
+    for arg in plain_args() {
         for dest in destinations(arg, client) {
             destination(exec, &dest, &describe(inv), out);
         }
@@ -78,7 +88,7 @@ fn invocation(exec: &CompiledExec, inv: &Invocation, stdin: bool, out: &mut Sign
         }
     }
 
-    for target in inv.redirects.iter().chain(&inv.args) {
+    for target in inv.redirects.iter().chain(plain_args()) {
         if let Some(dev) = DevTcp::parse(target) {
             dev_tcp(exec, inv, &dev, out);
         }
@@ -171,8 +181,8 @@ fn dev_tcp(exec: &CompiledExec, inv: &Invocation, dev: &DevTcp, out: &mut Signal
         && (inv.interactive || inv.args.iter().any(|a| a == "-i" || a.starts_with("-i")));
     if shell_redirected {
         out.raise("exec-reverse-shell", format!("`{} -i` redirected to {what}", inv.program));
-    } else if inv.in_loop || port.is_none() {
-        out.raise("exec-network-scan", format!("{what} in a loop over ports or hosts"));
+    } else if dev.host.contains('$') || port.is_none() {
+        out.raise("exec-network-scan", format!("{what} over variable ports or hosts"));
     } else {
         out.raise("exec-port-probe", what);
     }
@@ -223,11 +233,12 @@ fn netcat(exec: &CompiledExec, inv: &Invocation, out: &mut Signals) {
         .filter(|a| !a.starts_with('-'))
         .filter_map(|a| port_count(a))
         .sum();
-    let variable_port = inv.args.iter().any(|a| a.starts_with('$'));
+    // `nc -z $h 22` in a loop walks hosts; `until nc -z db 5432` waits for one port.
+    let variable = inv.args.iter().any(|a| a.starts_with('$'));
     let scanning = has_option(&exec.netcat_scan_options);
-    if scanning && (ports > 1 || inv.in_loop || variable_port) {
+    if scanning && (ports > 1 || variable) {
         out.raise("exec-network-scan", describe(inv));
-    } else if inv.in_loop && (variable_port || ports > 1) {
+    } else if inv.in_loop && (variable || ports > 1) {
         out.raise("exec-network-scan", describe(inv));
     } else if scanning {
         out.raise("exec-port-probe", describe(inv));
@@ -235,14 +246,7 @@ fn netcat(exec: &CompiledExec, inv: &Invocation, out: &mut Signals) {
 }
 
 fn inline_code(exec: &CompiledExec, code: &str, out: &mut Signals) {
-    for marker in &exec.code_markers {
-        if marker.all_of.iter().all(|m| code.contains(m.as_str())) {
-            out.raise(
-                &marker.rule,
-                format!("inline code contains {}", marker.all_of.join(" + ")),
-            );
-        }
-    }
+    markers(exec, code, out);
     paths(exec, code, out);
     let what = format!("inline code `{}`", shorten(code, 60));
     for dest in destinations(code, false) {
@@ -253,6 +257,17 @@ fn inline_code(exec: &CompiledExec, code: &str, out: &mut Signals) {
         .find(|h| exec.metadata_hosts.contains(h))
     {
         out.raise("exec-cloud-metadata", format!("{what} names {host}"));
+    }
+}
+
+fn markers(exec: &CompiledExec, code: &str, out: &mut Signals) {
+    for marker in &exec.code_markers {
+        if marker.all_of.iter().all(|m| code.contains(m.as_str())) {
+            out.raise(
+                &marker.rule,
+                format!("inline code contains {}", marker.all_of.join(" + ")),
+            );
+        }
     }
 }
 

@@ -29,14 +29,19 @@ pub struct Invocation {
     pub interactive: bool,
     /// 0 for the exec'd argv itself, +1 per wrapper, script or payload level.
     pub depth: usize,
+    /// Index into `args` of a `-c` script that was analysed on its own (its text is not matched
+    /// again as a plain argument).
+    pub script_arg: Option<usize>,
 }
 
 /// Everything the analyser learned from one argv.
 #[derive(Debug, Clone, Default)]
 pub struct Analysis {
     pub invocations: Vec<Invocation>,
-    /// Inline code and scripts, for marker search.
+    /// Interpreter code and here-documents: searched for markers, paths and destinations.
     pub code: Vec<String>,
+    /// Shell scripts (`sh -c`): searched for markers only, their commands are invocations.
+    pub scripts: Vec<String>,
     /// How the command hid itself (quoting tricks, variables, IFS).
     pub obfuscation: Vec<String>,
     /// Encoded payloads that were decoded, described.
@@ -187,6 +192,7 @@ impl Analyser<'_> {
             pipes_into,
             interactive: false,
             depth: ctx.depth,
+            script_arg: None,
         });
 
         for arg in &args {
@@ -298,7 +304,8 @@ impl Analyser<'_> {
         match args.get(i) {
             Some(script) if wants_script => {
                 let script = script.clone();
-                self.out.code.push(script.clone());
+                self.out.invocations[index].script_arg = Some(i);
+                self.out.scripts.push(script.clone());
                 self.script(&script, ctx.deeper());
             }
             Some(file) => {
@@ -319,6 +326,7 @@ impl Analyser<'_> {
             if self.exec.code_options.contains(arg.as_str()) {
                 if let Some(code) = args.get(i + 1) {
                     let code = code.clone();
+                    self.out.invocations[index].script_arg = Some(i + 1);
                     self.code(&code, ctx);
                 }
                 return;
@@ -354,12 +362,19 @@ impl Analyser<'_> {
     }
 
     fn decode_payload(&mut self, arg: &str, ctx: Ctx) {
-        if arg.len() < MIN_PAYLOAD_LEN || ctx.depth >= self.exec.limits.max_depth {
+        if arg.len() < MIN_PAYLOAD_LEN {
             return;
         }
         let Some((kind, text)) = decode(arg) else {
             return;
         };
+        if ctx.depth >= self.exec.limits.max_depth {
+            self.limit(format!(
+                "{kind} payload nested deeper than {} levels",
+                self.exec.limits.max_depth
+            ));
+            return;
+        }
         self.out
             .payloads
             .push(format!("{kind} payload decoding to {:?}", truncate(&text, 60)));
@@ -407,14 +422,16 @@ impl Analyser<'_> {
         let normalised: String = text
             .chars()
             .map(|c| match c {
-                ';' | '|' | '&' | '\n' | '(' | ')' | '{' | '}' | '`' | '$' | '<' | '>' => '\n',
+                ';' | '|' | '&' | '\n' | '(' | ')' | '{' | '}' | '`' | '$' | '<' | '>' | '\'' | '"' => {
+                    '\n'
+                }
                 c => c,
             })
             .collect();
         for line in normalised.lines() {
             let words: Vec<String> = line
                 .split_whitespace()
-                .map(|w| w.replace(['\'', '"', '\\'], ""))
+                .map(|w| w.replace('\\', ""))
                 .filter(|w| !w.is_empty())
                 .collect();
             if self.commands >= self.exec.limits.max_commands {
@@ -922,3 +939,4 @@ fn hex_decode(hex: &str) -> Option<Vec<u8>> {
         .map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
         .collect()
 }
+

