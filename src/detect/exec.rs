@@ -234,7 +234,18 @@ fn netcat(exec: &CompiledExec, inv: &Invocation, out: &mut Signals) {
         .filter_map(|a| port_count(a))
         .sum();
     // `nc -z $h 22` in a loop walks hosts; `until nc -z db 5432` waits for one port.
-    let variable = inv.args.iter().any(|a| a.starts_with('$'));
+    let variable = inv.args.iter().any(|a| a.contains('$'));
+    if let Some(port) = inv
+        .args
+        .iter()
+        .filter_map(|a| a.parse::<u16>().ok())
+        .find(|p| exec.kubelet_ports.contains(p))
+    {
+        out.raise(
+            "exec-kubelet-access",
+            format!("{} reaches port {port}", describe(inv)),
+        );
+    }
     let scanning = has_option(&exec.netcat_scan_options);
     if scanning && (ports > 1 || variable) {
         out.raise("exec-network-scan", describe(inv));

@@ -133,8 +133,13 @@ fn host_path_volume(policy: &Policy, volume: &str, raw: &str, out: &mut Signals)
         }
         return;
     };
+    // Highest score wins; on a tie, the entry naming this very path (`/` is the host root
+    // before it is a directory holding the runtime socket).
     let best = matching_entries(&path, &policy.pod.host_paths).max_by_key(|entry| {
-        policy.rule(&entry.rule).map(|r| r.score).unwrap_or(0)
+        (
+            policy.rule(&entry.rule).map(|r| r.score).unwrap_or(0),
+            entry.path == path,
+        )
     });
     match best {
         Some(entry) => {
@@ -188,7 +193,13 @@ fn container(policy: &Policy, view: &ContainerView<'_>, out: &mut Signals) {
         image_signals(policy, image, out);
     }
 
-    let mut argv: Vec<String> = view.command.cloned().unwrap_or_default();
+    // Without `command` the image's entrypoint runs with `args`: its name is unknown, so the
+    // first argument must not be read as a program.
+    let mut argv: Vec<String> = match view.command {
+        Some(cmd) if !cmd.is_empty() => cmd.clone(),
+        _ if view.args.is_some_and(|a| !a.is_empty()) => vec!["(image entrypoint)".to_string()],
+        _ => Vec::new(),
+    };
     argv.extend(view.args.cloned().unwrap_or_default());
     if !argv.is_empty() {
         exec::detect(&policy.exec, &argv, false, out);

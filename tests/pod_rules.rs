@@ -1,0 +1,180 @@
+//! Pod-spec detection and escape-path combinations.
+
+mod common;
+
+use common::*;
+use reconguard::decision::Action;
+use serde_json::json;
+
+fn container(extra: serde_json::Value) -> serde_json::Value {
+    let mut c = json!({"name": "app", "image": "ghcr.io/example/app:1.0"});
+    if let (Some(c), Some(extra)) = (c.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            c.insert(k.clone(), v.clone());
+        }
+    }
+    c
+}
+
+fn host_path(path: &str) -> serde_json::Value {
+    json!({
+        "containers": [container(json!({"volumeMounts": [{"name": "h", "mountPath": "/host"}]}))],
+        "volumes": [{"name": "h", "hostPath": {"path": path}}]
+    })
+}
+
+#[test]
+fn a_plain_pod_is_allowed_without_findings() {
+    let d = pod(&policy(), json!({"containers": [container(json!({}))]}));
+    assert_eq!(d.action, Action::Allow);
+    assert!(d.findings.is_empty(), "{:?}", d.findings);
+}
+
+#[test]
+fn single_risky_settings_are_annotated() {
+    let p = policy();
+    for (spec, rule) in [
+        (json!({"hostPID": true, "containers": [container(json!({}))]}), "host-pid"),
+        (json!({"hostNetwork": true, "containers": [container(json!({}))]}), "host-network"),
+        (json!({"hostIPC": true, "containers": [container(json!({}))]}), "host-ipc"),
+        (json!({"containers": [container(json!({"securityContext": {"privileged": true}}))]}), "privileged"),
+        (json!({"containers": [container(json!({"securityContext": {"procMount": "Unmasked"}}))]}), "proc-mount-unmasked"),
+        (json!({"containers": [container(json!({"securityContext": {"windowsOptions": {"hostProcess": true}}}))]}), "windows-host-process"),
+        (json!({"containers": [container(json!({"securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}))]}), "cap-sys-admin"),
+        (json!({"containers": [container(json!({"securityContext": {"capabilities": {"add": ["cap_sys_ptrace"]}}}))]}), "cap-sys-ptrace"),
+        (json!({"containers": [container(json!({"securityContext": {"capabilities": {"add": ["CAP_SYS_MODULE"]}}}))]}), "cap-sys-module"),
+        (json!({"containers": [container(json!({"securityContext": {"capabilities": {"add": ["all"]}}}))]}), "cap-all"),
+        (json!({"initContainers": [container(json!({"securityContext": {"capabilities": {"add": ["DAC_READ_SEARCH"]}}}))], "containers": [container(json!({}))]}), "cap-dac-read-search"),
+        (json!({"containers": [container(json!({"securityContext": {"capabilities": {"add": ["BPF"]}}}))]}), "cap-bpf"),
+        (host_path("/var/run/docker.sock"), "hostpath-runtime-socket"),
+        (host_path("/etc/kubernetes"), "hostpath-kubernetes-credentials"),
+        (host_path("/var/lib/containerd"), "hostpath-runtime-data"),
+        (host_path("/proc"), "hostpath-host-system"),
+        (host_path("/root"), "hostpath-host-config"),
+        // /etc holds /etc/kubernetes: the stronger exposure is reported.
+        (host_path("/etc"), "hostpath-kubernetes-credentials"),
+    ] {
+        let d = pod(&p, spec);
+        assert_eq!(d.action, Action::Annotate, "{rule}: {:?}", d.findings);
+        assert!(rules(&d).contains(&rule.to_string()), "{rule}: {:?}", rules(&d));
+    }
+}
+
+#[test]
+fn host_paths_are_judged_by_normalised_path_not_by_name() {
+    let p = policy();
+    for spelling in [
+        "/var/run/docker.sock",
+        "/run/docker.sock",
+        "//var//run/docker.sock/",
+        "/var/run/./docker.sock",
+        "/var/lib/../run/docker.sock",
+        // A directory that contains the socket exposes it too.
+        "/var/run",
+        "/run",
+        "/run/containerd",
+        "/var/run/crio",
+    ] {
+        let d = pod(&p, host_path(spelling));
+        assert!(rules(&d).contains(&"hostpath-runtime-socket".to_string()), "{spelling}: {:?}", rules(&d));
+    }
+    for root in ["/", "//", "/.", "/var/..", "/../.."] {
+        let d = pod(&p, host_path(root));
+        assert!(rules(&d).contains(&"hostpath-host-root".to_string()), "{root}: {:?}", rules(&d));
+    }
+    // Log collection is informational only.
+    let d = pod(&p, host_path("/var/log/pods"));
+    assert_eq!(d.action, Action::Allow, "{:?}", d.findings);
+    assert_eq!(rules(&d), vec!["hostpath-other"]);
+    // The volume's name does not matter.
+    let mut spec = host_path("/tmp/cache");
+    spec["volumes"][0]["name"] = json!("docker-sock");
+    spec["containers"][0]["volumeMounts"][0]["name"] = json!("docker-sock");
+    assert_eq!(pod(&p, spec).action, Action::Allow);
+}
+
+#[test]
+fn escape_paths_are_denied() {
+    let p = policy();
+    let cases = [
+        (json!({"hostPID": true, "containers": [container(json!({"securityContext": {"privileged": true}}))]}), "escape-privileged-hostpid"),
+        (json!({"hostPID": true, "containers": [container(json!({"securityContext": {"capabilities": {"add": ["SYS_PTRACE"]}}}))]}), "escape-hostpid-ptrace"),
+        (json!({"hostPID": true, "containers": [container(json!({"securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}))]}), "escape-hostpid-ptrace"),
+        ({ let mut s = host_path("/var/run/docker.sock"); s["hostNetwork"] = json!(true); s }, "escape-runtime-socket"),
+        ({ let mut s = host_path("/"); s["containers"][0]["securityContext"] = json!({"capabilities": {"add": ["NET_ADMIN"]}}); s }, "escape-host-root"),
+        ({ let mut s = host_path("/etc/kubernetes"); s["containers"][0]["securityContext"] = json!({"privileged": true}); s }, "escape-privileged-hostpath"),
+    ];
+    for (spec, rule) in cases {
+        let d = pod(&p, spec);
+        assert_eq!(d.action, Action::Deny, "{rule}: {:?}", d.findings);
+        assert!(rules(&d).contains(&rule.to_string()), "{rule}: {:?}", rules(&d));
+        let combo = d.findings.iter().find(|f| f.rule == rule).unwrap();
+        assert_eq!(combo.technique, "T1611");
+    }
+}
+
+#[test]
+fn attack_tool_images_match_on_the_reference() {
+    let p = policy();
+    for image in [
+        "aquasec/kube-hunter:0.6.8",
+        "docker.io/aquasec/kube-hunter",
+        "registry.example.com:5000/mirror/kube-hunter@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        "instrumentisto/nmap:latest",
+        "ghcr.io/cdk-team/cdk:v1.5",
+        "Peirates",
+    ] {
+        let d = pod(&p, json!({"containers": [{"name": "x", "image": image}]}));
+        assert_eq!(d.action, Action::Deny, "{image}: {:?}", d.findings);
+        assert!(rules(&d).contains(&"image-attack-tool".to_string()));
+    }
+    for image in ["nicolaka/netshoot:v0.13", "ghcr.io/x/network-multitool"] {
+        let d = pod(&p, json!({"containers": [{"name": "x", "image": image}]}));
+        assert_eq!(d.action, Action::Annotate, "{image}");
+    }
+    for image in ["ghcr.io/example/shop:kube-hunter", "example/kube-hunter-exporter:1", "nginx:1.27"] {
+        let d = pod(&p, json!({"containers": [{"name": "x", "image": image}]}));
+        assert_eq!(d.action, Action::Allow, "{image}: {:?}", d.findings);
+    }
+}
+
+#[test]
+fn container_commands_and_probes_are_analysed() {
+    let p = policy();
+    let d = pod(&p, json!({"containers": [container(json!({"command": ["sh", "-c"], "args": ["nmap -sS 10.0.0.0/24"]}))]}));
+    assert_eq!(d.action, Action::Deny);
+    assert_eq!(d.findings[0].container.as_deref(), Some("app"));
+    let d = pod(&p, json!({"containers": [container(json!({"livenessProbe": {"exec": {"command": ["sh", "-c", "curl -s http://169.254.169.254/latest/meta-data/"]}}}))]}));
+    assert!(rules(&d).contains(&"exec-cloud-metadata".to_string()));
+    let d = pod(&p, json!({"containers": [container(json!({"lifecycle": {"postStart": {"exec": {"command": ["docker", "ps"]}}}}))]}));
+    assert!(rules(&d).contains(&"exec-runtime-client".to_string()));
+    // An entrypoint shell is not an interactive exec.
+    let d = pod(&p, json!({"containers": [container(json!({"command": ["/bin/sh"], "stdin": true}))]}));
+    assert_eq!(d.action, Action::Allow, "{:?}", d.findings);
+    // Readiness checks stay quiet.
+    let d = pod(&p, json!({"containers": [container(json!({"readinessProbe": {"exec": {"command": ["sh", "-c", "nc -z localhost 8080"]}}}))]}));
+    assert_eq!(d.action, Action::Allow);
+}
+
+#[test]
+fn every_workload_kind_yields_its_pod_template() {
+    let p = policy();
+    let template = json!({"metadata": {"labels": {"app": "x"}}, "spec": {"hostPID": true, "containers": [container(json!({"securityContext": {"privileged": true}}))]}});
+    let kinds = [
+        ("apps/v1", "Deployment", json!({"template": template})),
+        ("apps/v1", "ReplicaSet", json!({"template": template})),
+        ("apps/v1", "StatefulSet", json!({"template": template})),
+        ("apps/v1", "DaemonSet", json!({"template": template})),
+        ("batch/v1", "Job", json!({"template": template})),
+        ("batch/v1", "CronJob", json!({"schedule": "* * * * *", "jobTemplate": {"spec": {"template": template}}})),
+        ("v1", "ReplicationController", json!({"template": template})),
+    ];
+    for (api, kind, spec) in kinds {
+        let d = judge_value(&p, &json!({"apiVersion": api, "kind": kind, "metadata": {"name": "w"}, "spec": spec}));
+        assert_eq!(d.action, Action::Deny, "{kind}");
+        assert!(rules(&d).contains(&"escape-privileged-hostpid".to_string()), "{kind}");
+    }
+    let d = judge_value(&p, &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}));
+    assert_eq!(d.action, Action::Allow);
+    assert!(d.skipped.is_some());
+}

@@ -1,0 +1,157 @@
+//! The policy: validation with exact paths, modes, forced actions and exemptions.
+
+mod common;
+
+use common::*;
+use reconguard::decision::Action;
+use reconguard::policy::{Policy, PolicyError, DEFAULT_POLICY_YAML};
+use serde_json::json;
+
+fn with(edit: impl FnOnce(&mut serde_json::Value)) -> Result<Policy, PolicyError> {
+    let mut v: serde_json::Value = serde_saphyr::from_str(DEFAULT_POLICY_YAML).unwrap();
+    edit(&mut v);
+    Policy::from_value(v)
+}
+
+fn error_text(r: Result<Policy, PolicyError>) -> String {
+    match r {
+        Ok(_) => panic!("expected the policy to be rejected"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn default_policy_is_valid_and_every_rule_has_a_technique() {
+    let p = policy();
+    assert!(p.rules.len() > 40);
+    for rule in p.rules.values() {
+        assert!(rule.technique.starts_with('T'), "{}", rule.id);
+    }
+}
+
+#[test]
+fn unknown_fields_and_bad_values_name_their_path() {
+    let e = error_text(with(|v| v["thresholds"]["denny"] = json!(5)));
+    assert!(e.contains("thresholds") && e.contains("denny"), "{e}");
+    let e = error_text(with(|v| v["rules"]["host-pid"]["score"] = json!("high")));
+    assert!(e.contains("rules.host-pid.score"), "{e}");
+    let e = error_text(with(|v| v["rules"]["host-pid"]["technique"] = json!("recon")));
+    assert!(e.contains("rules.host-pid.technique"), "{e}");
+    let e = error_text(with(|v| v["mode"] = json!("loud")));
+    assert!(e.contains("mode"), "{e}");
+    let e = error_text(with(|v| v["thresholds"]["deny"] = json!(5)));
+    assert!(e.contains("thresholds.deny"), "{e}");
+    let e = error_text(with(|v| v["exec"]["programs"][0]["rule"] = json!("no-such-rule")));
+    assert!(e.contains("exec.programs[0].rule") && e.contains("no-such-rule"), "{e}");
+    let e = error_text(with(|v| v["exemptions"] = json!([{"name": "all"}])));
+    assert!(e.contains("exemptions[0]") && e.contains("selector"), "{e}");
+    let e = error_text(with(|v| v["exemptions"] = json!([{"name": "x", "namespaces": ["a["]}])));
+    assert!(e.contains("exemptions[0].namespaces[0]"), "{e}");
+    let e = error_text(with(|v| v["pod"]["hostPaths"][0]["path"] = json!("relative")));
+    assert!(e.contains("pod.hostPaths[0].path"), "{e}");
+    let e = error_text(with(|v| v["exec"]["network"]["metadataHosts"][0] = json!("not a host!")));
+    assert!(e.contains("exec.network.metadataHosts[0]"), "{e}");
+    let e = error_text(Policy::from_yaml("a: [unclosed"));
+    assert!(e.contains("not valid YAML"), "{e}");
+}
+
+#[test]
+fn audit_mode_never_denies_but_says_it_would() {
+    let p = with(|v| v["mode"] = json!("audit")).unwrap();
+    let d = exec(&p, &["nmap", "10.0.0.1"], false);
+    assert_eq!(d.action, Action::Annotate);
+    assert!(d.would_deny);
+    let d = exec(&policy(), &["nmap", "10.0.0.1"], false);
+    assert_eq!(d.action, Action::Deny);
+    assert!(!d.would_deny);
+}
+
+#[test]
+fn off_mode_allows_without_judging() {
+    let p = with(|v| v["mode"] = json!("off")).unwrap();
+    let d = exec(&p, &["nmap", "10.0.0.1"], false);
+    assert_eq!(d.action, Action::Allow);
+    assert!(d.findings.is_empty());
+}
+
+#[test]
+fn rules_can_be_disabled_reweighted_or_forced() {
+    let p = with(|v| v["rules"]["exec-network-scan"]["enabled"] = json!(false)).unwrap();
+    assert_eq!(exec(&p, &["nmap", "10.0.0.1"], false).action, Action::Allow);
+    let p = with(|v| v["rules"]["exec-process-discovery"]["action"] = json!("deny")).unwrap();
+    assert_eq!(exec(&p, &["ps"], false).action, Action::Deny);
+    let p = with(|v| v["rules"]["exec-port-probe"]["action"] = json!("annotate")).unwrap();
+    assert_eq!(exec(&p, &["nc", "-z", "db", "5432"], false).action, Action::Annotate);
+    let p = with(|v| v["rules"]["exec-process-discovery"]["score"] = json!(1)).unwrap();
+    assert_eq!(exec(&p, &["ps"], false).action, Action::Allow);
+}
+
+fn exec_review(namespace: &str, user: &str, groups: &[&str], argv: &[&str]) -> serde_json::Value {
+    json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {
+            "uid": "u1", "kind": {"group": "", "version": "v1", "kind": "PodExecOptions"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "subResource": "exec", "name": "p", "namespace": namespace, "operation": "CONNECT",
+            "userInfo": {"username": user, "groups": groups},
+            "object": {"apiVersion": "v1", "kind": "PodExecOptions", "command": argv, "container": "c"}
+        }
+    })
+}
+
+#[test]
+fn exemptions_match_exactly_or_by_explicit_glob() {
+    let p = with(|v| {
+        v["exemptions"] = json!([
+            {"name": "system", "namespaces": ["kube-system"]},
+            {"name": "security", "namespaces": ["sec-*"], "groups": ["security-team"], "rules": ["exec-network-scan"]},
+            {"name": "bot", "users": ["system:serviceaccount:ci:runner"]}
+        ])
+    })
+    .unwrap();
+    let scan = ["nmap", "10.0.0.1"];
+    let d = judge_value(&p, &exec_review("kube-system", "alice", &[], &scan));
+    assert_eq!(d.action, Action::Allow);
+    assert_eq!(d.exemption.as_deref(), Some("system"));
+    // Never by accidental prefix.
+    let d = judge_value(&p, &exec_review("kube-system-x", "alice", &[], &scan));
+    assert_eq!(d.action, Action::Deny);
+    let d = judge_value(&p, &exec_review("kube", "alice", &[], &scan));
+    assert_eq!(d.action, Action::Deny);
+    // Both selectors must match; only the named rule is dropped.
+    let d = judge_value(&p, &exec_review("sec-tools", "bob", &["security-team"], &scan));
+    assert_eq!(d.action, Action::Allow);
+    assert_eq!(d.exempted_rules, vec!["exec-network-scan"]);
+    let d = judge_value(&p, &exec_review("sec-tools", "bob", &["developers"], &scan));
+    assert_eq!(d.action, Action::Deny);
+    let d = judge_value(&p, &exec_review("sec-tools", "bob", &["security-team"], &["docker", "ps"]));
+    assert_eq!(d.action, Action::Deny);
+    let d = judge_value(&p, &exec_review("ci", "system:serviceaccount:ci:runner", &[], &scan));
+    assert_eq!(d.action, Action::Allow);
+    let d = judge_value(&p, &exec_review("ci", "system:serviceaccount:ci:runner2", &[], &scan));
+    assert_eq!(d.action, Action::Deny);
+}
+
+#[test]
+fn requester_controlled_fields_do_not_exempt_unless_configured() {
+    let hostile = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "kube-system", "namespace": "team-a", "labels": {"reconguard.io/exempt": "true", "namespace": "kube-system"},
+                     "annotations": {"reconguard.io/exempt": "true"}},
+        "spec": {"hostPID": true, "containers": [{"name": "kube-system", "image": "nginx", "securityContext": {"privileged": true}}]}});
+    let p = with(|v| v["exemptions"] = json!([{"name": "system", "namespaces": ["kube-system"]}])).unwrap();
+    assert_eq!(judge_value(&p, &hostile).action, Action::Deny);
+    // An admin who configured a label exemption gets exactly that.
+    let p = with(|v| v["exemptions"] = json!([{"name": "labelled", "podLabels": {"reconguard.io/exempt": "true"}}])).unwrap();
+    assert_eq!(judge_value(&p, &hostile).action, Action::Allow);
+}
+
+#[test]
+fn image_exemptions_need_every_container_to_match() {
+    let p = with(|v| v["exemptions"] = json!([{"name": "scanner", "images": ["docker.io/aquasec/kube-hunter:*"]}])).unwrap();
+    let one = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", "namespace": "s"},
+        "spec": {"containers": [{"name": "a", "image": "docker.io/aquasec/kube-hunter:0.6.8"}]}});
+    assert_eq!(judge_value(&p, &one).action, Action::Allow);
+    let mut two = one.clone();
+    two["spec"]["containers"].as_array_mut().unwrap().push(json!({"name": "b", "image": "instrumentisto/nmap", "securityContext": {"privileged": true}}));
+    assert_eq!(judge_value(&p, &two).action, Action::Deny);
+}
