@@ -93,7 +93,11 @@ impl Decision {
     }
 }
 
-fn exemption_input<'a>(subject: &'a Subject, images: &'a [String], sa: Option<&'a str>) -> ExemptionInput<'a> {
+fn exemption_input<'a>(
+    subject: &'a Subject,
+    images: &'a [String],
+    sa: Option<&'a str>,
+) -> ExemptionInput<'a> {
     let (user, groups) = match &subject.requester {
         Some(r) => (Some(r.username.as_str()), r.groups.as_slice()),
         None => (None, &[][..]),

@@ -12,7 +12,11 @@ use reconguard::decision::Action;
 use reconguard::policy::{Policy, DEFAULT_POLICY_YAML};
 
 #[derive(Parser)]
-#[command(name = "reconguard", version, about = "Kubernetes admission webhook against container-borne reconnaissance")]
+#[command(
+    name = "reconguard",
+    version,
+    about = "Kubernetes admission webhook against container-borne reconnaissance"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -75,7 +79,11 @@ fn read_input(name: &str) -> anyhow::Result<String> {
     }
 }
 
-fn evaluate(policy: Option<PathBuf>, format: Format, files: Vec<String>) -> anyhow::Result<ExitCode> {
+fn evaluate(
+    policy: Option<PathBuf>,
+    format: Format,
+    files: Vec<String>,
+) -> anyhow::Result<ExitCode> {
     let policy = load_policy(policy.as_ref())?;
     let mut denied = false;
     for file in &files {
@@ -91,17 +99,29 @@ fn evaluate(policy: Option<PathBuf>, format: Format, files: Vec<String>) -> anyh
             }
         }
     }
-    Ok(if denied { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if denied {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Evaluate { policy, format, files } => evaluate(policy, format, files),
-        Command::Policy { command: PolicyCommand::Default } => {
+        Command::Evaluate {
+            policy,
+            format,
+            files,
+        } => evaluate(policy, format, files),
+        Command::Policy {
+            command: PolicyCommand::Default,
+        } => {
             print!("{DEFAULT_POLICY_YAML}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Policy { command: PolicyCommand::Check { file } } => {
+        Command::Policy {
+            command: PolicyCommand::Check { file },
+        } => {
             load_policy(Some(&file))?;
             println!("{}: valid", file.display());
             Ok(ExitCode::SUCCESS)

@@ -112,7 +112,10 @@ impl Subject {
                     .service_account_name
                     .clone()
                     .unwrap_or_else(|| "default".to_string());
-                Some(format!("{}/{sa}", self.namespace.clone().unwrap_or_default()))
+                Some(format!(
+                    "{}/{sa}",
+                    self.namespace.clone().unwrap_or_default()
+                ))
             }
             _ => {
                 let user = &self.requester.as_ref()?.username;
@@ -175,7 +178,12 @@ fn pod_spec(spec: Option<&Value>) -> Result<PodSpec, SubjectError> {
 }
 
 /// The pod subject of a workload object (its template) or of a Pod (`template` is None).
-fn pod_from(object: &Value, template: Option<&[&str]>) -> Result<PodSubject, SubjectError> {
+/// `labels` are the Pod's own labels when the metadata is kept apart (DynamicObject).
+fn pod_from(
+    object: &Value,
+    template: Option<&[&str]>,
+    labels: Option<BTreeMap<String, String>>,
+) -> Result<PodSubject, SubjectError> {
     let (meta, spec) = match template {
         Some(path) => {
             let t = dig(object, path).ok_or(SubjectError::Missing("spec.template"))?;
@@ -185,7 +193,10 @@ fn pod_from(object: &Value, template: Option<&[&str]>) -> Result<PodSubject, Sub
     };
     Ok(PodSubject {
         spec: pod_spec(spec)?,
-        labels: labels_of(meta),
+        labels: match (template, labels) {
+            (None, Some(labels)) => labels,
+            _ => labels_of(meta),
+        },
         scope: PodScope::All,
     })
 }
@@ -235,14 +246,14 @@ pub fn from_manifest(value: &Value) -> Result<Vec<Subject>, SubjectError> {
             if api_version != "admission.k8s.io/v1" {
                 return Err(SubjectError::UnsupportedVersion(api_version.to_string()));
             }
-            let review: AdmissionReview<DynamicObject> =
-                serde_json::from_value(value.clone()).map_err(|e| invalid("AdmissionReview", e))?;
+            let review = AdmissionReview::<DynamicObject>::deserialize(value)
+                .map_err(|e| invalid("AdmissionReview", e))?;
             let request = review.request.ok_or(SubjectError::Missing("request"))?;
             Ok(vec![from_request(&request)?])
         }
-        "Pod" if split_api_version(api_version).is_empty() => {
-            Ok(vec![base(SubjectBody::Pod(Box::new(pod_from(value, None)?)))])
-        }
+        "Pod" if split_api_version(api_version).is_empty() => Ok(vec![base(SubjectBody::Pod(
+            Box::new(pod_from(value, None, None)?),
+        ))]),
         "PodExecOptions" => {
             let exec = ExecCommand::deserialize(value).map_err(|e| invalid("PodExecOptions", e))?;
             Ok(vec![base(SubjectBody::Exec(exec))])
@@ -251,6 +262,7 @@ pub fn from_manifest(value: &Value) -> Result<Vec<Subject>, SubjectError> {
             Some(path) => Ok(vec![base(SubjectBody::Pod(Box::new(pod_from(
                 value,
                 Some(path),
+                None,
             )?)))]),
             None => Ok(vec![base(SubjectBody::Skipped(format!(
                 "{kind} ({api_version}) is not judged"
@@ -268,17 +280,6 @@ fn operation_name(op: &Operation) -> &'static str {
     }
 }
 
-/// The object of a request as plain JSON (DynamicObject keeps metadata apart).
-fn object_value(object: &DynamicObject) -> Value {
-    let mut value = object.data.clone();
-    if let Value::Object(map) = &mut value {
-        if let Ok(meta) = serde_json::to_value(&object.metadata) {
-            map.insert("metadata".to_string(), meta);
-        }
-    }
-    value
-}
-
 fn ephemeral_names(pod: Option<&Value>) -> Vec<String> {
     pod.and_then(|p| dig(p, &["spec", "ephemeralContainers"]))
         .and_then(Value::as_array)
@@ -294,41 +295,45 @@ fn ephemeral_names(pod: Option<&Value>) -> Vec<String> {
 pub fn from_request(req: &AdmissionRequest<DynamicObject>) -> Result<Subject, SubjectError> {
     let operation = operation_name(&req.operation);
     let subresource = req.sub_resource.clone().filter(|s| !s.is_empty());
-    let object = req.object.as_ref().map(object_value);
+    // DynamicObject keeps metadata apart from the rest (`data`).
+    let object = req.object.as_ref().map(|o| &o.data);
+    let labels = req
+        .object
+        .as_ref()
+        .map(|o| o.metadata.labels.clone().unwrap_or_default());
     let group = req.resource.group.as_str();
     let resource = req.resource.resource.as_str();
     let body = match (group, resource, subresource.as_deref(), operation) {
         ("", "pods", None, "CREATE" | "UPDATE") => {
-            let object = object.as_ref().ok_or(SubjectError::Missing("request.object"))?;
-            SubjectBody::Pod(Box::new(pod_from(object, None)?))
+            let object = object.ok_or(SubjectError::Missing("request.object"))?;
+            SubjectBody::Pod(Box::new(pod_from(object, None, labels)?))
         }
         ("", "pods", Some("exec"), "CONNECT") => {
-            let object = object.as_ref().ok_or(SubjectError::Missing("request.object"))?;
+            let object = object.ok_or(SubjectError::Missing("request.object"))?;
             SubjectBody::Exec(
                 ExecCommand::deserialize(object).map_err(|e| invalid("PodExecOptions", e))?,
             )
         }
         ("", "pods", Some("attach"), "CONNECT") => {
-            let object = object.as_ref().ok_or(SubjectError::Missing("request.object"))?;
+            let object = object.ok_or(SubjectError::Missing("request.object"))?;
             SubjectBody::Attach(
                 AttachOptions::deserialize(object).map_err(|e| invalid("PodAttachOptions", e))?,
             )
         }
         ("", "pods", Some("ephemeralcontainers"), "UPDATE" | "CREATE") => {
-            let object = object.as_ref().ok_or(SubjectError::Missing("request.object"))?;
-            let old = req.old_object.as_ref().map(object_value);
-            let before = ephemeral_names(old.as_ref());
+            let object = object.ok_or(SubjectError::Missing("request.object"))?;
+            let before = ephemeral_names(req.old_object.as_ref().map(|o| &o.data));
             let added: Vec<String> = ephemeral_names(Some(object))
                 .into_iter()
                 .filter(|n| !before.contains(n))
                 .collect();
-            let mut pod = pod_from(object, None)?;
+            let mut pod = pod_from(object, None, labels)?;
             pod.scope = PodScope::EphemeralOnly(added);
             SubjectBody::Pod(Box::new(pod))
         }
         (g, r, None, "CREATE" | "UPDATE") if template_path(g, r).is_some() => {
-            let object = object.as_ref().ok_or(SubjectError::Missing("request.object"))?;
-            SubjectBody::Pod(Box::new(pod_from(object, template_path(g, r))?))
+            let object = object.ok_or(SubjectError::Missing("request.object"))?;
+            SubjectBody::Pod(Box::new(pod_from(object, template_path(g, r), None)?))
         }
         (g, r, sub, op) => {
             let what = match sub {

@@ -17,7 +17,12 @@ fn corpus_decisions_match_expectations() {
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("json" | "yaml")))
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("json" | "yaml")
+            )
+        })
         .collect();
     files.sort();
     assert!(files.len() >= 15, "corpus too small: {}", files.len());
@@ -30,7 +35,11 @@ fn corpus_decisions_match_expectations() {
             let mut rules: Vec<&str> = decision.rules();
             rules.sort();
             rules.dedup();
-            got.push(format!("{label} {} {}", decision.action.as_str(), rules.join(" ")).trim_end().to_string());
+            got.push(
+                format!("{label} {} {}", decision.action.as_str(), rules.join(" "))
+                    .trim_end()
+                    .to_string(),
+            );
         }
     }
     let expected: Vec<String> = expected.iter().map(|l| l.trim_end().to_string()).collect();
@@ -48,5 +57,8 @@ fn review_fields_are_carried_into_the_subject() {
     assert_eq!(subject.subresource.as_deref(), Some("exec"));
     assert_eq!(subject.namespace.as_deref(), Some("shop"));
     assert_eq!(subject.uid.as_deref(), Some("uid-exec-netstat"));
-    assert_eq!(subject.requester.as_ref().unwrap().username, "dev@example.org");
+    assert_eq!(
+        subject.requester.as_ref().unwrap().username,
+        "dev@example.org"
+    );
 }

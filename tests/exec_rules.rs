@@ -15,8 +15,17 @@ struct Case {
     rules: &'static [&'static str],
 }
 
-const fn case(argv: &'static [&'static str], action: Action, rules: &'static [&'static str]) -> Case {
-    Case { argv, stdin: false, action, rules }
+const fn case(
+    argv: &'static [&'static str],
+    action: Action,
+    rules: &'static [&'static str],
+) -> Case {
+    Case {
+        argv,
+        stdin: false,
+        action,
+        rules,
+    }
 }
 
 use Action::{Allow, Annotate, Deny};
@@ -175,7 +184,11 @@ fn exec_cases() {
     for c in CASES {
         let d = exec(&policy, c.argv, c.stdin);
         let fired = rules(&d);
-        let missing: Vec<_> = c.rules.iter().filter(|r| !fired.iter().any(|f| f == *r)).collect();
+        let missing: Vec<_> = c
+            .rules
+            .iter()
+            .filter(|r| !fired.iter().any(|f| f == *r))
+            .collect();
         if d.action != c.action || !missing.is_empty() {
             failures.push(format!(
                 "{:?} stdin={}: got {:?} (score {}) rules {:?}; want {:?}, missing {:?}",
@@ -186,14 +199,25 @@ fn exec_cases() {
             failures.push(format!("{:?}: benign but found {:?}", c.argv, fired));
         }
     }
-    assert!(failures.is_empty(), "{} failing case(s):\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing case(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn interactive_shell_message_says_stdin_is_unseen() {
     let d = exec(&policy(), &["bash"], true);
     assert_eq!(d.action, Action::Allow);
-    assert!(d.findings[0].message.contains("not visible to admission control"), "{}", d.findings[0].message);
+    assert!(
+        d.findings[0]
+            .message
+            .contains("not visible to admission control"),
+        "{}",
+        d.findings[0].message
+    );
 }
 
 #[test]
@@ -201,7 +225,10 @@ fn every_finding_names_a_technique() {
     let policy = policy();
     for c in CASES {
         for f in exec(&policy, c.argv, c.stdin).findings {
-            assert!(f.technique.starts_with('T') && f.technique.len() >= 5, "{f:?}");
+            assert!(
+                f.technique.starts_with('T') && f.technique.len() >= 5,
+                "{f:?}"
+            );
             assert!(!f.message.is_empty());
         }
     }
@@ -239,8 +266,14 @@ fn hostile_input_is_bounded() {
     }
     let d = exec(&policy, &["sh", "-c", &script], false);
     let fired = rules(&d);
-    assert!(fired.contains(&"exec-analysis-limit".to_string()), "{fired:?}");
-    assert!(fired.contains(&"exec-encoded-payload".to_string()), "{fired:?}");
+    assert!(
+        fired.contains(&"exec-analysis-limit".to_string()),
+        "{fired:?}"
+    );
+    assert!(
+        fired.contains(&"exec-encoded-payload".to_string()),
+        "{fired:?}"
+    );
     assert!(d.action >= Action::Annotate);
     let many: Vec<&str> = std::iter::repeat_n("x", 100_000).collect();
     let d = exec(&policy, &many, false);

@@ -34,20 +34,59 @@ fn a_plain_pod_is_allowed_without_findings() {
 fn single_risky_settings_are_annotated() {
     let p = policy();
     for (spec, rule) in [
-        (json!({"hostPID": true, "containers": [container(json!({}))]}), "host-pid"),
-        (json!({"hostNetwork": true, "containers": [container(json!({}))]}), "host-network"),
-        (json!({"hostIPC": true, "containers": [container(json!({}))]}), "host-ipc"),
-        (json!({"containers": [container(json!({"securityContext": {"privileged": true}}))]}), "privileged"),
-        (json!({"containers": [container(json!({"securityContext": {"procMount": "Unmasked"}}))]}), "proc-mount-unmasked"),
-        (json!({"containers": [container(json!({"securityContext": {"windowsOptions": {"hostProcess": true}}}))]}), "windows-host-process"),
-        (json!({"containers": [container(json!({"securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}))]}), "cap-sys-admin"),
-        (json!({"containers": [container(json!({"securityContext": {"capabilities": {"add": ["cap_sys_ptrace"]}}}))]}), "cap-sys-ptrace"),
-        (json!({"containers": [container(json!({"securityContext": {"capabilities": {"add": ["CAP_SYS_MODULE"]}}}))]}), "cap-sys-module"),
-        (json!({"containers": [container(json!({"securityContext": {"capabilities": {"add": ["all"]}}}))]}), "cap-all"),
-        (json!({"initContainers": [container(json!({"securityContext": {"capabilities": {"add": ["DAC_READ_SEARCH"]}}}))], "containers": [container(json!({}))]}), "cap-dac-read-search"),
-        (json!({"containers": [container(json!({"securityContext": {"capabilities": {"add": ["BPF"]}}}))]}), "cap-bpf"),
+        (
+            json!({"hostPID": true, "containers": [container(json!({}))]}),
+            "host-pid",
+        ),
+        (
+            json!({"hostNetwork": true, "containers": [container(json!({}))]}),
+            "host-network",
+        ),
+        (
+            json!({"hostIPC": true, "containers": [container(json!({}))]}),
+            "host-ipc",
+        ),
+        (
+            json!({"containers": [container(json!({"securityContext": {"privileged": true}}))]}),
+            "privileged",
+        ),
+        (
+            json!({"containers": [container(json!({"securityContext": {"procMount": "Unmasked"}}))]}),
+            "proc-mount-unmasked",
+        ),
+        (
+            json!({"containers": [container(json!({"securityContext": {"windowsOptions": {"hostProcess": true}}}))]}),
+            "windows-host-process",
+        ),
+        (
+            json!({"containers": [container(json!({"securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}))]}),
+            "cap-sys-admin",
+        ),
+        (
+            json!({"containers": [container(json!({"securityContext": {"capabilities": {"add": ["cap_sys_ptrace"]}}}))]}),
+            "cap-sys-ptrace",
+        ),
+        (
+            json!({"containers": [container(json!({"securityContext": {"capabilities": {"add": ["CAP_SYS_MODULE"]}}}))]}),
+            "cap-sys-module",
+        ),
+        (
+            json!({"containers": [container(json!({"securityContext": {"capabilities": {"add": ["all"]}}}))]}),
+            "cap-all",
+        ),
+        (
+            json!({"initContainers": [container(json!({"securityContext": {"capabilities": {"add": ["DAC_READ_SEARCH"]}}}))], "containers": [container(json!({}))]}),
+            "cap-dac-read-search",
+        ),
+        (
+            json!({"containers": [container(json!({"securityContext": {"capabilities": {"add": ["BPF"]}}}))]}),
+            "cap-bpf",
+        ),
         (host_path("/var/run/docker.sock"), "hostpath-runtime-socket"),
-        (host_path("/etc/kubernetes"), "hostpath-kubernetes-credentials"),
+        (
+            host_path("/etc/kubernetes"),
+            "hostpath-kubernetes-credentials",
+        ),
         (host_path("/var/lib/containerd"), "hostpath-runtime-data"),
         (host_path("/proc"), "hostpath-host-system"),
         (host_path("/root"), "hostpath-host-config"),
@@ -56,7 +95,11 @@ fn single_risky_settings_are_annotated() {
     ] {
         let d = pod(&p, spec);
         assert_eq!(d.action, Action::Annotate, "{rule}: {:?}", d.findings);
-        assert!(rules(&d).contains(&rule.to_string()), "{rule}: {:?}", rules(&d));
+        assert!(
+            rules(&d).contains(&rule.to_string()),
+            "{rule}: {:?}",
+            rules(&d)
+        );
     }
 }
 
@@ -76,11 +119,19 @@ fn host_paths_are_judged_by_normalised_path_not_by_name() {
         "/var/run/crio",
     ] {
         let d = pod(&p, host_path(spelling));
-        assert!(rules(&d).contains(&"hostpath-runtime-socket".to_string()), "{spelling}: {:?}", rules(&d));
+        assert!(
+            rules(&d).contains(&"hostpath-runtime-socket".to_string()),
+            "{spelling}: {:?}",
+            rules(&d)
+        );
     }
     for root in ["/", "//", "/.", "/var/..", "/../.."] {
         let d = pod(&p, host_path(root));
-        assert!(rules(&d).contains(&"hostpath-host-root".to_string()), "{root}: {:?}", rules(&d));
+        assert!(
+            rules(&d).contains(&"hostpath-host-root".to_string()),
+            "{root}: {:?}",
+            rules(&d)
+        );
     }
     // Log collection is informational only.
     let d = pod(&p, host_path("/var/log/pods"));
@@ -97,17 +148,52 @@ fn host_paths_are_judged_by_normalised_path_not_by_name() {
 fn escape_paths_are_denied() {
     let p = policy();
     let cases = [
-        (json!({"hostPID": true, "containers": [container(json!({"securityContext": {"privileged": true}}))]}), "escape-privileged-hostpid"),
-        (json!({"hostPID": true, "containers": [container(json!({"securityContext": {"capabilities": {"add": ["SYS_PTRACE"]}}}))]}), "escape-hostpid-ptrace"),
-        (json!({"hostPID": true, "containers": [container(json!({"securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}))]}), "escape-hostpid-ptrace"),
-        ({ let mut s = host_path("/var/run/docker.sock"); s["hostNetwork"] = json!(true); s }, "escape-runtime-socket"),
-        ({ let mut s = host_path("/"); s["containers"][0]["securityContext"] = json!({"capabilities": {"add": ["NET_ADMIN"]}}); s }, "escape-host-root"),
-        ({ let mut s = host_path("/etc/kubernetes"); s["containers"][0]["securityContext"] = json!({"privileged": true}); s }, "escape-privileged-hostpath"),
+        (
+            json!({"hostPID": true, "containers": [container(json!({"securityContext": {"privileged": true}}))]}),
+            "escape-privileged-hostpid",
+        ),
+        (
+            json!({"hostPID": true, "containers": [container(json!({"securityContext": {"capabilities": {"add": ["SYS_PTRACE"]}}}))]}),
+            "escape-hostpid-ptrace",
+        ),
+        (
+            json!({"hostPID": true, "containers": [container(json!({"securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}))]}),
+            "escape-hostpid-ptrace",
+        ),
+        (
+            {
+                let mut s = host_path("/var/run/docker.sock");
+                s["hostNetwork"] = json!(true);
+                s
+            },
+            "escape-runtime-socket",
+        ),
+        (
+            {
+                let mut s = host_path("/");
+                s["containers"][0]["securityContext"] =
+                    json!({"capabilities": {"add": ["NET_ADMIN"]}});
+                s
+            },
+            "escape-host-root",
+        ),
+        (
+            {
+                let mut s = host_path("/etc/kubernetes");
+                s["containers"][0]["securityContext"] = json!({"privileged": true});
+                s
+            },
+            "escape-privileged-hostpath",
+        ),
     ];
     for (spec, rule) in cases {
         let d = pod(&p, spec);
         assert_eq!(d.action, Action::Deny, "{rule}: {:?}", d.findings);
-        assert!(rules(&d).contains(&rule.to_string()), "{rule}: {:?}", rules(&d));
+        assert!(
+            rules(&d).contains(&rule.to_string()),
+            "{rule}: {:?}",
+            rules(&d)
+        );
         let combo = d.findings.iter().find(|f| f.rule == rule).unwrap();
         assert_eq!(combo.technique, "T1611");
     }
@@ -132,7 +218,11 @@ fn attack_tool_images_match_on_the_reference() {
         let d = pod(&p, json!({"containers": [{"name": "x", "image": image}]}));
         assert_eq!(d.action, Action::Annotate, "{image}");
     }
-    for image in ["ghcr.io/example/shop:kube-hunter", "example/kube-hunter-exporter:1", "nginx:1.27"] {
+    for image in [
+        "ghcr.io/example/shop:kube-hunter",
+        "example/kube-hunter-exporter:1",
+        "nginx:1.27",
+    ] {
         let d = pod(&p, json!({"containers": [{"name": "x", "image": image}]}));
         assert_eq!(d.action, Action::Allow, "{image}: {:?}", d.findings);
     }
@@ -141,18 +231,33 @@ fn attack_tool_images_match_on_the_reference() {
 #[test]
 fn container_commands_and_probes_are_analysed() {
     let p = policy();
-    let d = pod(&p, json!({"containers": [container(json!({"command": ["sh", "-c"], "args": ["nmap -sS 10.0.0.0/24"]}))]}));
+    let d = pod(
+        &p,
+        json!({"containers": [container(json!({"command": ["sh", "-c"], "args": ["nmap -sS 10.0.0.0/24"]}))]}),
+    );
     assert_eq!(d.action, Action::Deny);
     assert_eq!(d.findings[0].container.as_deref(), Some("app"));
-    let d = pod(&p, json!({"containers": [container(json!({"livenessProbe": {"exec": {"command": ["sh", "-c", "curl -s http://169.254.169.254/latest/meta-data/"]}}}))]}));
+    let d = pod(
+        &p,
+        json!({"containers": [container(json!({"livenessProbe": {"exec": {"command": ["sh", "-c", "curl -s http://169.254.169.254/latest/meta-data/"]}}}))]}),
+    );
     assert!(rules(&d).contains(&"exec-cloud-metadata".to_string()));
-    let d = pod(&p, json!({"containers": [container(json!({"lifecycle": {"postStart": {"exec": {"command": ["docker", "ps"]}}}}))]}));
+    let d = pod(
+        &p,
+        json!({"containers": [container(json!({"lifecycle": {"postStart": {"exec": {"command": ["docker", "ps"]}}}}))]}),
+    );
     assert!(rules(&d).contains(&"exec-runtime-client".to_string()));
     // An entrypoint shell is not an interactive exec.
-    let d = pod(&p, json!({"containers": [container(json!({"command": ["/bin/sh"], "stdin": true}))]}));
+    let d = pod(
+        &p,
+        json!({"containers": [container(json!({"command": ["/bin/sh"], "stdin": true}))]}),
+    );
     assert_eq!(d.action, Action::Allow, "{:?}", d.findings);
     // Readiness checks stay quiet.
-    let d = pod(&p, json!({"containers": [container(json!({"readinessProbe": {"exec": {"command": ["sh", "-c", "nc -z localhost 8080"]}}}))]}));
+    let d = pod(
+        &p,
+        json!({"containers": [container(json!({"readinessProbe": {"exec": {"command": ["sh", "-c", "nc -z localhost 8080"]}}}))]}),
+    );
     assert_eq!(d.action, Action::Allow);
 }
 
@@ -166,15 +271,28 @@ fn every_workload_kind_yields_its_pod_template() {
         ("apps/v1", "StatefulSet", json!({"template": template})),
         ("apps/v1", "DaemonSet", json!({"template": template})),
         ("batch/v1", "Job", json!({"template": template})),
-        ("batch/v1", "CronJob", json!({"schedule": "* * * * *", "jobTemplate": {"spec": {"template": template}}})),
+        (
+            "batch/v1",
+            "CronJob",
+            json!({"schedule": "* * * * *", "jobTemplate": {"spec": {"template": template}}}),
+        ),
         ("v1", "ReplicationController", json!({"template": template})),
     ];
     for (api, kind, spec) in kinds {
-        let d = judge_value(&p, &json!({"apiVersion": api, "kind": kind, "metadata": {"name": "w"}, "spec": spec}));
+        let d = judge_value(
+            &p,
+            &json!({"apiVersion": api, "kind": kind, "metadata": {"name": "w"}, "spec": spec}),
+        );
         assert_eq!(d.action, Action::Deny, "{kind}");
-        assert!(rules(&d).contains(&"escape-privileged-hostpid".to_string()), "{kind}");
+        assert!(
+            rules(&d).contains(&"escape-privileged-hostpid".to_string()),
+            "{kind}"
+        );
     }
-    let d = judge_value(&p, &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}));
+    let d = judge_value(
+        &p,
+        &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}),
+    );
     assert_eq!(d.action, Action::Allow);
     assert!(d.skipped.is_some());
 }

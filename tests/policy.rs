@@ -35,21 +35,34 @@ fn unknown_fields_and_bad_values_name_their_path() {
     assert!(e.contains("thresholds") && e.contains("denny"), "{e}");
     let e = error_text(with(|v| v["rules"]["host-pid"]["score"] = json!("high")));
     assert!(e.contains("rules.host-pid.score"), "{e}");
-    let e = error_text(with(|v| v["rules"]["host-pid"]["technique"] = json!("recon")));
+    let e = error_text(with(|v| {
+        v["rules"]["host-pid"]["technique"] = json!("recon")
+    }));
     assert!(e.contains("rules.host-pid.technique"), "{e}");
     let e = error_text(with(|v| v["mode"] = json!("loud")));
     assert!(e.contains("mode"), "{e}");
     let e = error_text(with(|v| v["thresholds"]["deny"] = json!(5)));
     assert!(e.contains("thresholds.deny"), "{e}");
-    let e = error_text(with(|v| v["exec"]["programs"][0]["rule"] = json!("no-such-rule")));
-    assert!(e.contains("exec.programs[0].rule") && e.contains("no-such-rule"), "{e}");
+    let e = error_text(with(|v| {
+        v["exec"]["programs"][0]["rule"] = json!("no-such-rule")
+    }));
+    assert!(
+        e.contains("exec.programs[0].rule") && e.contains("no-such-rule"),
+        "{e}"
+    );
     let e = error_text(with(|v| v["exemptions"] = json!([{"name": "all"}])));
     assert!(e.contains("exemptions[0]") && e.contains("selector"), "{e}");
-    let e = error_text(with(|v| v["exemptions"] = json!([{"name": "x", "namespaces": ["a["]}])));
+    let e = error_text(with(|v| {
+        v["exemptions"] = json!([{"name": "x", "namespaces": ["a["]}])
+    }));
     assert!(e.contains("exemptions[0].namespaces[0]"), "{e}");
-    let e = error_text(with(|v| v["pod"]["hostPaths"][0]["path"] = json!("relative")));
+    let e = error_text(with(|v| {
+        v["pod"]["hostPaths"][0]["path"] = json!("relative")
+    }));
     assert!(e.contains("pod.hostPaths[0].path"), "{e}");
-    let e = error_text(with(|v| v["exec"]["network"]["metadataHosts"][0] = json!("not a host!")));
+    let e = error_text(with(|v| {
+        v["exec"]["network"]["metadataHosts"][0] = json!("not a host!")
+    }));
     assert!(e.contains("exec.network.metadataHosts[0]"), "{e}");
     let e = error_text(Policy::from_yaml("a: [unclosed"));
     assert!(e.contains("not valid YAML"), "{e}");
@@ -81,7 +94,10 @@ fn rules_can_be_disabled_reweighted_or_forced() {
     let p = with(|v| v["rules"]["exec-process-discovery"]["action"] = json!("deny")).unwrap();
     assert_eq!(exec(&p, &["ps"], false).action, Action::Deny);
     let p = with(|v| v["rules"]["exec-port-probe"]["action"] = json!("annotate")).unwrap();
-    assert_eq!(exec(&p, &["nc", "-z", "db", "5432"], false).action, Action::Annotate);
+    assert_eq!(
+        exec(&p, &["nc", "-z", "db", "5432"], false).action,
+        Action::Annotate
+    );
     let p = with(|v| v["rules"]["exec-process-discovery"]["score"] = json!(1)).unwrap();
     assert_eq!(exec(&p, &["ps"], false).action, Action::Allow);
 }
@@ -119,16 +135,28 @@ fn exemptions_match_exactly_or_by_explicit_glob() {
     let d = judge_value(&p, &exec_review("kube", "alice", &[], &scan));
     assert_eq!(d.action, Action::Deny);
     // Both selectors must match; only the named rule is dropped.
-    let d = judge_value(&p, &exec_review("sec-tools", "bob", &["security-team"], &scan));
+    let d = judge_value(
+        &p,
+        &exec_review("sec-tools", "bob", &["security-team"], &scan),
+    );
     assert_eq!(d.action, Action::Allow);
     assert_eq!(d.exempted_rules, vec!["exec-network-scan"]);
     let d = judge_value(&p, &exec_review("sec-tools", "bob", &["developers"], &scan));
     assert_eq!(d.action, Action::Deny);
-    let d = judge_value(&p, &exec_review("sec-tools", "bob", &["security-team"], &["docker", "ps"]));
+    let d = judge_value(
+        &p,
+        &exec_review("sec-tools", "bob", &["security-team"], &["docker", "ps"]),
+    );
     assert_eq!(d.action, Action::Deny);
-    let d = judge_value(&p, &exec_review("ci", "system:serviceaccount:ci:runner", &[], &scan));
+    let d = judge_value(
+        &p,
+        &exec_review("ci", "system:serviceaccount:ci:runner", &[], &scan),
+    );
     assert_eq!(d.action, Action::Allow);
-    let d = judge_value(&p, &exec_review("ci", "system:serviceaccount:ci:runner2", &[], &scan));
+    let d = judge_value(
+        &p,
+        &exec_review("ci", "system:serviceaccount:ci:runner2", &[], &scan),
+    );
     assert_eq!(d.action, Action::Deny);
 }
 
@@ -138,16 +166,25 @@ fn requester_controlled_fields_do_not_exempt_unless_configured() {
         "metadata": {"name": "kube-system", "namespace": "team-a", "labels": {"reconguard.io/exempt": "true", "namespace": "kube-system"},
                      "annotations": {"reconguard.io/exempt": "true"}},
         "spec": {"hostPID": true, "containers": [{"name": "kube-system", "image": "nginx", "securityContext": {"privileged": true}}]}});
-    let p = with(|v| v["exemptions"] = json!([{"name": "system", "namespaces": ["kube-system"]}])).unwrap();
+    let p = with(|v| v["exemptions"] = json!([{"name": "system", "namespaces": ["kube-system"]}]))
+        .unwrap();
     assert_eq!(judge_value(&p, &hostile).action, Action::Deny);
     // An admin who configured a label exemption gets exactly that.
-    let p = with(|v| v["exemptions"] = json!([{"name": "labelled", "podLabels": {"reconguard.io/exempt": "true"}}])).unwrap();
+    let p = with(|v| {
+        v["exemptions"] =
+            json!([{"name": "labelled", "podLabels": {"reconguard.io/exempt": "true"}}])
+    })
+    .unwrap();
     assert_eq!(judge_value(&p, &hostile).action, Action::Allow);
 }
 
 #[test]
 fn image_exemptions_need_every_container_to_match() {
-    let p = with(|v| v["exemptions"] = json!([{"name": "scanner", "images": ["docker.io/aquasec/kube-hunter:*"]}])).unwrap();
+    let p = with(|v| {
+        v["exemptions"] =
+            json!([{"name": "scanner", "images": ["docker.io/aquasec/kube-hunter:*"]}])
+    })
+    .unwrap();
     let one = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", "namespace": "s"},
         "spec": {"containers": [{"name": "a", "image": "docker.io/aquasec/kube-hunter:0.6.8"}]}});
     assert_eq!(judge_value(&p, &one).action, Action::Allow);

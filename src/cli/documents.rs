@@ -56,6 +56,8 @@ mod tests {
         assert_eq!(e.index, 1);
         let e = parse_documents("bad.json", "{\"kind\": }").unwrap_err();
         assert_eq!(e.index, 0);
-        assert!(e.to_string().starts_with("bad.json: document 0: invalid JSON"));
+        assert!(e
+            .to_string()
+            .starts_with("bad.json: document 0: invalid JSON"));
     }
 }

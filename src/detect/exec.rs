@@ -98,7 +98,10 @@ fn invocation(exec: &CompiledExec, inv: &Invocation, stdin: bool, out: &mut Sign
         netcat(exec, inv, out);
     }
     if exec.socat.contains(&inv.program)
-        && inv.args.iter().any(|a| exec.socat_shell_addresses.is_match(a))
+        && inv
+            .args
+            .iter()
+            .any(|a| exec.socat_shell_addresses.is_match(a))
     {
         out.raise("exec-reverse-shell", describe(inv));
     }
@@ -113,7 +116,10 @@ fn invocation(exec: &CompiledExec, inv: &Invocation, stdin: bool, out: &mut Sign
         }
     }
     if inv.interactive && stdin {
-        out.raise("exec-interactive-shell", format!("`{}` reading stdin", inv.program));
+        out.raise(
+            "exec-interactive-shell",
+            format!("`{}` reading stdin", inv.program),
+        );
     }
 }
 
@@ -129,10 +135,16 @@ fn paths(exec: &CompiledExec, text: &str, out: &mut Signals) {
 
 fn destination(exec: &CompiledExec, dest: &Destination, what: &str, out: &mut Signals) {
     if exec.metadata_hosts.contains(&dest.host) {
-        out.raise("exec-cloud-metadata", format!("{what} reaches {}", dest.host));
+        out.raise(
+            "exec-cloud-metadata",
+            format!("{what} reaches {}", dest.host),
+        );
     }
     if exec.api_server_hosts.contains(&dest.host) {
-        out.raise("exec-apiserver-access", format!("{what} reaches {}", dest.host));
+        out.raise(
+            "exec-apiserver-access",
+            format!("{what} reaches {}", dest.host),
+        );
     }
     if let Some(port) = dest.port {
         if exec.kubelet_ports.contains(&port) {
@@ -180,9 +192,15 @@ fn dev_tcp(exec: &CompiledExec, inv: &Invocation, dev: &DevTcp, out: &mut Signal
     let shell_redirected = exec.shells.contains(&inv.program)
         && (inv.interactive || inv.args.iter().any(|a| a == "-i" || a.starts_with("-i")));
     if shell_redirected {
-        out.raise("exec-reverse-shell", format!("`{} -i` redirected to {what}", inv.program));
+        out.raise(
+            "exec-reverse-shell",
+            format!("`{} -i` redirected to {what}", inv.program),
+        );
     } else if dev.host.contains('$') || port.is_none() {
-        out.raise("exec-network-scan", format!("{what} over variable ports or hosts"));
+        out.raise(
+            "exec-network-scan",
+            format!("{what} over variable ports or hosts"),
+        );
     } else {
         out.raise("exec-port-probe", what);
     }
@@ -247,9 +265,7 @@ fn netcat(exec: &CompiledExec, inv: &Invocation, out: &mut Signals) {
         );
     }
     let scanning = has_option(&exec.netcat_scan_options);
-    if scanning && (ports > 1 || variable) {
-        out.raise("exec-network-scan", describe(inv));
-    } else if inv.in_loop && (variable || ports > 1) {
+    if (scanning || inv.in_loop) && (ports > 1 || variable) {
         out.raise("exec-network-scan", describe(inv));
     } else if scanning {
         out.raise("exec-port-probe", describe(inv));

@@ -53,11 +53,19 @@ pub fn detect(policy: &Policy, subject: &Subject) -> Vec<Signal> {
     match &subject.body {
         SubjectBody::Pod(pod) => pod::detect(policy, pod, &mut signals),
         SubjectBody::Exec(cmd) => {
-            signals.in_container(Some(&cmd.container).filter(|c| !c.is_empty()).map(|s| s.as_str()));
+            signals.in_container(
+                Some(&cmd.container)
+                    .filter(|c| !c.is_empty())
+                    .map(|s| s.as_str()),
+            );
             exec::detect(&policy.exec, &cmd.command, cmd.stdin, &mut signals);
         }
         SubjectBody::Attach(attach) => {
-            signals.in_container(Some(&attach.container).filter(|c| !c.is_empty()).map(|s| s.as_str()));
+            signals.in_container(
+                Some(&attach.container)
+                    .filter(|c| !c.is_empty())
+                    .map(|s| s.as_str()),
+            );
             if attach.stdin {
                 signals.raise("exec-attach", "stdin attached");
             }

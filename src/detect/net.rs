@@ -118,7 +118,10 @@ fn host_key(raw: &str, lenient: bool) -> Option<HostKey> {
     if let Ok(ip) = raw.parse::<IpAddr>() {
         return Some(HostKey::Ip(canonical_ip(ip)));
     }
-    if raw.bytes().all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b'x' || b == b'X') {
+    if raw
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit() || b == b'.' || b == b'x' || b == b'X')
+    {
         if lenient {
             return parse_ipv4_lenient(raw).map(|ip| HostKey::Ip(IpAddr::V4(ip)));
         }
@@ -158,7 +161,9 @@ fn split_authority(authority: &str, lenient: bool) -> Option<Destination> {
 /// and standard IP literals are.
 pub fn destinations(arg: &str, client: bool) -> Vec<Destination> {
     let mut found = Vec::new();
-    for word in arg.split(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '=' || c == ',') {
+    for word in
+        arg.split(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '=' || c == ',')
+    {
         if word.is_empty() || word.len() > 2048 {
             continue;
         }
@@ -218,8 +223,14 @@ mod tests {
     fn ipv6_metadata_and_names() {
         let got = destinations("http://[fd00:ec2::254]/latest/", false);
         assert_eq!(got[0].host, ip("fd00:ec2::254"));
-        let got = destinations("http://Metadata.Google.Internal./computeMetadata/v1/", false);
-        assert_eq!(got[0].host, HostKey::Name("metadata.google.internal".into()));
+        let got = destinations(
+            "http://Metadata.Google.Internal./computeMetadata/v1/",
+            false,
+        );
+        assert_eq!(
+            got[0].host,
+            HostKey::Name("metadata.google.internal".into())
+        );
         let got = destinations("user:pw@10.0.0.1:10250", true);
         assert_eq!(got[0].host, ip("10.0.0.1"));
         assert_eq!(got[0].port, Some(10250));
@@ -243,6 +254,9 @@ mod tests {
         assert_eq!(parse_ipv4_lenient("1.2.3.4.5"), None);
         assert_eq!(parse_ipv4_lenient("1.2.65536"), None);
         assert_eq!(parse_ipv4_lenient("4294967296"), None);
-        assert_eq!(parse_ipv4_lenient("127.1"), Some(Ipv4Addr::new(127, 0, 0, 1)));
+        assert_eq!(
+            parse_ipv4_lenient("127.1"),
+            Some(Ipv4Addr::new(127, 0, 0, 1))
+        );
     }
 }

@@ -93,7 +93,11 @@ pub fn normalise_command_path(raw: &str) -> Option<String> {
 /// `UNIX-CONNECT:/var/run/docker.sock`, `file:///etc/passwd`, `/proc/1/environ`.
 pub fn path_candidates(arg: &str) -> impl Iterator<Item = String> + '_ {
     arg.split(|c: char| {
-        c.is_whitespace() || matches!(c, '=' | ':' | ',' | ';' | '\'' | '"' | '<' | '>' | '|' | '(' | ')' | '@' | '`')
+        c.is_whitespace()
+            || matches!(
+                c,
+                '=' | ':' | ',' | ';' | '\'' | '"' | '<' | '>' | '|' | '(' | ')' | '@' | '`'
+            )
     })
     .filter(|frag| frag.starts_with('/') || frag.starts_with("~/"))
     .filter_map(normalise_command_path)
@@ -112,7 +116,11 @@ mod tests {
             "/var/lib/../run/docker.sock",
             "/run/docker.sock/",
         ] {
-            assert_eq!(HostPath::parse(raw).unwrap().to_string(), "/run/docker.sock", "{raw}");
+            assert_eq!(
+                HostPath::parse(raw).unwrap().to_string(),
+                "/run/docker.sock",
+                "{raw}"
+            );
         }
         assert!(HostPath::parse("/").unwrap().is_root());
         assert!(HostPath::parse("/..").unwrap().is_root());
@@ -122,8 +130,7 @@ mod tests {
 
     #[test]
     fn finds_paths_inside_arguments() {
-        let found: Vec<String> =
-            path_candidates("--unix-socket=/var/run/docker.sock").collect();
+        let found: Vec<String> = path_candidates("--unix-socket=/var/run/docker.sock").collect();
         assert_eq!(found, vec!["/run/docker.sock"]);
         let found: Vec<String> = path_candidates("UNIX-CONNECT:/var/run/crio/crio.sock").collect();
         assert_eq!(found, vec!["/run/crio/crio.sock"]);

@@ -58,7 +58,12 @@ macro_rules! view {
 fn containers<'a>(spec: &'a PodSpec, scope: &PodScope) -> Vec<ContainerView<'a>> {
     let mut views = Vec::new();
     if matches!(scope, PodScope::All) {
-        for c in spec.init_containers.iter().flatten().chain(&spec.containers) {
+        for c in spec
+            .init_containers
+            .iter()
+            .flatten()
+            .chain(&spec.containers)
+        {
             views.push(view!(
                 c,
                 c.ports.as_ref(),
@@ -101,7 +106,10 @@ pub fn detect(policy: &Policy, pod: &PodSubject, out: &mut Signals) {
         .and_then(|w| w.host_process)
         == Some(true);
     if pod_host_process {
-        out.raise("windows-host-process", "pod securityContext.windowsOptions.hostProcess: true");
+        out.raise(
+            "windows-host-process",
+            "pod securityContext.windowsOptions.hostProcess: true",
+        );
     }
 
     let views = containers(spec, &pod.scope);
@@ -111,13 +119,17 @@ pub fn detect(policy: &Policy, pod: &PodSubject, out: &mut Signals) {
     }
 
     out.in_container(None);
-    let mounted: Vec<&str> = views.iter().flat_map(|v| v.mounts.iter().copied()).collect();
+    let mounted: Vec<&str> = views
+        .iter()
+        .flat_map(|v| v.mounts.iter().copied())
+        .collect();
     for volume in spec.volumes.iter().flatten() {
         let Some(host_path) = &volume.host_path else {
             continue;
         };
         // For kubectl debug only the debug container is new: only what it mounts is new access.
-        if matches!(pod.scope, PodScope::EphemeralOnly(_)) && !mounted.contains(&volume.name.as_str())
+        if matches!(pod.scope, PodScope::EphemeralOnly(_))
+            && !mounted.contains(&volume.name.as_str())
         {
             continue;
         }
@@ -173,7 +185,10 @@ fn container(policy: &Policy, view: &ContainerView<'_>, out: &mut Signals) {
             );
         }
         if sc.allow_privilege_escalation == Some(true) {
-            out.raise("allow-privilege-escalation", "allowPrivilegeEscalation: true");
+            out.raise(
+                "allow-privilege-escalation",
+                "allowPrivilegeEscalation: true",
+            );
         }
         if let Some(Capabilities { add: Some(add), .. }) = &sc.capabilities {
             for cap in add {

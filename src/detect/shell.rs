@@ -230,7 +230,8 @@ impl Analyser<'_> {
                 continue;
             }
             if arg.starts_with('-') && arg.len() > 1 {
-                if let Some((value, consumed)) = option_value(arg, args.get(i + 1), &spec.script_options)
+                if let Some((value, consumed)) =
+                    option_value(arg, args.get(i + 1), &spec.script_options)
                 {
                     script_seen = true;
                     self.script(&value, ctx.deeper());
@@ -375,9 +376,10 @@ impl Analyser<'_> {
             ));
             return;
         }
-        self.out
-            .payloads
-            .push(format!("{kind} payload decoding to {:?}", truncate(&text, 60)));
+        self.out.payloads.push(format!(
+            "{kind} payload decoding to {:?}",
+            truncate(&text, 60)
+        ));
         self.script(&text, ctx.deeper());
     }
 
@@ -422,9 +424,8 @@ impl Analyser<'_> {
         let normalised: String = text
             .chars()
             .map(|c| match c {
-                ';' | '|' | '&' | '\n' | '(' | ')' | '{' | '}' | '`' | '$' | '<' | '>' | '\'' | '"' => {
-                    '\n'
-                }
+                ';' | '|' | '&' | '\n' | '(' | ')' | '{' | '}' | '`' | '$' | '<' | '>' | '\''
+                | '"' => '\n',
                 c => c,
             })
             .collect();
@@ -441,8 +442,9 @@ impl Analyser<'_> {
                 ));
                 return;
             }
-            let (redirect_targets, words): (Vec<String>, Vec<String>) =
-                words.into_iter().partition(|w| w.starts_with("/dev/tcp/") || w.starts_with("/dev/udp/"));
+            let (redirect_targets, words): (Vec<String>, Vec<String>) = words
+                .into_iter()
+                .partition(|w| w.starts_with("/dev/tcp/") || w.starts_with("/dev/udp/"));
             if words.is_empty() {
                 continue;
             }
@@ -545,7 +547,8 @@ impl Analyser<'_> {
     fn redirect_target(&mut self, redirect: &ast::IoRedirect, ctx: Ctx) -> Option<String> {
         match redirect {
             ast::IoRedirect::File(_, _, target) => match target {
-                ast::IoFileRedirectTarget::Filename(w) | ast::IoFileRedirectTarget::Duplicate(w) => {
+                ast::IoFileRedirectTarget::Filename(w)
+                | ast::IoFileRedirectTarget::Duplicate(w) => {
                     Some(self.expand(&w.value, ctx).join(" "))
                 }
                 ast::IoFileRedirectTarget::ProcessSubstitution(_, sub) => {
@@ -572,14 +575,28 @@ impl Analyser<'_> {
         let mut redirects: Vec<String> = Vec::new();
         let mut here_bodies = Vec::new();
         for item in sc.prefix.iter().flat_map(|p| p.0.iter()) {
-            self.item(item, true, ctx, &mut words, &mut redirects, &mut here_bodies);
+            self.item(
+                item,
+                true,
+                ctx,
+                &mut words,
+                &mut redirects,
+                &mut here_bodies,
+            );
         }
         if let Some(name) = &sc.word_or_name {
             self.inspect_command_name(&name.value);
             words.extend(self.expand(&name.value, ctx));
         }
         for item in sc.suffix.iter().flat_map(|s| s.0.iter()) {
-            self.item(item, false, ctx, &mut words, &mut redirects, &mut here_bodies);
+            self.item(
+                item,
+                false,
+                ctx,
+                &mut words,
+                &mut redirects,
+                &mut here_bodies,
+            );
         }
         if words.is_empty() {
             // Only assignments and redirections: `> /dev/tcp/10.0.0.1/80` still connects.
@@ -588,7 +605,10 @@ impl Analyser<'_> {
             }
             return;
         }
-        let feeds_shell = self.exec.shells.contains(&self.canonical_program(&words[0]));
+        let feeds_shell = self
+            .exec
+            .shells
+            .contains(&self.canonical_program(&words[0]));
         self.argv(words, redirects, pipes_into, ctx);
         if feeds_shell {
             for body in here_bodies {
@@ -611,8 +631,10 @@ impl Analyser<'_> {
             ast::CommandPrefixOrSuffixItem::AssignmentWord(a, w) => {
                 if !in_prefix {
                     words.extend(self.expand(&w.value, ctx));
-                } else if let (ast::AssignmentName::VariableName(n), ast::AssignmentValue::Scalar(v)) =
-                    (&a.name, &a.value)
+                } else if let (
+                    ast::AssignmentName::VariableName(n),
+                    ast::AssignmentValue::Scalar(v),
+                ) = (&a.name, &a.value)
                 {
                     let value = self.expand(&v.value, ctx).join(" ");
                     self.vars.insert(n.clone(), value);
@@ -620,7 +642,9 @@ impl Analyser<'_> {
             }
             ast::CommandPrefixOrSuffixItem::IoRedirect(r) => {
                 match r {
-                    ast::IoRedirect::HereDocument(_, doc) => here_bodies.push(doc.doc.value.clone()),
+                    ast::IoRedirect::HereDocument(_, doc) => {
+                        here_bodies.push(doc.doc.value.clone())
+                    }
                     ast::IoRedirect::HereString(_, w) => {
                         here_bodies.push(self.expand(&w.value, ctx).join(" "))
                     }
@@ -653,9 +677,10 @@ impl Analyser<'_> {
         if has_quote && pieces.len() > 1 {
             self.obfuscated("splits a command name with quotes");
         }
-        if pieces.iter().any(|p| {
-            matches!(&p.piece, WordPiece::AnsiCQuotedText(t) if t.contains('\\'))
-        }) || raw.starts_with("$'")
+        if pieces
+            .iter()
+            .any(|p| matches!(&p.piece, WordPiece::AnsiCQuotedText(t) if t.contains('\\')))
+            || raw.starts_with("$'")
         {
             self.obfuscated("spells a command name with escape sequences");
         }
@@ -689,7 +714,8 @@ impl Analyser<'_> {
             WordPiece::Text(t) | WordPiece::SingleQuotedText(t) => out.push_str(t),
             WordPiece::AnsiCQuotedText(t) => out.push_str(&ansi_c_unescape(t)),
             WordPiece::EscapeSequence(t) => out.push_str(t.trim_start_matches('\\')),
-            WordPiece::DoubleQuotedSequence(inner) | WordPiece::GettextDoubleQuotedSequence(inner) => {
+            WordPiece::DoubleQuotedSequence(inner)
+            | WordPiece::GettextDoubleQuotedSequence(inner) => {
                 for p in inner {
                     self.literal_piece(&p.piece, out);
                 }
@@ -756,9 +782,8 @@ fn collect_substitutions(pieces: &[word::WordPieceWithSource], out: &mut Vec<Str
             WordPiece::CommandSubstitution(s) | WordPiece::BackquotedCommandSubstitution(s) => {
                 out.push(s.clone())
             }
-            WordPiece::DoubleQuotedSequence(inner) | WordPiece::GettextDoubleQuotedSequence(inner) => {
-                collect_substitutions(inner, out)
-            }
+            WordPiece::DoubleQuotedSequence(inner)
+            | WordPiece::GettextDoubleQuotedSequence(inner) => collect_substitutions(inner, out),
             _ => {}
         }
     }
@@ -783,7 +808,10 @@ fn option_value(arg: &str, next: Option<&String>, options: &[String]) -> Option<
             return Some((next.cloned().unwrap_or_default(), 2));
         }
         if opt.starts_with("--") {
-            if let Some(v) = arg.strip_prefix(opt.as_str()).and_then(|r| r.strip_prefix('=')) {
+            if let Some(v) = arg
+                .strip_prefix(opt.as_str())
+                .and_then(|r| r.strip_prefix('='))
+            {
                 return Some((v.to_string(), 1));
             }
         } else if opt.len() == 2 && arg.starts_with(opt.as_str()) && !arg.starts_with("--") {
@@ -834,13 +862,22 @@ pub fn ansi_c_unescape(s: &str) -> String {
             b'v' => out.push(11),
             b'\\' | b'\'' | b'"' | b'?' => out.push(c),
             b'x' => {
-                let hex: String = s[i..].chars().take(2).take_while(|c| c.is_ascii_hexdigit()).collect();
+                let hex: String = s[i..]
+                    .chars()
+                    .take(2)
+                    .take_while(|c| c.is_ascii_hexdigit())
+                    .collect();
                 i += hex.len();
                 out.push(u8::from_str_radix(&hex, 16).unwrap_or(b'x'));
             }
             b'0'..=b'7' => {
                 let oct: String = std::iter::once(c as char)
-                    .chain(s[i..].chars().take(2).take_while(|c| ('0'..='7').contains(c)))
+                    .chain(
+                        s[i..]
+                            .chars()
+                            .take(2)
+                            .take_while(|c| ('0'..='7').contains(c)),
+                    )
                     .collect();
                 i += oct.len() - 1;
                 out.push(u8::from_str_radix(&oct, 8).unwrap_or(0));
@@ -902,7 +939,11 @@ pub fn decode(arg: &str) -> Option<(&'static str, String)> {
             .then_some(text)
     };
     if trimmed.contains("\\x") {
-        let hex: String = trimmed.split("\\x").skip(1).filter_map(|h| h.get(..2)).collect();
+        let hex: String = trimmed
+            .split("\\x")
+            .skip(1)
+            .filter_map(|h| h.get(..2))
+            .collect();
         if hex.len() >= 8 {
             if let Some(t) = hex_decode(&hex).and_then(readable) {
                 return Some(("hex", t));
@@ -936,7 +977,9 @@ pub fn decode(arg: &str) -> Option<(&'static str, String)> {
 fn hex_decode(hex: &str) -> Option<Vec<u8>> {
     (0..hex.len())
         .step_by(2)
-        .map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
         .collect()
 }
-

@@ -118,8 +118,7 @@ impl Exemption {
         };
         one(&self.namespaces, input.namespace)
             && one(&self.users, input.user)
-            && (self.groups.is_empty()
-                || input.groups.iter().any(|g| any_matches(&self.groups, g)))
+            && (self.groups.is_empty() || input.groups.iter().any(|g| any_matches(&self.groups, g)))
             && one(&self.service_accounts, input.service_account)
             && (self.images.is_empty()
                 || (!input.images.is_empty()
@@ -343,7 +342,10 @@ fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         {
-            c.problem(path.clone(), "rule ids use lower-case letters, digits and -");
+            c.problem(
+                path.clone(),
+                "rule ids use lower-case letters, digits and -",
+            );
         }
         if !valid_technique(&spec.technique) {
             c.problem(
@@ -396,7 +398,10 @@ fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         if e.name.trim().is_empty() {
             c.problem(format!("{path}.name"), "must not be empty");
         } else if !names.insert(e.name.clone()) {
-            c.problem(format!("{path}.name"), format!("duplicate name {:?}", e.name));
+            c.problem(
+                format!("{path}.name"),
+                format!("duplicate name {:?}", e.name),
+            );
         }
         let selectors = e.namespaces.len()
             + e.users.len()
@@ -549,11 +554,14 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> CompiledExec {
             builder.build().ok()
         };
         for name in &p.names {
-            programs.entry(name.clone()).or_default().push(ProgramEntry {
-                rule: p.rule.clone(),
-                when_args: when_args.clone(),
-                without_args: p.without_args,
-            });
+            programs
+                .entry(name.clone())
+                .or_default()
+                .push(ProgramEntry {
+                    rule: p.rule.clone(),
+                    when_args: when_args.clone(),
+                    without_args: p.without_args,
+                });
         }
     }
 
@@ -601,17 +609,31 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> CompiledExec {
             .filter_map(|(i, h)| match HostKey::parse_configured(h) {
                 Some(k) => Some(k),
                 None => {
-                    c.problem(format!("{path}[{i}]"), format!("{h:?} is not a host name or IP"));
+                    c.problem(
+                        format!("{path}[{i}]"),
+                        format!("{h:?} is not a host name or IP"),
+                    );
                     None
                 }
             })
             .collect()
     };
-    let metadata_hosts = hosts(c, "exec.network.metadataHosts", &exec.network.metadata_hosts);
-    let api_server_hosts = hosts(c, "exec.network.apiServerHosts", &exec.network.api_server_hosts);
+    let metadata_hosts = hosts(
+        c,
+        "exec.network.metadataHosts",
+        &exec.network.metadata_hosts,
+    );
+    let api_server_hosts = hosts(
+        c,
+        "exec.network.apiServerHosts",
+        &exec.network.api_server_hosts,
+    );
     let limits = exec.limits;
     if limits.max_script_bytes == 0 || limits.max_script_bytes > 1 << 20 {
-        c.problem("exec.limits.maxScriptBytes", "must be between 1 and 1048576");
+        c.problem(
+            "exec.limits.maxScriptBytes",
+            "must be between 1 and 1048576",
+        );
     }
     if limits.max_depth == 0 || limits.max_depth > 16 {
         c.problem("exec.limits.maxDepth", "must be between 1 and 16");

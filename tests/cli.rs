@@ -1,0 +1,149 @@
+//! The `reconguard` binary: evaluate's output and exit codes, policy default and check.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn run(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reconguard"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    } else {
+        drop(child.stdin.take());
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn evaluate_json_lines_and_exit_codes() {
+    let out = run(
+        &[
+            "evaluate",
+            "--format",
+            "json",
+            "tests/corpus/exec-netstat.json",
+            "tests/corpus/list.json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "a denial exits 1");
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    let first = &lines[0];
+    for key in [
+        "source",
+        "kind",
+        "namespace",
+        "name",
+        "operation",
+        "subresource",
+        "decision",
+        "score",
+        "findings",
+    ] {
+        assert!(first.get(key).is_some(), "missing {key} in {first}");
+    }
+    assert_eq!(first["decision"], "annotate");
+    assert_eq!(first["subresource"], "exec");
+    let finding = &first["findings"][0];
+    for key in ["rule", "score", "technique", "message"] {
+        assert!(finding.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(lines[2]["decision"], "deny");
+
+    let out = run(&["evaluate", "tests/corpus/pod-create.json"], None);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("allow"));
+}
+
+#[test]
+fn evaluate_reads_stdin_and_reports_parse_errors_with_document_index() {
+    let out = run(&["evaluate", "-"], Some("kind: Pod\napiVersion: v1\nmetadata: {name: a}\nspec: {containers: [{name: c, image: nginx}]}\n---\nkind: [broken\n"));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("stdin") && err.contains("document 1"), "{err}");
+
+    let out = run(&["evaluate", "no/such/file.yaml"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/file.yaml"));
+
+    let out = run(
+        &["evaluate", "-"],
+        Some("{\"apiVersion\": \"admission.k8s.io/v1beta1\", \"kind\": \"AdmissionReview\"}"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("v1beta1"));
+}
+
+#[test]
+fn unknown_kinds_are_skipped_not_errors() {
+    let out = run(
+        &["evaluate", "--format", "json", "-"],
+        Some("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n"),
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(line["decision"], "allow");
+    assert!(line["skipped"].as_str().unwrap().contains("ConfigMap"));
+}
+
+#[test]
+fn policy_default_round_trips_through_check() {
+    let out = run(&["policy", "default"], None);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("thresholds:"));
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("policy.yaml");
+    std::fs::write(&good, &text).unwrap();
+    let out = run(&["policy", "check", good.to_str().unwrap()], None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        text.replace("  annotate: 20\n", "  annotate: 20\n  anotate: 3\n"),
+    )
+    .unwrap();
+    let out = run(&["policy", "check", bad.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("thresholds") && err.contains("anotate"),
+        "{err}"
+    );
+
+    // A tuned policy changes evaluate's verdict.
+    let audit = dir.path().join("audit.yaml");
+    std::fs::write(&audit, text.replace("mode: enforce", "mode: audit")).unwrap();
+    let out = run(
+        &[
+            "evaluate",
+            "--policy",
+            audit.to_str().unwrap(),
+            "tests/corpus/exec-reverse-shell.json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+}

@@ -1,0 +1,80 @@
+//! The engine never panics, whatever argv or JSON it is given.
+
+use proptest::prelude::*;
+use reconguard::policy::Policy;
+use reconguard::subject;
+use serde_json::{json, Value};
+
+fn shellish() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z/ ._-]{0,12}",
+        "[$'\"`\\\\(){};|&<>*?!#~=a-z0-9 \\n-]{0,40}",
+        Just("sh".to_string()),
+        Just("-c".to_string()),
+        Just("nmap".to_string()),
+        Just("/dev/tcp/10.0.0.1/80".to_string()),
+        Just("$'\\x6e'".to_string()),
+        Just("${IFS}".to_string()),
+        Just("bm1hcCAxMC4wLjAuMQ==".to_string()),
+        any::<String>(),
+    ]
+}
+
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(|n| json!(n)),
+        "[a-zA-Z/:.-]{0,10}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("kind".to_string()),
+                    Just("apiVersion".to_string()),
+                    Just("spec".to_string()),
+                    Just("containers".to_string()),
+                    Just("template".to_string()),
+                    Just("request".to_string()),
+                    Just("command".to_string()),
+                    Just("items".to_string()),
+                    "[a-z]{1,6}".prop_map(|s| s)
+                ],
+                inner,
+                0..5
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn arbitrary_argv_never_panics(argv in prop::collection::vec(shellish(), 0..8), stdin in any::<bool>()) {
+        let policy = Policy::embedded_default();
+        let value = json!({"apiVersion": "v1", "kind": "PodExecOptions", "command": argv, "stdin": stdin});
+        let subjects = subject::from_manifest(&value).unwrap();
+        let d = reconguard::evaluate(&policy, &subjects[0]);
+        prop_assert!(d.findings.iter().all(|f| f.score == policy.rule(&f.rule).unwrap().score));
+    }
+
+    #[test]
+    fn arbitrary_json_never_panics(mut value in json_value(), kind in prop_oneof![
+        Just("Pod"), Just("Deployment"), Just("CronJob"), Just("List"), Just("AdmissionReview"), Just("PodExecOptions")
+    ]) {
+        if let Value::Object(map) = &mut value {
+            map.insert("kind".into(), json!(kind));
+            map.entry("apiVersion").or_insert(json!(if kind == "AdmissionReview" { "admission.k8s.io/v1" } else if kind == "Deployment" { "apps/v1" } else if kind == "CronJob" { "batch/v1" } else { "v1" }));
+        }
+        let policy = Policy::embedded_default();
+        if let Ok(subjects) = subject::from_manifest(&value) {
+            for s in subjects {
+                let _ = reconguard::evaluate(&policy, &s);
+            }
+        }
+    }
+}
