@@ -5,10 +5,13 @@
 //! signals -> [`decision::decide`] -> [`decision::Decision`]. Everything up to the decision is
 //! pure and shared by `serve` and `evaluate`.
 
+pub mod certs;
 pub mod cli;
 pub mod decision;
 pub mod detect;
 pub mod policy;
+pub mod review;
+pub mod server;
 pub mod subject;
 
 use decision::Decision;

@@ -24,6 +24,20 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the admission webhook (HTTPS) and the metrics endpoint (HTTP).
+    Serve(ServeArgs),
+    /// Write a CA and a serving certificate for the webhook Service (ca.crt, tls.crt, tls.key).
+    Certs {
+        #[arg(long, default_value = "reconguard")]
+        service: String,
+        #[arg(long, default_value = "reconguard")]
+        namespace: String,
+        #[arg(long, default_value = "certs")]
+        out: PathBuf,
+        /// Validity of the serving certificate in days.
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+    },
     /// Judge manifests and AdmissionReviews offline (exit 0: nothing denied, 1: something denied, 2: error).
     Evaluate {
         /// Policy file (default: the embedded policy).
@@ -48,6 +62,51 @@ enum PolicyCommand {
     Default,
     /// Validate a policy file (exit 0 valid, 2 invalid).
     Check { file: PathBuf },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    #[arg(long, default_value = "0.0.0.0:8443")]
+    listen: std::net::SocketAddr,
+    #[arg(long, default_value = "0.0.0.0:9090")]
+    metrics_listen: std::net::SocketAddr,
+    /// PEM certificate chain (reloaded when it changes). Without it, a self-signed one is made.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Policy file (reloaded when it changes). Default: the embedded policy.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// Seconds between content checks of the policy and certificate files.
+    #[arg(long, default_value_t = 10)]
+    reload_interval: u64,
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    #[arg(long, default_value_t = 20)]
+    drain_timeout: u64,
+    /// Seconds before a request is answered 408.
+    #[arg(long, default_value_t = 9)]
+    request_timeout: u64,
+    /// Seconds a client gets to send TLS handshake and request headers.
+    #[arg(long, default_value_t = 5)]
+    header_read_timeout: u64,
+    #[arg(long, default_value_t = reconguard::server::DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+    /// Decision log file (JSON lines). Default: standard output.
+    #[arg(long)]
+    decision_log: Option<PathBuf>,
+    /// Log every decision, not only annotate and deny.
+    #[arg(long)]
+    log_all_decisions: bool,
+    /// Operational log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Json)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Json,
+    Text,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -106,8 +165,71 @@ fn evaluate(
     })
 }
 
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Json => subscriber.json().init(),
+        LogFormat::Text => subscriber.init(),
+    }
+    let config = reconguard::server::ServeConfig {
+        listen: args.listen,
+        metrics_listen: args.metrics_listen,
+        tls_cert: args.tls_cert,
+        tls_key: args.tls_key,
+        policy: args.policy,
+        reload_interval: std::time::Duration::from_secs(args.reload_interval.max(1)),
+        drain_timeout: std::time::Duration::from_secs(args.drain_timeout),
+        request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
+        header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout.max(1)),
+        max_body_bytes: args.max_body_bytes,
+        decision_log: args.decision_log,
+        log_all_decisions: args.log_all_decisions,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(reconguard::server::run(
+        config,
+        reconguard::server::shutdown_signal(),
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn certs(
+    service: &str,
+    namespace: &str,
+    out: &std::path::Path,
+    days: i64,
+) -> anyhow::Result<ExitCode> {
+    let generated =
+        reconguard::certs::generate(&reconguard::certs::service_names(service, namespace), days)?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    for (name, text) in [
+        ("ca.crt", &generated.ca_pem),
+        ("tls.crt", &generated.cert_pem),
+        ("tls.key", &generated.key_pem),
+    ] {
+        let path = out.join(name);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Certs {
+            service,
+            namespace,
+            out,
+            days,
+        } => certs(&service, &namespace, &out, days),
         Command::Evaluate {
             policy,
             format,

@@ -1,0 +1,129 @@
+//! Prometheus metrics. Labels are bounded: operation, resource, subresource, decision, rule,
+//! technique, namespace, result, reason; never user, pod or command.
+
+use prometheus::{
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
+
+pub struct Metrics {
+    pub registry: Registry,
+    pub requests: IntCounterVec,
+    pub request_duration: HistogramVec,
+    pub evaluation_duration: HistogramVec,
+    pub rule_matches: IntCounterVec,
+    pub denials: IntCounterVec,
+    pub policy_reloads: IntCounterVec,
+    pub tls_reloads: IntCounterVec,
+    pub certificate_expiry: Gauge,
+    pub errors: IntCounterVec,
+}
+
+/// Buckets around the API server's webhook timeouts (1-10 s): fine below 50 ms, coarse above.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+impl Metrics {
+    pub fn new() -> Result<Metrics, prometheus::Error> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "reconguard_admission_requests_total",
+                "Admission requests judged, by decision.",
+            ),
+            &["operation", "resource", "subresource", "decision"],
+        )?;
+        let request_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "reconguard_admission_request_duration_seconds",
+                "Time from request body received to response built.",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["resource"],
+        )?;
+        let evaluation_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "reconguard_evaluation_duration_seconds",
+                "Time the detection engine spent on one request.",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["resource"],
+        )?;
+        let rule_matches = IntCounterVec::new(
+            Opts::new(
+                "reconguard_rule_matches_total",
+                "Findings, by rule and MITRE ATT&CK technique.",
+            ),
+            &["rule", "technique"],
+        )?;
+        let denials = IntCounterVec::new(
+            Opts::new(
+                "reconguard_denials_total",
+                "Denied requests by namespace and top rule (enforce mode), or would-be denials (audit mode).",
+            ),
+            &["namespace", "rule", "mode"],
+        )?;
+        let policy_reloads = IntCounterVec::new(
+            Opts::new(
+                "reconguard_policy_reloads_total",
+                "Policy reload attempts by result.",
+            ),
+            &["result"],
+        )?;
+        let tls_reloads = IntCounterVec::new(
+            Opts::new(
+                "reconguard_tls_reloads_total",
+                "Serving certificate reload attempts by result.",
+            ),
+            &["result"],
+        )?;
+        let certificate_expiry = Gauge::new(
+            "reconguard_certificate_expiry_timestamp_seconds",
+            "Unix time at which the serving certificate expires.",
+        )?;
+        let errors = IntCounterVec::new(
+            Opts::new(
+                "reconguard_errors_total",
+                "Requests that could not be judged, by reason.",
+            ),
+            &["reason"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(request_duration.clone()))?;
+        registry.register(Box::new(evaluation_duration.clone()))?;
+        registry.register(Box::new(rule_matches.clone()))?;
+        registry.register(Box::new(denials.clone()))?;
+        registry.register(Box::new(policy_reloads.clone()))?;
+        registry.register(Box::new(tls_reloads.clone()))?;
+        registry.register(Box::new(certificate_expiry.clone()))?;
+        registry.register(Box::new(errors.clone()))?;
+        for result in ["success", "failure"] {
+            policy_reloads.with_label_values(&[result]);
+            tls_reloads.with_label_values(&[result]);
+        }
+        Ok(Metrics {
+            registry,
+            requests,
+            request_duration,
+            evaluation_duration,
+            rule_matches,
+            denials,
+            policy_reloads,
+            tls_reloads,
+            certificate_expiry,
+            errors,
+        })
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        if TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buf)
+            .is_err()
+        {
+            return String::new();
+        }
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}

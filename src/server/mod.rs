@@ -1,0 +1,483 @@
+//! `reconguard serve`: the admission webhook over HTTPS, a plain-HTTP metrics port, reloads of the
+//! policy and the certificate, and graceful shutdown. All I/O lives here; judging is the engine's.
+
+pub mod decision_log;
+pub mod metrics;
+pub mod reload;
+pub mod tls;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use arc_swap::ArcSwap;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use kube::core::admission::{AdmissionRequest, AdmissionReview};
+use kube::core::DynamicObject;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::decision::Action;
+use crate::policy::{Mode, Policy};
+use crate::subject;
+use decision_log::DecisionLog;
+use metrics::Metrics;
+
+/// Largest AdmissionReview body accepted. An UPDATE carries object and oldObject: two pods at the
+/// API server's 1.5 MiB object limit, plus the review envelope, stay under 4 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub metrics_listen: SocketAddr,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub policy: Option<PathBuf>,
+    pub reload_interval: Duration,
+    pub drain_timeout: Duration,
+    pub request_timeout: Duration,
+    pub header_read_timeout: Duration,
+    pub max_body_bytes: usize,
+    pub decision_log: Option<PathBuf>,
+    pub log_all_decisions: bool,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: ([0, 0, 0, 0], 8443).into(),
+            metrics_listen: ([0, 0, 0, 0], 9090).into(),
+            tls_cert: None,
+            tls_key: None,
+            policy: None,
+            reload_interval: Duration::from_secs(10),
+            drain_timeout: Duration::from_secs(20),
+            request_timeout: Duration::from_secs(9),
+            header_read_timeout: Duration::from_secs(5),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            decision_log: None,
+            log_all_decisions: false,
+        }
+    }
+}
+
+/// What the request handlers share.
+pub struct AppState {
+    pub policy: ArcSwap<Policy>,
+    pub metrics: Metrics,
+    pub shutting_down: AtomicBool,
+    pub decision_log: DecisionLog,
+}
+
+/// A 4xx answer for bodies that are not a review we can answer: the API server treats it as a
+/// webhook failure and applies failurePolicy.
+fn error(app: &AppState, status: StatusCode, reason: &str, message: String) -> Response {
+    app.metrics.errors.with_label_values(&[reason]).inc();
+    tracing::warn!(reason, %message, "rejected request");
+    let body = serde_json::json!({
+        "apiVersion": "v1", "kind": "Status", "status": "Failure",
+        "code": status.as_u16(), "reason": reason, "message": message,
+    });
+    (status, Json(body)).into_response()
+}
+
+async fn validate(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
+    let started = Instant::now();
+    let review: AdmissionReview<DynamicObject> = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return error(
+                &app,
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                format!("not an AdmissionReview: {e}"),
+            )
+        }
+    };
+    if review.types.api_version != "admission.k8s.io/v1" || review.types.kind != "AdmissionReview" {
+        return error(
+            &app,
+            StatusCode::BAD_REQUEST,
+            "unsupported_version",
+            format!(
+                "expected admission.k8s.io/v1 AdmissionReview, got {} {}",
+                review.types.api_version, review.types.kind
+            ),
+        );
+    }
+    let Some(mut request) = review.request else {
+        return error(
+            &app,
+            StatusCode::BAD_REQUEST,
+            "missing_request",
+            "AdmissionReview has no request".into(),
+        );
+    };
+    // The response echoes the review's apiVersion and kind.
+    request.types = review.types.clone();
+    if request.uid.is_empty() {
+        return error(
+            &app,
+            StatusCode::BAD_REQUEST,
+            "missing_uid",
+            "AdmissionReview request has no uid".into(),
+        );
+    }
+    let span =
+        tracing::info_span!("review", uid = %request.uid, resource = %request.resource.resource);
+    let _enter = span.enter();
+    let response = judge(&app, &request, started);
+    Json(response.into_review()).into_response()
+}
+
+fn judge(
+    app: &AppState,
+    request: &AdmissionRequest<DynamicObject>,
+    started: Instant,
+) -> kube::core::admission::AdmissionResponse {
+    let resource = request.resource.resource.as_str();
+    let subresource = request.sub_resource.as_deref().unwrap_or("");
+    let policy = app.policy.load_full();
+    let evaluation_started = Instant::now();
+    let subject = match subject::from_request(request) {
+        Ok(s) => s,
+        Err(e) => {
+            app.metrics
+                .errors
+                .with_label_values(&["invalid_object"])
+                .inc();
+            tracing::warn!(error = %e, "cannot judge request");
+            return crate::review::invalid_object(request, &e.to_string());
+        }
+    };
+    let decision = crate::evaluate(&policy, &subject);
+    app.metrics
+        .evaluation_duration
+        .with_label_values(&[resource])
+        .observe(evaluation_started.elapsed().as_secs_f64());
+    let response = crate::review::response(request, &decision);
+
+    let operation = subject.operation.as_deref().unwrap_or("");
+    let outcome = if decision.skipped.is_some() {
+        "skipped"
+    } else {
+        decision.action.as_str()
+    };
+    app.metrics
+        .requests
+        .with_label_values(&[operation, resource, subresource, outcome])
+        .inc();
+    for f in &decision.findings {
+        app.metrics
+            .rule_matches
+            .with_label_values(&[&f.rule, &f.technique])
+            .inc();
+    }
+    if decision.action == Action::Deny || decision.would_deny {
+        let top = decision
+            .findings
+            .first()
+            .map(|f| f.rule.as_str())
+            .unwrap_or("");
+        let mode = if policy.mode == Mode::Audit {
+            "audit"
+        } else {
+            "enforce"
+        };
+        app.metrics
+            .denials
+            .with_label_values(&[request.namespace.as_deref().unwrap_or(""), top, mode])
+            .inc();
+    }
+    app.decision_log.record(request, &subject, &decision);
+    tracing::info!(
+        decision = decision.action.as_str(),
+        score = decision.score,
+        "judged"
+    );
+    app.metrics
+        .request_duration
+        .with_label_values(&[resource])
+        .observe(started.elapsed().as_secs_f64());
+    response
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(app): State<Arc<AppState>>) -> Response {
+    if app.shutting_down.load(Ordering::SeqCst) {
+        (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response()
+    } else {
+        (StatusCode::OK, "ready").into_response()
+    }
+}
+
+async fn metrics_handler(State(app): State<Arc<AppState>>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        app.metrics.render(),
+    )
+        .into_response()
+}
+
+/// The webhook's routes, for the TLS port (and for in-process tests).
+pub fn webhook_router(app: Arc<AppState>, config: &ServeConfig) -> Router {
+    Router::new()
+        .route("/validate", post(validate))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
+        .with_state(app)
+}
+
+pub fn metrics_router(app: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics_handler))
+        .with_state(app)
+}
+
+fn load_policy(path: &Option<PathBuf>) -> anyhow::Result<Policy> {
+    match path {
+        None => Ok(Policy::embedded_default()),
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("reading policy {}", p.display()))?;
+            Policy::from_yaml(&text).with_context(|| format!("policy {}", p.display()))
+        }
+    }
+}
+
+/// Certificate files, or a self-signed pair made now (its CA is written next to it and logged).
+fn initial_certificate(config: &ServeConfig) -> anyhow::Result<tls::ServingCert> {
+    match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => {
+            let cert_pem =
+                std::fs::read(cert).with_context(|| format!("reading {}", cert.display()))?;
+            let key_pem =
+                std::fs::read(key).with_context(|| format!("reading {}", key.display()))?;
+            tls::load_pem(&cert_pem, &key_pem).context("loading the serving certificate")
+        }
+        (None, None) => {
+            let names = vec![
+                "localhost".to_string(),
+                "127.0.0.1".to_string(),
+                "::1".to_string(),
+            ];
+            let generated = crate::certs::generate(&names, 365)
+                .context("generating a self-signed certificate")?;
+            let dir = std::env::temp_dir().join(format!("reconguard-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let ca = dir.join("ca.crt");
+            std::fs::write(&ca, &generated.ca_pem)
+                .with_context(|| format!("writing {}", ca.display()))?;
+            tracing::warn!(ca = %ca.display(), "no --tls-cert/--tls-key: serving a generated certificate for localhost; its CA is at this path");
+            tls::load_pem(generated.cert_pem.as_bytes(), generated.key_pem.as_bytes())
+                .context("loading the generated certificate")
+        }
+        _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// Runs the webhook until `shutdown` resolves, then drains. Returns once everything stopped.
+pub async fn run(
+    config: ServeConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let policy = load_policy(&config.policy)?;
+    let cert = initial_certificate(&config)?;
+    let metrics = Metrics::new().context("registering metrics")?;
+    metrics.certificate_expiry.set(cert.not_after_unix as f64);
+    let resolver = Arc::new(tls::SwappableCert::new(cert.key));
+    let tls_config = tls::server_config(resolver.clone())?;
+    let log_out: Box<dyn std::io::Write + Send> = match &config.decision_log {
+        None => Box::new(std::io::stdout()),
+        Some(p) => Box::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .with_context(|| format!("opening decision log {}", p.display()))?,
+        ),
+    };
+    let app = Arc::new(AppState {
+        policy: ArcSwap::from_pointee(policy),
+        metrics,
+        shutting_down: AtomicBool::new(false),
+        decision_log: DecisionLog::new(log_out, config.log_all_decisions),
+    });
+
+    let mut watchers = Vec::new();
+    if let Some(path) = config.policy.clone() {
+        let app = app.clone();
+        let p = path.clone();
+        watchers.push(reload::watch(vec![path], config.reload_interval, move || {
+            match load_policy(&Some(p.clone())) {
+                Ok(policy) => {
+                    app.policy.store(Arc::new(policy));
+                    app.metrics.policy_reloads.with_label_values(&["success"]).inc();
+                    tracing::info!(policy = %p.display(), "policy reloaded");
+                }
+                Err(e) => {
+                    app.metrics.policy_reloads.with_label_values(&["failure"]).inc();
+                    tracing::error!(policy = %p.display(), error = format!("{e:#}"), "policy reload failed; keeping the last good policy");
+                }
+            }
+        }));
+    }
+    if let (Some(cert), Some(key)) = (config.tls_cert.clone(), config.tls_key.clone()) {
+        let app = app.clone();
+        let resolver = resolver.clone();
+        let (c, k) = (cert.clone(), key.clone());
+        watchers.push(reload::watch(vec![cert, key], config.reload_interval, move || {
+            let loaded = std::fs::read(&c)
+                .map_err(anyhow::Error::from)
+                .and_then(|cp| Ok((cp, std::fs::read(&k)?)))
+                .and_then(|(cp, kp)| Ok(tls::load_pem(&cp, &kp)?));
+            match loaded {
+                Ok(serving) => {
+                    resolver.store(serving.key);
+                    app.metrics.certificate_expiry.set(serving.not_after_unix as f64);
+                    app.metrics.tls_reloads.with_label_values(&["success"]).inc();
+                    tracing::info!(cert = %c.display(), "serving certificate reloaded");
+                }
+                Err(e) => {
+                    app.metrics.tls_reloads.with_label_values(&["failure"]).inc();
+                    tracing::error!(cert = %c.display(), error = format!("{e:#}"), "certificate reload failed; keeping the current one");
+                }
+            }
+        }));
+    }
+
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let metrics_listener = TcpListener::bind(config.metrics_listen)
+        .await
+        .with_context(|| format!("binding {}", config.metrics_listen))?;
+    tracing::info!(listen = %listener.local_addr()?, metrics = %metrics_listener.local_addr()?, "serving");
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let metrics_task = {
+        let mut stop = stop_rx.clone();
+        let router = metrics_router(app.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(metrics_listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await;
+        })
+    };
+
+    let router = webhook_router(app.clone(), &config);
+    let acceptor = TlsAcceptor::from(tls_config);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(Duration::from_secs(30)));
+    let builder = Arc::new(builder);
+    let handshake_timeout = config.header_read_timeout;
+
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        continue;
+                    }
+                };
+                let acceptor = acceptor.clone();
+                let router = router.clone();
+                let builder = builder.clone();
+                let watcher = graceful.watcher();
+                tokio::spawn(async move {
+                    let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => tls,
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    };
+                    let service = TowerToHyperService::new(router);
+                    let conn = builder.serve_connection(TokioIo::new(tls), service);
+                    if let Err(e) = watcher.watch(conn.into_owned()).await {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
+                    }
+                });
+            }
+        }
+    }
+
+    tracing::info!(drain = ?config.drain_timeout, "shutting down: not ready, draining connections");
+    app.shutting_down.store(true, Ordering::SeqCst);
+    drop(listener);
+    let _ = stop_tx.send(true);
+    if tokio::time::timeout(config.drain_timeout, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("drain timeout reached; closing remaining connections");
+    }
+    for w in watchers {
+        w.abort();
+    }
+    let _ = metrics_task.await;
+    tracing::info!("stopped");
+    Ok(())
+}
