@@ -320,9 +320,25 @@ pub async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-/// Runs the webhook until `shutdown` resolves, then drains. Returns once everything stopped.
+/// Binds the configured addresses and runs the webhook until `shutdown` resolves, then drains.
 pub async fn run(
     config: ServeConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let metrics_listener = TcpListener::bind(config.metrics_listen)
+        .await
+        .with_context(|| format!("binding {}", config.metrics_listen))?;
+    run_with_listeners(config, listener, metrics_listener, shutdown).await
+}
+
+/// Runs the webhook on listeners bound by the caller (tests bind port 0).
+pub async fn run_with_listeners(
+    config: ServeConfig,
+    listener: TcpListener,
+    metrics_listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let policy = load_policy(&config.policy)?;
@@ -390,12 +406,6 @@ pub async fn run(
         }));
     }
 
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("binding {}", config.listen))?;
-    let metrics_listener = TcpListener::bind(config.metrics_listen)
-        .await
-        .with_context(|| format!("binding {}", config.metrics_listen))?;
     tracing::info!(listen = %listener.local_addr()?, metrics = %metrics_listener.local_addr()?, "serving");
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -480,4 +490,52 @@ pub async fn run(
     let _ = metrics_task.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    fn state() -> Arc<AppState> {
+        Arc::new(AppState {
+            policy: ArcSwap::from_pointee(Policy::embedded_default()),
+            metrics: Metrics::new().unwrap(),
+            shutting_down: AtomicBool::new(false),
+            decision_log: DecisionLog::new(Box::new(std::io::sink()), false),
+        })
+    }
+
+    #[tokio::test]
+    async fn readiness_drops_when_shutdown_begins() {
+        let app = state();
+        let router = webhook_router(app.clone(), &ServeConfig::default());
+        let get = || Request::get("/readyz").body(Body::empty()).unwrap();
+        assert_eq!(
+            router.clone().oneshot(get()).await.unwrap().status(),
+            StatusCode::OK
+        );
+        app.shutting_down.store(true, Ordering::SeqCst);
+        assert_eq!(
+            router.clone().oneshot(get()).await.unwrap().status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        let health = Request::get("/healthz").body(Body::empty()).unwrap();
+        assert_eq!(
+            router.oneshot(health).await.unwrap().status(),
+            StatusCode::OK
+        );
+    }
+
+    #[tokio::test]
+    async fn only_post_validates() {
+        let router = webhook_router(state(), &ServeConfig::default());
+        let resp = router
+            .oneshot(Request::get("/validate").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
 }

@@ -1,0 +1,744 @@
+//! The webhook as the API server calls it: a real server on a loopback port, a CA made here, and
+//! AdmissionReview JSON over real TLS, with HTTP/2 (ALPN h2) and with HTTP/1.1.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reconguard::server::{run_with_listeners, ServeConfig};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+fn corpus(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/corpus")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Writes a serving pair the way the kubelet lays out a Secret volume: files behind a `..data`
+/// symlink that is swapped atomically on rotation.
+fn write_secret_volume(dir: &Path, generation: u32, cert: &str, key: &str) {
+    let versioned = dir.join(format!("..gen{generation}"));
+    std::fs::create_dir_all(&versioned).unwrap();
+    std::fs::write(versioned.join("tls.crt"), cert).unwrap();
+    std::fs::write(versioned.join("tls.key"), key).unwrap();
+    let tmp = dir.join("..data_tmp");
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(format!("..gen{generation}"), &tmp).unwrap();
+    std::fs::rename(&tmp, dir.join("..data")).unwrap();
+    for name in ["tls.crt", "tls.key"] {
+        let link = dir.join(name);
+        if std::fs::symlink_metadata(&link).is_err() {
+            std::os::unix::fs::symlink(format!("..data/{name}"), &link).unwrap();
+        }
+    }
+}
+
+fn names() -> Vec<String> {
+    vec!["localhost".into(), "127.0.0.1".into()]
+}
+
+struct Server {
+    addr: std::net::SocketAddr,
+    metrics: std::net::SocketAddr,
+    ca_pem: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start(edit: impl FnOnce(&mut ServeConfig, &Path)) -> Server {
+        // reqwest's plain-HTTP client (metrics port) wants a process-wide rustls provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tempfile::tempdir().unwrap();
+        let generated = reconguard::certs::generate(&names(), 30).unwrap();
+        let secret = dir.path().join("tls");
+        std::fs::create_dir_all(&secret).unwrap();
+        write_secret_volume(&secret, 1, &generated.cert_pem, &generated.key_pem);
+        let mut config = ServeConfig {
+            tls_cert: Some(secret.join("tls.crt")),
+            tls_key: Some(secret.join("tls.key")),
+            reload_interval: Duration::from_millis(300),
+            decision_log: Some(dir.path().join("decisions.jsonl")),
+            ..ServeConfig::default()
+        };
+        edit(&mut config, dir.path());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let metrics = metrics_listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(run_with_listeners(
+            config,
+            listener,
+            metrics_listener,
+            async move {
+                let _ = rx.await;
+            },
+        ));
+        Server {
+            addr,
+            metrics,
+            ca_pem: generated.ca_pem,
+            stop: Some(tx),
+            task,
+            dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.addr.port())
+    }
+
+    async fn metrics_text(&self) -> String {
+        reqwest::get(format!("http://{}/metrics", self.metrics))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        self.task.await.unwrap()
+    }
+}
+
+fn tls_config(ca_pem: &str, alpn: &[&[u8]]) -> rustls::ClientConfig {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    config
+}
+
+fn h2_client(ca_pem: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls_config(ca_pem, &[b"h2", b"http/1.1"]))
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+fn h1_client(ca_pem: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls_config(ca_pem, &[b"http/1.1"]))
+        .http1_only()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    body: &Value,
+) -> (reqwest::StatusCode, reqwest::Version, Value) {
+    let resp = client.post(url).json(body).send().await.unwrap();
+    let status = resp.status();
+    let version = resp.version();
+    let value = resp.json::<Value>().await.unwrap();
+    (status, version, value)
+}
+
+fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
+        .filter(|l| {
+            labels
+                .iter()
+                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for: {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_annotate_and_deny_over_http2_and_http1() {
+    let server = Server::start(|_, _| {}).await;
+    for (client, version) in [
+        (h2_client(&server.ca_pem), reqwest::Version::HTTP_2),
+        (h1_client(&server.ca_pem), reqwest::Version::HTTP_11),
+    ] {
+        let url = server.url("/validate");
+        let (status, v, body) = post(&client, &url, &corpus("pod-create.json")).await;
+        assert_eq!((status.as_u16(), v), (200, version));
+        assert_eq!(body["apiVersion"], "admission.k8s.io/v1");
+        assert_eq!(body["kind"], "AdmissionReview");
+        let resp = &body["response"];
+        assert_eq!(resp["uid"], corpus("pod-create.json")["request"]["uid"]);
+        assert_eq!(resp["allowed"], true);
+        assert!(
+            resp.get("warnings").is_none(),
+            "a plain allow carries no warnings: {resp}"
+        );
+        assert!(resp.get("auditAnnotations").is_none());
+
+        let (status, _, body) = post(&client, &url, &corpus("exec-netstat.json")).await;
+        assert_eq!(status, 200);
+        let resp = &body["response"];
+        assert_eq!(resp["uid"], "uid-exec-netstat");
+        assert_eq!(resp["allowed"], true);
+        let warnings = resp["warnings"].as_array().unwrap();
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].as_str().unwrap().contains("T1049"));
+        let audit = &resp["auditAnnotations"];
+        assert_eq!(audit["decision"], "annotate");
+        assert_eq!(audit["score"], "20");
+        assert_eq!(audit["rules"], "exec-network-connections");
+        assert_eq!(audit["techniques"], "T1049");
+
+        let (status, _, body) = post(&client, &url, &corpus("exec-reverse-shell.json")).await;
+        assert_eq!(status, 200);
+        let resp = &body["response"];
+        assert_eq!(resp["uid"], "uid-exec-reverse-shell");
+        assert_eq!(resp["allowed"], false);
+        assert_eq!(resp["status"]["code"], 403);
+        let message = resp["status"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("exec-reverse-shell") && message.contains("T1059.004"),
+            "{message}"
+        );
+        assert_eq!(resp["auditAnnotations"]["decision"], "deny");
+
+        // kubectl debug: only the new ephemeral container is judged.
+        let (_, _, body) = post(&client, &url, &corpus("ephemeralcontainers-update.json")).await;
+        assert_eq!(body["response"]["allowed"], true);
+        assert_eq!(
+            body["response"]["auditAnnotations"]["rules"],
+            "cap-sys-ptrace"
+        );
+
+        // A dry run is judged the same.
+        let mut dry = corpus("exec-reverse-shell.json");
+        dry["request"]["dryRun"] = json!(true);
+        let (_, _, body) = post(&client, &url, &dry).await;
+        assert_eq!(body["response"]["allowed"], false);
+
+        let health = client.get(server.url("/healthz")).send().await.unwrap();
+        assert_eq!(health.status(), 200);
+        let ready = client.get(server.url("/readyz")).send().await.unwrap();
+        assert_eq!(ready.status(), 200);
+    }
+    let log = std::fs::read_to_string(server.dir.path().join("decisions.jsonl")).unwrap();
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // Annotate and deny only: netstat, reverse shell, debug, dry-run, twice over.
+    assert_eq!(lines.len(), 8, "{log}");
+    let denied = lines.iter().find(|l| l["decision"] == "deny").unwrap();
+    assert_eq!(denied["user"], "dev@example.org");
+    assert_eq!(denied["argv"][0], "bash");
+    assert_eq!(denied["namespace"], "shop");
+    assert_eq!(denied["findings"][0]["technique"], "T1059.004");
+    assert!(denied["time"].as_str().unwrap().ends_with('Z'));
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_defined_answer_and_the_next_request_is_served() {
+    let server = Server::start(|c, _| c.max_body_bytes = 256 * 1024).await;
+    let client = h2_client(&server.ca_pem);
+    let url = server.url("/validate");
+    let send_raw = |body: Vec<u8>| {
+        let client = client.clone();
+        let url = url.clone();
+        async move {
+            let resp = client
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.text().await.unwrap())
+        }
+    };
+    let (status, body) = send_raw(b"{not json".to_vec()).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("\"reason\":\"malformed\""), "{body}");
+
+    let mut v1beta1 = corpus("exec-netstat.json");
+    v1beta1["apiVersion"] = json!("admission.k8s.io/v1beta1");
+    let (status, body) = send_raw(serde_json::to_vec(&v1beta1).unwrap()).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("unsupported_version"), "{body}");
+
+    let (status, body) =
+        send_raw(br#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}"#.to_vec())
+            .await;
+    assert_eq!(status, 400);
+    assert!(body.contains("missing_request"), "{body}");
+
+    let mut no_uid = corpus("exec-netstat.json");
+    no_uid["request"]["uid"] = json!("");
+    let (status, body) = send_raw(serde_json::to_vec(&no_uid).unwrap()).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("missing_uid"), "{body}");
+
+    let mut missing_field = corpus("exec-netstat.json");
+    missing_field["request"]
+        .as_object_mut()
+        .unwrap()
+        .remove("uid");
+    let (status, _) = send_raw(serde_json::to_vec(&missing_field).unwrap()).await;
+    assert_eq!(status, 400);
+
+    // A kind we do not judge is allowed, with the reason.
+    let mut configmap = corpus("pod-create.json");
+    configmap["request"]["resource"] =
+        json!({"group": "", "version": "v1", "resource": "configmaps"});
+    configmap["request"]["kind"] = json!({"group": "", "version": "v1", "kind": "ConfigMap"});
+    let (status, body) = send_raw(serde_json::to_vec(&configmap).unwrap()).await;
+    assert_eq!(status, 200);
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["response"]["allowed"], true);
+    assert!(body["response"]["status"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not judged"));
+
+    // A pod spec the API server would never send is refused, not crashed on.
+    let mut broken = corpus("pod-create.json");
+    broken["request"]["object"]["spec"]["containers"] = json!("not a list");
+    let (status, body) = send_raw(serde_json::to_vec(&broken).unwrap()).await;
+    assert_eq!(status, 200);
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["response"]["allowed"], false);
+    assert_eq!(body["response"]["status"]["code"], 400);
+
+    // Too large.
+    let mut huge = corpus("pod-create.json");
+    huge["request"]["object"]["metadata"]["annotations"] = json!({"x": "a".repeat(300 * 1024)});
+    let (status, _) = send_raw(serde_json::to_vec(&huge).unwrap()).await;
+    assert_eq!(status, 413);
+
+    // Still serving.
+    let (status, _, body) = post(&client, &url, &corpus("exec-netstat.json")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["response"]["uid"], "uid-exec-netstat");
+
+    let metrics = server.metrics_text().await;
+    for reason in [
+        "malformed",
+        "unsupported_version",
+        "missing_request",
+        "missing_uid",
+        "invalid_object",
+    ] {
+        assert!(
+            metric(&metrics, "reconguard_errors_total", &[("reason", reason)]) >= 1.0,
+            "{reason}"
+        );
+    }
+    server.stop().await.unwrap();
+}
+
+async fn tls_stream(server: &Server) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let connector =
+        tokio_rustls::TlsConnector::from(Arc::new(tls_config(&server.ca_pem, &[b"http/1.1"])));
+    let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+    connector.connect(name, tcp).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_and_slow_bodies_are_cut_off() {
+    let server = Server::start(|c, _| {
+        c.header_read_timeout = Duration::from_secs(1);
+        c.request_timeout = Duration::from_secs(1);
+    })
+    .await;
+    // Headers that never finish: the connection is closed.
+    let mut slow = tls_stream(&server).await;
+    slow.write_all(b"POST /validate HTTP/1.1\r\nHost: localhost\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let started = Instant::now();
+    let read = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "server kept a slow-header connection open");
+    assert!(started.elapsed() < Duration::from_secs(10));
+
+    // A body that never finishes: 408.
+    let mut slow = tls_stream(&server).await;
+    slow.write_all(b"POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"apiVersion\":").await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(10), slow.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]);
+    assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+
+    let (status, _, _) = post(
+        &h2_client(&server.ca_pem),
+        &server.url("/validate"),
+        &corpus("pod-create.json"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_after_traffic_pass_promtool() {
+    let server = Server::start(|_, _| {}).await;
+    let client = h2_client(&server.ca_pem);
+    let url = server.url("/validate");
+    for file in [
+        "pod-create.json",
+        "exec-netstat.json",
+        "exec-nmap-wrapped.json",
+        "exec-nmap-wrapped.json",
+    ] {
+        post(&client, &url, &corpus(file)).await;
+    }
+    let text = server.metrics_text().await;
+    assert_eq!(
+        metric(
+            &text,
+            "reconguard_admission_requests_total",
+            &[("subresource", "exec"), ("decision", "deny")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "reconguard_admission_requests_total",
+            &[("operation", "CREATE"), ("decision", "allow")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "reconguard_rule_matches_total",
+            &[("rule", "exec-network-scan"), ("technique", "T1046")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "reconguard_denials_total",
+            &[("namespace", "shop"), ("rule", "exec-network-scan")]
+        ),
+        2.0
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "reconguard_admission_request_duration_seconds_count",
+            &[]
+        ),
+        4.0
+    );
+    assert_eq!(
+        metric(&text, "reconguard_evaluation_duration_seconds_count", &[]),
+        4.0
+    );
+    let expiry = metric(
+        &text,
+        "reconguard_certificate_expiry_timestamp_seconds",
+        &[],
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!(
+        expiry > now + 29.0 * 86400.0 && expiry < now + 31.0 * 86400.0,
+        "{expiry}"
+    );
+
+    let mut child = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool must be installed (scripts/test installs it)");
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let lint = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && lint.trim().is_empty(),
+        "promtool check metrics: {lint}"
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_swapped_on_disk_is_served_without_restart() {
+    let server = Server::start(|_, _| {}).await;
+    let secret: PathBuf = server.dir.path().join("tls");
+    let old = h2_client(&server.ca_pem);
+    assert_eq!(
+        post(&old, &server.url("/validate"), &corpus("pod-create.json"))
+            .await
+            .0,
+        200
+    );
+
+    let rotated = reconguard::certs::generate(&names(), 90).unwrap();
+    write_secret_volume(&secret, 2, &rotated.cert_pem, &rotated.key_pem);
+    let url = server.url("/validate");
+    eventually("the rotated certificate is served", || {
+        let client = h2_client(&rotated.ca_pem);
+        let url = url.clone();
+        async move {
+            client
+                .post(&url)
+                .json(&corpus("pod-create.json"))
+                .send()
+                .await
+                .is_ok()
+        }
+    })
+    .await;
+    // New connections from a client that trusts only the old CA fail now.
+    assert!(h1_client(&server.ca_pem)
+        .post(&url)
+        .json(&corpus("pod-create.json"))
+        .send()
+        .await
+        .is_err());
+    let text = server.metrics_text().await;
+    assert!(
+        metric(
+            &text,
+            "reconguard_tls_reloads_total",
+            &[("result", "success")]
+        ) >= 1.0
+    );
+    let expiry = metric(
+        &text,
+        "reconguard_certificate_expiry_timestamp_seconds",
+        &[],
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    assert!(
+        expiry > now + 89.0 * 86400.0,
+        "expiry gauge follows the new certificate"
+    );
+
+    // A broken pair keeps the current one serving, and says so in a metric.
+    write_secret_volume(&secret, 3, "not a certificate", "not a key");
+    let metrics_url = format!("http://{}/metrics", server.metrics);
+    eventually("a failed TLS reload is counted", || {
+        let metrics_url = metrics_url.clone();
+        async move {
+            let text = reqwest::get(&metrics_url)
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            metric(
+                &text,
+                "reconguard_tls_reloads_total",
+                &[("result", "failure")],
+            ) >= 1.0
+        }
+    })
+    .await;
+    let (status, _, _) = post(
+        &h1_client(&rotated.ca_pem),
+        &url,
+        &corpus("pod-create.json"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_is_reloaded_and_a_broken_one_is_rejected() {
+    let server = Server::start(|c, dir| {
+        let path = dir.join("policy.yaml");
+        std::fs::write(&path, reconguard::policy::DEFAULT_POLICY_YAML).unwrap();
+        c.policy = Some(path);
+    })
+    .await;
+    let policy_path = server.dir.path().join("policy.yaml");
+    let client = h2_client(&server.ca_pem);
+    let url = server.url("/validate");
+    let (_, _, body) = post(&client, &url, &corpus("exec-netstat.json")).await;
+    assert_eq!(body["response"]["allowed"], true);
+
+    let tuned = reconguard::policy::DEFAULT_POLICY_YAML.replace(
+        "    technique: T1049\n    message: lists network connections\n",
+        "    technique: T1049\n    message: lists network connections\n    action: deny\n",
+    );
+    assert_ne!(tuned, reconguard::policy::DEFAULT_POLICY_YAML);
+    std::fs::write(&policy_path, &tuned).unwrap();
+    eventually("the tuned policy denies netstat", || {
+        let client = client.clone();
+        let url = url.clone();
+        async move {
+            let (_, _, body) = post(&client, &url, &corpus("exec-netstat.json")).await;
+            body["response"]["allowed"] == false
+        }
+    })
+    .await;
+
+    std::fs::write(
+        &policy_path,
+        "apiVersion: reconguard.io/v1alpha1\nkind: Policy\nthresholds: {annotate: 1}\n",
+    )
+    .unwrap();
+    let metrics_url = format!("http://{}/metrics", server.metrics);
+    eventually("a failed policy reload is counted", || {
+        let metrics_url = metrics_url.clone();
+        async move {
+            let text = reqwest::get(&metrics_url)
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            metric(
+                &text,
+                "reconguard_policy_reloads_total",
+                &[("result", "failure")],
+            ) >= 1.0
+        }
+    })
+    .await;
+    let (_, _, body) = post(&client, &url, &corpus("exec-netstat.json")).await;
+    assert_eq!(
+        body["response"]["allowed"], false,
+        "the last good policy keeps serving"
+    );
+    let text = server.metrics_text().await;
+    assert!(
+        metric(
+            &text,
+            "reconguard_policy_reloads_total",
+            &[("result", "success")]
+        ) >= 1.0
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invalid_policy_at_start_up_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.yaml");
+    std::fs::write(
+        &path,
+        reconguard::policy::DEFAULT_POLICY_YAML.replace("deny: 70", "deny: 7"),
+    )
+    .unwrap();
+    let config = ServeConfig {
+        policy: Some(path),
+        ..ServeConfig::default()
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let metrics = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let err = run_with_listeners(config, listener, metrics, async {})
+        .await
+        .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("policy.yaml") && text.contains("thresholds.deny"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_lets_a_request_in_flight_finish() {
+    let server = Server::start(|c, _| c.drain_timeout = Duration::from_secs(10)).await;
+    let client = h2_client(&server.ca_pem);
+    let body = serde_json::to_vec(&corpus("exec-netstat.json")).unwrap();
+    let (first, rest) = body.split_at(body.len() / 2);
+    let (first, rest) = (first.to_vec(), rest.to_vec());
+    let stream = async_stream(first, rest);
+    let url = server.url("/validate");
+    let in_flight = tokio::spawn(async move {
+        client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(reqwest::Body::wrap_stream(stream))
+            .send()
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let Server {
+        stop, task, addr, ..
+    } = server;
+    let _ = stop.unwrap().send(());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // No new connections once shutdown began.
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    let resp = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request completes");
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["response"]["uid"], "uid-exec-netstat");
+    task.await.unwrap().unwrap();
+}
+
+/// A body sent in two parts a second apart.
+fn async_stream(
+    first: Vec<u8>,
+    rest: Vec<u8>,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tokio::spawn(async move {
+        let _ = tx.send(Ok(first)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let _ = tx.send(Ok(rest)).await;
+    });
+    tokio_stream_from(rx)
+}
+
+fn tokio_stream_from(
+    mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
