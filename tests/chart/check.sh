@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Chart, manifests and alert checks. Each check prints PASS or FAIL; the script exits non-zero if
+# any failed. Needs helm, kubernetes-validate, promtool (scripts/tools.sh) and a built reconguard.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+bin=${RECONGUARD_BIN:-target/debug/reconguard}
+chart=charts/reconguard
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+passed=0
+failed=0
+
+check() {
+  local name=$1
+  shift
+  if out=$("$@" 2>&1); then
+    echo "PASS: $name"
+    passed=$((passed + 1))
+  else
+    echo "FAIL: $name"
+    echo "$out" | sed 's/^/    /' | tail -40
+    failed=$((failed + 1))
+  fi
+}
+
+render() { helm template reconguard "$chart" --namespace reconguard "$@"; }
+
+all_toggles=(--set metrics.serviceMonitor.enabled=true --set metrics.prometheusRule.enabled=true
+  --set metrics.grafanaDashboard.enabled=true)
+
+check "helm lint --strict (defaults)" helm lint --strict "$chart"
+check "helm lint --strict (every toggle, cert-manager)" helm lint --strict "$chart" "${all_toggles[@]}" --set certificates.mode=certManager
+check "helm lint --strict (existing secret)" helm lint --strict "$chart" --set certificates.mode=existingSecret \
+  --set certificates.existingSecret=my-tls --set certificates.caBundle=Zm9v
+check "schema rejects a bad failurePolicy" bash -c "! helm lint --strict $chart --set webhook.failurePolicy=Maybe"
+check "schema rejects an unknown value" bash -c "! helm lint --strict $chart --set webhook.timeoutSecs=3"
+check "schema rejects a bad certificate mode" bash -c "! helm lint --strict $chart --set certificates.mode=selfmade"
+check "existingSecret mode requires the secret name" bash -c "! helm template x $chart --set certificates.mode=existingSecret"
+
+render > "$work/default.yaml"
+render "${all_toggles[@]}" --set certificates.mode=certManager > "$work/certmanager.yaml"
+render --set certificates.mode=existingSecret --set certificates.existingSecret=my-tls --set certificates.caBundle=Zm9v \
+  --set webhook.workloads=false > "$work/existing.yaml"
+
+validate_all() {
+  local versions=(1.30 1.31 1.32 1.33 1.34 1.35 1.36 1.37)
+  for v in "${versions[@]}"; do
+    for f in "$work/default.yaml" "$work/certmanager.yaml" "$work/existing.yaml" manifests/install.yaml; do
+      kubernetes-validate --strict --quiet -k "$v" "$f" || { echo "invalid for Kubernetes $v: $f"; return 1; }
+    done
+  done
+}
+check "rendered manifests pass kubernetes-validate --strict, Kubernetes 1.30-1.37" validate_all
+
+webhook_shape() {
+  python3 - "$work/default.yaml" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+vwc = next(d for d in docs if d["kind"] == "ValidatingWebhookConfiguration")
+hooks = {w["name"]: w for w in vwc["webhooks"]}
+pods = hooks["pods.reconguard.io"]
+resources = {(r["operations"][0], res) for r in pods["rules"] for res in r["resources"]}
+for want in [("CREATE", "pods"), ("CONNECT", "pods/exec"), ("CONNECT", "pods/attach"), ("UPDATE", "pods/ephemeralcontainers")]:
+    assert want in resources, want
+assert "workloads.reconguard.io" in hooks
+for w in hooks.values():
+    assert w["sideEffects"] == "NoneOnDryRun" and w["admissionReviewVersions"] == ["v1"]
+    assert w["matchPolicy"] == "Equivalent" and w["failurePolicy"] == "Ignore" and w["timeoutSeconds"] == 5
+    excluded = w["namespaceSelector"]["matchExpressions"][0]["values"]
+    assert "reconguard" in excluded and "kube-system" in excluded, excluded
+    assert w["clientConfig"]["caBundle"], "helm mode fills caBundle"
+secret = next(d for d in docs if d["kind"] == "Secret")
+assert secret["data"]["ca.crt"] == pods["clientConfig"]["caBundle"], "caBundle is the CA of the served certificate"
+dep = next(d for d in docs if d["kind"] == "Deployment")
+spec = dep["spec"]["template"]["spec"]
+c = spec["containers"][0]
+sc = c["securityContext"]
+assert dep["spec"]["replicas"] == 2
+assert sc["readOnlyRootFilesystem"] and sc["runAsNonRoot"] and sc["capabilities"]["drop"] == ["ALL"] and not sc["allowPrivilegeEscalation"]
+assert spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+assert c["livenessProbe"]["httpGet"]["path"] == "/healthz" and c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+assert spec["affinity"]["podAntiAffinity"]
+assert any(d["kind"] == "PodDisruptionBudget" for d in docs)
+PY
+}
+check "webhook configuration, secret and deployment have the agreed shape" webhook_shape
+
+deployment_is_clean() {
+  local out
+  out=$("$bin" evaluate --format json "$work/default.yaml") || return 1
+  echo "$out" | python3 -c '
+import sys, json
+rows = [json.loads(l) for l in sys.stdin]
+dep = [r for r in rows if r["kind"] == "Deployment"]
+assert len(dep) == 1 and dep[0]["decision"] == "allow" and dep[0]["findings"] == [], dep
+'
+}
+check "the chart's own Deployment passes the default policy with no finding" deployment_is_clean
+
+policy_of() {
+  python3 -c '
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+print(next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-policy"))["data"]["policy.yaml"])
+' "$1"
+}
+default_policy_valid() {
+  policy_of "$work/default.yaml" > "$work/policy.yaml" && "$bin" policy check "$work/policy.yaml"
+}
+check "the chart's policy ConfigMap is a valid policy" default_policy_valid
+overrides_merge() {
+  cat > "$work/tune.yaml" <<'YAML'
+policy:
+  overrides:
+    mode: audit
+    exemptions:
+      - name: security-scanner
+        namespaces: [security-scanning]
+        rules: [exec-network-scan]
+    rules:
+      exec-kubectl: {action: deny}
+YAML
+  render -f "$work/tune.yaml" > "$work/tuned.yaml" || return 1
+  policy_of "$work/tuned.yaml" > "$work/tuned-policy.yaml"
+  "$bin" policy check "$work/tuned-policy.yaml" || return 1
+  grep -q '^mode: audit' "$work/tuned-policy.yaml" && grep -q 'security-scanner' "$work/tuned-policy.yaml" \
+    && grep -A4 '^  exec-kubectl:' "$work/tuned-policy.yaml" | grep -q 'action: deny' \
+    && grep -A3 '^  exec-sniffing:' "$work/tuned-policy.yaml" | grep -q 'score: 70'
+}
+check "policy.overrides merge into the default policy" overrides_merge
+check "the chart's default policy is the embedded one" cmp "$chart/files/default-policy.yaml" src/policy/default.yaml
+check "manifests/install.yaml is the chart rendered (scripts/render-manifests --write)" \
+  bash -c "scripts/render-manifests | cmp - manifests/install.yaml"
+check "promtool check rules" promtool check rules "$chart/files/alerts.yaml"
+check "promtool test rules" promtool test rules tests/alerts/alerts_test.yaml
+check "PrometheusRule embeds the rules file" bash -c "grep -q 'alert: ReconguardRequestsDenied' $work/certmanager.yaml"
+
+echo "chart checks: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
