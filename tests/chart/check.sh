@@ -131,6 +131,7 @@ check "policy.overrides merge into the default policy" overrides_merge
 check "the chart's default policy is the embedded one" cmp "$chart/files/default-policy.yaml" src/policy/default.yaml
 check "manifests/install.yaml is the chart rendered (scripts/render-manifests --write)" \
   bash -c "scripts/render-manifests | cmp - manifests/install.yaml"
+check "README values table matches the chart" scripts/values-table --check README.md
 check "promtool check rules" promtool check rules "$chart/files/alerts.yaml"
 check "promtool test rules" promtool test rules tests/alerts/alerts_test.yaml
 check "PrometheusRule embeds the rules file" bash -c "grep -q 'alert: ReconguardRequestsDenied' $work/certmanager.yaml"
