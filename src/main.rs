@@ -115,17 +115,6 @@ enum Format {
     Json,
 }
 
-fn load_policy(path: Option<&PathBuf>) -> anyhow::Result<Policy> {
-    match path {
-        None => Ok(Policy::embedded_default()),
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("reading policy {}", p.display()))?;
-            Policy::from_yaml(&text).with_context(|| format!("policy {}", p.display()))
-        }
-    }
-}
-
 fn read_input(name: &str) -> anyhow::Result<String> {
     if name == "-" {
         let mut text = String::new();
@@ -143,7 +132,7 @@ fn evaluate(
     format: Format,
     files: Vec<String>,
 ) -> anyhow::Result<ExitCode> {
-    let policy = load_policy(policy.as_ref())?;
+    let policy = Policy::from_file(policy.as_deref())?;
     let mut denied = false;
     for file in &files {
         let text = read_input(file)?;
@@ -244,7 +233,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy {
             command: PolicyCommand::Check { file },
         } => {
-            load_policy(Some(&file))?;
+            Policy::from_file(Some(&file))?;
             println!("{}: valid", file.display());
             Ok(ExitCode::SUCCESS)
         }

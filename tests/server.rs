@@ -103,11 +103,21 @@ impl Server {
             .unwrap()
     }
 
-    async fn stop(mut self) -> anyhow::Result<()> {
+    /// Waits until the metric (summed over matching series) is at least 1.
+    async fn wait_for_metric(&self, what: &str, name: &str, labels: &[(&str, &str)]) {
+        eventually(what, || async move {
+            metric(&self.metrics_text().await, name, labels) >= 1.0
+        })
+        .await;
+    }
+
+    /// Stops the server and waits for it; returns its directory (certificates, decision log).
+    async fn stop(mut self) -> anyhow::Result<tempfile::TempDir> {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
-        self.task.await.unwrap()
+        self.task.await.unwrap()?;
+        Ok(self.dir)
     }
 }
 
@@ -251,7 +261,9 @@ async fn allow_annotate_and_deny_over_http2_and_http1() {
         let ready = client.get(server.url("/readyz")).send().await.unwrap();
         assert_eq!(ready.status(), 200);
     }
-    let log = std::fs::read_to_string(server.dir.path().join("decisions.jsonl")).unwrap();
+    // The log is written by its own thread; stopping the server flushes it.
+    let dir = server.stop().await.unwrap();
+    let log = std::fs::read_to_string(dir.path().join("decisions.jsonl")).unwrap();
     let lines: Vec<Value> = log
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -264,7 +276,6 @@ async fn allow_annotate_and_deny_over_http2_and_http1() {
     assert_eq!(denied["namespace"], "shop");
     assert_eq!(denied["findings"][0]["technique"], "T1059.004");
     assert!(denied["time"].as_str().unwrap().ends_with('Z'));
-    server.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -566,24 +577,13 @@ async fn a_certificate_swapped_on_disk_is_served_without_restart() {
 
     // A broken pair keeps the current one serving, and says so in a metric.
     write_secret_volume(&secret, 3, "not a certificate", "not a key");
-    let metrics_url = format!("http://{}/metrics", server.metrics);
-    eventually("a failed TLS reload is counted", || {
-        let metrics_url = metrics_url.clone();
-        async move {
-            let text = reqwest::get(&metrics_url)
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            metric(
-                &text,
-                "reconguard_tls_reloads_total",
-                &[("result", "failure")],
-            ) >= 1.0
-        }
-    })
-    .await;
+    server
+        .wait_for_metric(
+            "a failed TLS reload is counted",
+            "reconguard_tls_reloads_total",
+            &[("result", "failure")],
+        )
+        .await;
     let (status, _, _) = post(
         &h1_client(&rotated.ca_pem),
         &url,
@@ -629,24 +629,13 @@ async fn a_policy_is_reloaded_and_a_broken_one_is_rejected() {
         "apiVersion: reconguard.io/v1alpha1\nkind: Policy\nthresholds: {annotate: 1}\n",
     )
     .unwrap();
-    let metrics_url = format!("http://{}/metrics", server.metrics);
-    eventually("a failed policy reload is counted", || {
-        let metrics_url = metrics_url.clone();
-        async move {
-            let text = reqwest::get(&metrics_url)
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            metric(
-                &text,
-                "reconguard_policy_reloads_total",
-                &[("result", "failure")],
-            ) >= 1.0
-        }
-    })
-    .await;
+    server
+        .wait_for_metric(
+            "a failed policy reload is counted",
+            "reconguard_policy_reloads_total",
+            &[("result", "failure")],
+        )
+        .await;
     let (_, _, body) = post(&client, &url, &corpus("exec-netstat.json")).await;
     assert_eq!(
         body["response"]["allowed"], false,

@@ -43,6 +43,18 @@ pub enum PolicyError {
     Invalid(Vec<Problem>),
 }
 
+/// A policy file that could not be read or is not a valid policy.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyFileError {
+    #[error("reading policy {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("policy {path}: {source}")]
+    Invalid { path: String, source: PolicyError },
+}
+
 /// A rule as the engine uses it.
 #[derive(Debug, Clone)]
 pub struct Rule {
@@ -210,6 +222,22 @@ impl Policy {
             Ok(p) => p,
             Err(e) => panic!("embedded default policy is invalid: {e}"),
         }
+    }
+
+    /// The policy in `path`, or the embedded default when there is none.
+    pub fn from_file(path: Option<&std::path::Path>) -> Result<Policy, PolicyFileError> {
+        let Some(path) = path else {
+            return Ok(Policy::embedded_default());
+        };
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyFileError::Read {
+            path: shown.clone(),
+            source,
+        })?;
+        Policy::from_yaml(&text).map_err(|source| PolicyFileError::Invalid {
+            path: shown,
+            source,
+        })
     }
 
     pub fn from_yaml(text: &str) -> Result<Policy, PolicyError> {

@@ -5,6 +5,7 @@ pub mod load;
 pub mod model;
 
 pub use load::{
-    Exemption, ExemptionInput, Pattern, Policy, PolicyError, Problem, Rule, DEFAULT_POLICY_YAML,
+    Exemption, ExemptionInput, Pattern, Policy, PolicyError, PolicyFileError, Problem, Rule,
+    DEFAULT_POLICY_YAML,
 };
 pub use model::{ForcedAction, Mode, PolicyDocument};

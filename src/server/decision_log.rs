@@ -2,7 +2,10 @@
 //! with what an investigator needs: who, where, what ran, what was decided and why.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::Mutex;
+use std::thread::JoinHandle;
 
 use kube::core::admission::AdmissionRequest;
 use kube::core::DynamicObject;
@@ -35,16 +38,51 @@ struct Entry<'a> {
     findings: &'a [Finding],
 }
 
+/// Lines waiting for the writer thread; beyond this, lines are dropped and counted rather than
+/// letting a stalled log pipe block the request path.
+const QUEUE_LINES: usize = 16 * 1024;
+
+/// Writes lines on a thread of its own, so a slow stdout never blocks a request.
 pub struct DecisionLog {
-    out: Mutex<Box<dyn Write + Send>>,
+    sender: Mutex<Option<SyncSender<Vec<u8>>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
     all: bool,
+    dropped: AtomicU64,
 }
 
 impl DecisionLog {
-    pub fn new(out: Box<dyn Write + Send>, all: bool) -> Self {
+    pub fn new(mut out: Box<dyn Write + Send>, all: bool) -> Self {
+        let (sender, receiver) = sync_channel::<Vec<u8>>(QUEUE_LINES);
+        let writer = std::thread::Builder::new()
+            .name("decision-log".into())
+            .spawn(move || {
+                for line in receiver {
+                    if let Err(e) = out.write_all(&line).and_then(|_| out.flush()) {
+                        tracing::error!(error = %e, "cannot write the decision log");
+                    }
+                }
+            })
+            .ok();
         DecisionLog {
-            out: Mutex::new(out),
+            sender: Mutex::new(Some(sender)),
+            writer: Mutex::new(writer),
             all,
+            dropped: AtomicU64::new(0),
+        }
+    }
+
+    /// Lines dropped because the writer fell behind.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Writes out what is queued and stops the writer.
+    pub fn close(&self) {
+        if let Ok(mut sender) = self.sender.lock() {
+            sender.take();
+        }
+        if let Some(handle) = self.writer.lock().ok().and_then(|mut w| w.take()) {
+            let _ = handle.join();
         }
     }
 
@@ -98,10 +136,75 @@ impl DecisionLog {
             return;
         };
         line.push(b'\n');
-        if let Ok(mut out) = self.out.lock() {
-            if let Err(e) = out.write_all(&line).and_then(|_| out.flush()) {
-                tracing::error!(error = %e, "cannot write the decision log");
+        let Ok(sender) = self.sender.lock() else {
+            return;
+        };
+        if let Some(sender) = sender.as_ref() {
+            match sender.try_send(line) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) => {
+                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(TrySendError::Disconnected(_)) => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::core::admission::AdmissionReview;
+    use std::sync::mpsc::{channel, Receiver};
+
+    /// A log output that blocks until told to go on, like a full pipe.
+    struct Stalled(Mutex<Receiver<()>>, std::sync::Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Stalled {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let _ = self.0.lock().unwrap().recv();
+            self.1.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_stalled_output_drops_and_counts_instead_of_blocking() {
+        let text = include_str!("../../tests/corpus/exec-reverse-shell.json");
+        let review: AdmissionReview<DynamicObject> = serde_json::from_str(text).unwrap();
+        let request = review.request.unwrap();
+        let subject = crate::subject::from_request(&request).unwrap();
+        let decision = crate::evaluate(&crate::policy::Policy::embedded_default(), &subject);
+        let (go, wait) = channel();
+        let written = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let log = DecisionLog::new(Box::new(Stalled(Mutex::new(wait), written.clone())), false);
+        let extra = 50;
+        for _ in 0..QUEUE_LINES + extra {
+            log.record(&request, &subject, &decision);
+        }
+        // One line may be in the writer's hands, the queue is full, the rest were dropped.
+        assert!(
+            log.dropped() >= extra as u64 - 1,
+            "dropped {}",
+            log.dropped()
+        );
+        for _ in 0..QUEUE_LINES + extra {
+            let _ = go.send(());
+        }
+        drop(go);
+        log.close();
+        let written = written.lock().unwrap();
+        let lines = written
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .count() as u64;
+        assert_eq!(lines + log.dropped(), (QUEUE_LINES + extra) as u64);
+        let first: serde_json::Value =
+            serde_json::from_slice(written.split(|b| *b == b'\n').next().unwrap()).unwrap();
+        assert_eq!(first["decision"], "deny");
+        assert_eq!(first["uid"], "uid-exec-reverse-shell");
     }
 }

@@ -16,6 +16,7 @@ pub struct Metrics {
     pub tls_reloads: IntCounterVec,
     pub certificate_expiry: Gauge,
     pub errors: IntCounterVec,
+    pub decision_log_dropped: prometheus::IntCounter,
 }
 
 /// Buckets around the API server's webhook timeouts (1-10 s): fine below 50 ms, coarse above.
@@ -88,6 +89,11 @@ impl Metrics {
             ),
             &["reason"],
         )?;
+        let decision_log_dropped = prometheus::IntCounter::new(
+            "reconguard_decision_log_dropped_total",
+            "Decision log lines dropped because the log output fell behind.",
+        )?;
+        registry.register(Box::new(decision_log_dropped.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(request_duration.clone()))?;
         registry.register(Box::new(evaluation_duration.clone()))?;
@@ -112,6 +118,7 @@ impl Metrics {
             tls_reloads,
             certificate_expiry,
             errors,
+            decision_log_dropped,
         })
     }
 

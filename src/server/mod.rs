@@ -204,6 +204,11 @@ fn judge(
             .inc();
     }
     app.decision_log.record(request, &subject, &decision);
+    let dropped = app.decision_log.dropped();
+    let counted = app.metrics.decision_log_dropped.get();
+    if dropped > counted {
+        app.metrics.decision_log_dropped.inc_by(dropped - counted);
+    }
     tracing::info!(
         decision = decision.action.as_str(),
         score = decision.score,
@@ -257,17 +262,6 @@ pub fn metrics_router(app: Arc<AppState>) -> Router {
     Router::new()
         .route("/metrics", get(metrics_handler))
         .with_state(app)
-}
-
-fn load_policy(path: &Option<PathBuf>) -> anyhow::Result<Policy> {
-    match path {
-        None => Ok(Policy::embedded_default()),
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("reading policy {}", p.display()))?;
-            Policy::from_yaml(&text).with_context(|| format!("policy {}", p.display()))
-        }
-    }
 }
 
 /// Certificate files, or a self-signed pair made now (its CA is written next to it and logged).
@@ -341,7 +335,7 @@ pub async fn run_with_listeners(
     metrics_listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let policy = load_policy(&config.policy)?;
+    let policy = Policy::from_file(config.policy.as_deref())?;
     let cert = initial_certificate(&config)?;
     let metrics = Metrics::new().context("registering metrics")?;
     metrics.certificate_expiry.set(cert.not_after_unix as f64);
@@ -369,7 +363,7 @@ pub async fn run_with_listeners(
         let app = app.clone();
         let p = path.clone();
         watchers.push(reload::watch(vec![path], config.reload_interval, move || {
-            match load_policy(&Some(p.clone())) {
+            match Policy::from_file(Some(&p)) {
                 Ok(policy) => {
                     app.policy.store(Arc::new(policy));
                     app.metrics.policy_reloads.with_label_values(&["success"]).inc();
@@ -488,6 +482,7 @@ pub async fn run_with_listeners(
         w.abort();
     }
     let _ = metrics_task.await;
+    app.decision_log.close();
     tracing::info!("stopped");
     Ok(())
 }
