@@ -296,3 +296,60 @@ fn every_workload_kind_yields_its_pod_template() {
     assert_eq!(d.action, Action::Allow);
     assert!(d.skipped.is_some());
 }
+
+/// Every pod-spec rule and combination in the default policy fires for at least one spec here.
+#[test]
+fn every_pod_rule_is_covered() {
+    let p = policy();
+    let caps = |caps: &[&str]| json!({"containers": [container(json!({"securityContext": {"capabilities": {"add": caps}}}))]});
+    let mut specs = vec![
+        json!({"hostPID": true, "hostNetwork": true, "hostIPC": true, "containers": [container(json!({"securityContext": {"privileged": true, "procMount": "Unmasked", "allowPrivilegeEscalation": true}}))]}),
+        json!({"securityContext": {"windowsOptions": {"hostProcess": true}}, "containers": [container(json!({"ports": [{"containerPort": 80, "hostPort": 8080}]}))]}),
+        json!({"hostPID": true, "containers": [container(json!({"securityContext": {"capabilities": {"add": ["SYS_PTRACE"]}}}))]}),
+        caps(&[
+            "ALL",
+            "SYS_ADMIN",
+            "SYS_MODULE",
+            "SYS_RAWIO",
+            "DAC_READ_SEARCH",
+            "NET_ADMIN",
+            "NET_RAW",
+            "BPF",
+            "PERFMON",
+            "SYSLOG",
+            "MAC_ADMIN",
+        ]),
+        json!({"containers": [{"name": "a", "image": "aquasec/kube-hunter"}, {"name": "b", "image": "nicolaka/netshoot"}]}),
+        {
+            let mut s = host_path("/var/run/docker.sock");
+            s["hostNetwork"] = json!(true);
+            s
+        },
+        {
+            let mut s = host_path("/");
+            s["hostIPC"] = json!(true);
+            s
+        },
+        {
+            let mut s = host_path("/etc/kubernetes");
+            s["containers"][0]["securityContext"] = json!({"privileged": true});
+            s
+        },
+    ];
+    for path in ["/proc", "/var/lib/docker", "/root", "/opt/data"] {
+        specs.push(host_path(path));
+    }
+    let mut fired = std::collections::BTreeSet::new();
+    for spec in specs {
+        fired.extend(rules(&pod(&p, spec)));
+    }
+    let uncovered: Vec<_> = p
+        .rules
+        .keys()
+        .filter(|id| !id.starts_with("exec-") && !fired.contains(*id))
+        .collect();
+    assert!(
+        uncovered.is_empty(),
+        "pod rules without a case: {uncovered:?}"
+    );
+}
