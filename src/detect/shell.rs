@@ -354,6 +354,7 @@ impl Analyser<'_> {
     fn code(&mut self, code: &str, ctx: Ctx) {
         self.out.code.push(code.to_string());
         for literal in string_literals(code) {
+            self.decode_payload(&literal, ctx);
             if literal.contains(char::is_whitespace) {
                 self.script(&literal, ctx.deeper());
             } else if self.known(&literal) {
@@ -380,6 +381,8 @@ impl Analyser<'_> {
             "{kind} payload decoding to {:?}",
             truncate(&text, 60)
         ));
+        // The payload may be code for any interpreter: markers apply to it as well.
+        self.out.code.push(text.clone());
         self.script(&text, ctx.deeper());
     }
 
@@ -471,21 +474,67 @@ impl Analyser<'_> {
     }
 
     fn pipeline(&mut self, pipeline: &ast::Pipeline, ctx: Ctx) {
-        let next_names: Vec<Option<String>> = pipeline
+        let stages: Vec<Option<Vec<String>>> = pipeline
             .seq
             .iter()
             .map(|cmd| match cmd {
-                ast::Command::Simple(sc) => sc
-                    .word_or_name
-                    .as_ref()
-                    .map(|w| self.canonical_program(&self.expand_quiet(&w.value))),
+                ast::Command::Simple(sc) => Some(self.quiet_words(sc)),
                 _ => None,
             })
             .collect();
+        let names: Vec<Option<String>> = stages
+            .iter()
+            .map(|s| s.as_ref()?.first().map(|w| self.canonical_program(w)))
+            .collect();
+        // What flows between stages when it is known: `echo 'nmap ...' | sh`,
+        // `echo pamn | rev | sh`, `printf '\x6e...' | bash`.
+        let mut flow: Option<Flow> = None;
         for (i, cmd) in pipeline.seq.iter().enumerate() {
-            let pipes_into = next_names.get(i + 1).cloned().flatten();
+            let pipes_into = names.get(i + 1).cloned().flatten();
+            if let (Some(f), Some(Some(argv))) = (&flow, stages.get(i)) {
+                self.stdin_into(argv, f, ctx);
+            }
             self.command(cmd, pipes_into, ctx);
+            flow = match stages.get(i) {
+                Some(Some(argv)) => constant_output(argv, flow.take()),
+                _ => None,
+            };
         }
+    }
+
+    /// Known text piped into a shell or an interpreter is what it runs.
+    fn stdin_into(&mut self, argv: &[String], flow: &Flow, ctx: Ctx) {
+        let text = flow.text.as_str();
+        let Some(first) = argv.first() else {
+            return;
+        };
+        let program = self.canonical_program(first);
+        let reads_script = argv[1..].iter().all(|a| a.starts_with('-'));
+        if self.exec.shells.contains(&program) && reads_script {
+            if flow.decoded {
+                self.out.payloads.push(format!(
+                    "decoded text piped into {program}: {:?}",
+                    truncate(text, 60)
+                ));
+            }
+            self.script(text, ctx.deeper());
+        } else if self.exec.interpreters.contains(&program) && reads_script {
+            self.code(text, ctx);
+        }
+    }
+
+    /// The words of a simple command, expanded without analysing anything.
+    fn quiet_words(&self, sc: &ast::SimpleCommand) -> Vec<String> {
+        let mut words = Vec::new();
+        if let Some(name) = &sc.word_or_name {
+            words.push(self.expand_quiet(&name.value));
+        }
+        for item in sc.suffix.iter().flat_map(|s| s.0.iter()) {
+            if let ast::CommandPrefixOrSuffixItem::Word(w) = item {
+                words.push(self.expand_quiet(&w.value));
+            }
+        }
+        words
     }
 
     fn command(&mut self, cmd: &ast::Command, pipes_into: Option<String>, ctx: Ctx) {
@@ -586,7 +635,17 @@ impl Analyser<'_> {
         }
         if let Some(name) = &sc.word_or_name {
             self.inspect_command_name(&name.value);
-            words.extend(self.expand(&name.value, ctx));
+            let mut expanded = self.expand(&name.value, ctx);
+            // `n${x}map`: an unset variable expands to nothing.
+            if let Some(first) = expanded.first_mut() {
+                if !self.known(&self.canonical_program(first)) {
+                    let emptied = strip_unknown_variables(first);
+                    if self.known(&self.canonical_program(&emptied)) {
+                        *first = emptied;
+                    }
+                }
+            }
+            words.extend(expanded);
         }
         for item in sc.suffix.iter().flat_map(|s| s.0.iter()) {
             self.item(
@@ -660,6 +719,35 @@ impl Analyser<'_> {
         }
     }
 
+    /// The output of a substitution that only prints constants (`$(echo nmap)`,
+    /// `$(printf '\x6e\x6d\x61\x70')`, `$(echo pamn | rev)`), when that is all it does.
+    fn constant_script_output(&self, script: &str) -> Option<String> {
+        if script.len() > self.exec.limits.max_script_bytes || nesting(script) > MAX_NESTING {
+            return None;
+        }
+        let options = brush_parser::ParserOptions::default();
+        let mut parser =
+            brush_parser::Parser::new(std::io::Cursor::new(script.as_bytes()), &options);
+        let program = parser.parse_program().ok()?;
+        let [complete] = program.complete_commands.as_slice() else {
+            return None;
+        };
+        let [item] = complete.0.as_slice() else {
+            return None;
+        };
+        if !item.0.additional.is_empty() {
+            return None;
+        }
+        let mut flow = None;
+        for cmd in &item.0.first.seq {
+            let ast::Command::Simple(sc) = cmd else {
+                return None;
+            };
+            flow = Some(constant_output(&self.quiet_words(sc), flow)?);
+        }
+        flow.map(|f| f.text)
+    }
+
     /// Quoting inside a command name (`n''map`, `$'\x6e\x6d\x61\x70'`, `\nmap` aside) and names
     /// built from variables or substitutions have no innocent use.
     fn inspect_command_name(&mut self, raw: &str) {
@@ -722,8 +810,12 @@ impl Analyser<'_> {
             }
             WordPiece::TildeExpansion(_) => out.push('~'),
             WordPiece::ParameterExpansion(expr) => out.push_str(&self.parameter(expr)),
-            WordPiece::CommandSubstitution(_) | WordPiece::BackquotedCommandSubstitution(_) => {
-                out.push_str("$(...)")
+            WordPiece::CommandSubstitution(script)
+            | WordPiece::BackquotedCommandSubstitution(script) => {
+                match self.constant_script_output(script) {
+                    Some(text) => out.push_str(text.trim_end_matches('\n')),
+                    None => out.push_str("$(...)"),
+                }
             }
             WordPiece::ArithmeticExpression(_) => out.push_str("$((...))"),
         }
@@ -740,9 +832,12 @@ impl Analyser<'_> {
         if name == "IFS" {
             return " ".to_string();
         }
+        if name == "SHELL" || name == "BASH" {
+            return "sh".to_string();
+        }
         match self.vars.get(&name) {
             Some(v) => v.clone(),
-            None => format!("${name}"),
+            None => format!("${{{name}}}"),
         }
     }
 
@@ -774,6 +869,118 @@ impl Analyser<'_> {
             vec![out]
         }
     }
+}
+
+/// Text flowing through a pipeline; `decoded` once a stage transformed it (base64, hex, rev,
+/// escape sequences), which is how payloads are hidden.
+#[derive(Debug, Clone)]
+struct Flow {
+    text: String,
+    decoded: bool,
+}
+
+/// What a stage prints when its output depends only on its arguments and its (known) input.
+fn constant_output(argv: &[String], input: Option<Flow>) -> Option<Flow> {
+    let (first, args) = argv.split_first()?;
+    let has = |flags: &[&str]| args.iter().any(|a| flags.contains(&a.as_str()));
+    let was_decoded = input.as_ref().is_some_and(|f| f.decoded);
+    let input = input.map(|f| f.text);
+    let decoded = |text: String| {
+        Some(Flow {
+            text,
+            decoded: true,
+        })
+    };
+    match basename(first) {
+        "echo" => {
+            let words: Vec<&str> = args
+                .iter()
+                .map(String::as_str)
+                .skip_while(|a| matches!(*a, "-n" | "-e" | "-E" | "-ne" | "-en"))
+                .collect();
+            let text = words.join(" ");
+            let unescaped = if has(&["-e", "-ne", "-en"]) {
+                ansi_c_unescape(&text)
+            } else {
+                text.clone()
+            };
+            Some(Flow {
+                decoded: unescaped != text,
+                text: unescaped,
+            })
+        }
+        "printf" => {
+            let format = args.first()?;
+            let unescaped = ansi_c_unescape(format);
+            let decoded = unescaped != *format;
+            let mut text = unescaped;
+            for value in &args[1..] {
+                text = text.replacen("%s", value, 1);
+            }
+            Some(Flow { text, decoded })
+        }
+        "base64" if has(&["-d", "--decode", "-D"]) => {
+            let cleaned: String = input?.split_whitespace().collect();
+            let cleaned = cleaned.trim_end_matches('=');
+            let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(cleaned.as_bytes())
+                .or_else(|_| {
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cleaned.as_bytes())
+                })
+                .ok()?;
+            decoded(String::from_utf8(bytes).ok()?)
+        }
+        "xxd" if has(&["-r"]) && has(&["-p", "-ps", "-plain"]) => {
+            let hex: String = input?.split_whitespace().collect();
+            decoded(String::from_utf8(hex_decode(&hex)?).ok()?)
+        }
+        "rev" if args.is_empty() => decoded(
+            input?
+                .lines()
+                .map(|l| l.chars().rev().collect::<String>())
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+        "cat" if args.is_empty() => Some(Flow {
+            text: input?,
+            decoded: was_decoded,
+        }),
+        _ => None,
+    }
+}
+
+/// `n$x$@map` with `x` unknown: the word as a shell with those variables unset sees it.
+fn strip_unknown_variables(word: &str) -> String {
+    let mut out = String::new();
+    let mut chars = word.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        match chars.peek() {
+            Some('{') => {
+                for n in chars.by_ref() {
+                    if n == '}' {
+                        break;
+                    }
+                }
+            }
+            Some(n) if n.is_ascii_alphanumeric() || *n == '_' => {
+                while chars
+                    .peek()
+                    .is_some_and(|n| n.is_ascii_alphanumeric() || *n == '_')
+                {
+                    chars.next();
+                }
+            }
+            Some('@' | '*' | '#' | '?' | '!' | '-') => {
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 fn collect_substitutions(pieces: &[word::WordPieceWithSource], out: &mut Vec<String>) {
