@@ -169,9 +169,12 @@ pub fn decide(policy: &Policy, subject: &Subject, signals: Vec<Signal>) -> Decis
         let any = combo.any_of.is_empty()
             || combo.any_of.iter().any(|r| {
                 if r == "*" {
-                    present
-                        .iter()
-                        .any(|p| !combo.all_of.contains(p) && p != &combo.rule)
+                    // Informational rules (score 0) are not "anything".
+                    present.iter().any(|p| {
+                        !combo.all_of.contains(p)
+                            && p != &combo.rule
+                            && policy.rule(p).is_some_and(|r| r.score > 0)
+                    })
                 } else {
                     present.contains(r)
                 }

