@@ -26,7 +26,8 @@ pub struct PodSubject {
 }
 
 impl PodSubject {
-    /// Images of the containers in scope, for image exemptions.
+    /// Images of the containers in scope, for image exemptions, in normalised form
+    /// (`docker.io/library/nginx:latest`); an unparsable reference stays as written.
     pub fn images(&self) -> Vec<String> {
         let spec = &self.spec;
         let mut images: Vec<String> = Vec::new();
@@ -49,6 +50,13 @@ impl PodSubject {
                 .map(|c| c.image.clone().unwrap_or_default()),
         );
         images
+            .into_iter()
+            .map(|raw| {
+                crate::detect::images::ImageRef::parse(&raw)
+                    .map(|r| r.normalised())
+                    .unwrap_or(raw)
+            })
+            .collect()
     }
 }
 

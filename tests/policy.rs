@@ -186,8 +186,13 @@ fn image_exemptions_need_every_container_to_match() {
     })
     .unwrap();
     let one = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", "namespace": "s"},
-        "spec": {"containers": [{"name": "a", "image": "docker.io/aquasec/kube-hunter:0.6.8"}]}});
+        "spec": {"containers": [{"name": "a", "image": "aquasec/kube-hunter:0.6.8"}]}});
+    // Matched in normalised form: `aquasec/kube-hunter:0.6.8` is docker.io/aquasec/kube-hunter:0.6.8.
     assert_eq!(judge_value(&p, &one).action, Action::Allow);
+    let mut other_registry = one.clone();
+    other_registry["spec"]["containers"][0]["image"] =
+        json!("evil.example/aquasec/kube-hunter:0.6.8");
+    assert_eq!(judge_value(&p, &other_registry).action, Action::Deny);
     let mut two = one.clone();
     two["spec"]["containers"].as_array_mut().unwrap().push(json!({"name": "b", "image": "instrumentisto/nmap", "securityContext": {"privileged": true}}));
     assert_eq!(judge_value(&p, &two).action, Action::Deny);

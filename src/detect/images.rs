@@ -8,6 +8,8 @@ use oci_spec::distribution::Reference;
 pub struct ImageRef {
     pub registry: String,
     pub repository: String,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
 }
 
 impl ImageRef {
@@ -24,12 +26,33 @@ impl ImageRef {
         Some(ImageRef {
             registry: reference.registry().to_string(),
             repository: reference.repository().to_string(),
+            tag: reference.tag().map(str::to_string),
+            digest: reference.digest().map(str::to_string),
         })
     }
 
     /// `registry/repository`, as policy `repositories` are written.
     pub fn full_repository(&self) -> String {
         format!("{}/{}", self.registry, self.repository)
+    }
+
+    /// The whole reference in canonical form, as image exemptions are written:
+    /// `nginx` is `docker.io/library/nginx:latest`.
+    pub fn normalised(&self) -> String {
+        let mut text = self.full_repository();
+        match (&self.tag, &self.digest) {
+            (Some(tag), _) => {
+                text.push(':');
+                text.push_str(tag);
+            }
+            (None, None) => text.push_str(":latest"),
+            (None, Some(_)) => {}
+        }
+        if let Some(digest) = &self.digest {
+            text.push('@');
+            text.push_str(digest);
+        }
+        text
     }
 
     /// The last path component: what `names` in the policy match.
@@ -55,6 +78,27 @@ mod tests {
         let r = ImageRef::parse("registry.local:5000/tools/kube-hunter@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef").unwrap();
         assert_eq!(r.registry, "registry.local:5000");
         assert_eq!(r.name(), "kube-hunter");
+    }
+
+    #[test]
+    fn normalised_form() {
+        assert_eq!(
+            ImageRef::parse("nginx").unwrap().normalised(),
+            "docker.io/library/nginx:latest"
+        );
+        assert_eq!(
+            ImageRef::parse("aquasec/kube-hunter:0.6.8")
+                .unwrap()
+                .normalised(),
+            "docker.io/aquasec/kube-hunter:0.6.8"
+        );
+        let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            ImageRef::parse(&format!("ghcr.io/x/y@{digest}"))
+                .unwrap()
+                .normalised(),
+            format!("ghcr.io/x/y@{digest}")
+        );
     }
 
     #[test]

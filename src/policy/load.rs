@@ -303,8 +303,9 @@ impl Checker {
             .collect()
     }
 
-    fn glob(&mut self, path: String, text: &str) -> Option<Glob> {
-        match GlobBuilder::new(text).literal_separator(true).build() {
+    /// `separator`: `*` stays within one path component (paths), or crosses `/` (anything else).
+    fn glob(&mut self, path: String, text: &str, separator: bool) -> Option<Glob> {
+        match GlobBuilder::new(text).literal_separator(separator).build() {
             Ok(g) => Some(g),
             Err(e) => {
                 self.problem(path, format!("bad glob {text:?}: {e}"));
@@ -313,10 +314,10 @@ impl Checker {
         }
     }
 
-    fn globset(&mut self, path: &str, texts: &[String]) -> GlobSet {
+    fn globset(&mut self, path: &str, texts: &[String], separator: bool) -> GlobSet {
         let mut builder = GlobSetBuilder::new();
         for (i, t) in texts.iter().enumerate() {
-            if let Some(g) = self.glob(format!("{path}[{i}]"), t) {
+            if let Some(g) = self.glob(format!("{path}[{i}]"), t, separator) {
                 builder.add(g);
             }
         }
@@ -606,7 +607,7 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> CompiledExec {
                 );
                 continue;
             }
-            if let Some(g) = c.glob(format!("{path}.patterns[{j}]"), pattern) {
+            if let Some(g) = c.glob(format!("{path}.patterns[{j}]"), pattern, true) {
                 path_builder.add(g);
                 path_rules.push(p.rule.clone());
             }
@@ -629,7 +630,11 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> CompiledExec {
             );
         }
     }
-    let socat_shell_addresses = c.globset("exec.socat.shellAddresses", &exec.socat.shell_addresses);
+    let socat_shell_addresses = c.globset(
+        "exec.socat.shellAddresses",
+        &exec.socat.shell_addresses,
+        false,
+    );
     let hosts = |c: &mut Checker, path: &str, items: &[String]| -> HashSet<HostKey> {
         items
             .iter()
