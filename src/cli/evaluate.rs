@@ -85,7 +85,9 @@ pub fn evaluate_text(
 ) -> Result<Vec<(String, Subject, Decision)>, super::documents::DocumentError> {
     let docs = super::documents::parse_documents(source, text)?;
     let mut out = Vec::new();
-    for (index, doc) in docs.iter().enumerate() {
+    let several = docs.len() > 1 || docs.first().is_some_and(|(i, _)| *i > 0);
+    for (index, doc) in &docs {
+        let index = *index;
         let subjects =
             subject::from_manifest(doc).map_err(|e| super::documents::DocumentError {
                 source_name: source.to_string(),
@@ -94,7 +96,7 @@ pub fn evaluate_text(
             })?;
         for s in subjects {
             let decision = crate::evaluate(policy, &s);
-            let label = if docs.len() > 1 {
+            let label = if several {
                 format!("{source}#{index}")
             } else {
                 source.to_string()
