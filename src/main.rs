@@ -164,6 +164,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         LogFormat::Json => subscriber.json().init(),
         LogFormat::Text => subscriber.init(),
     }
+    // Panics caught inside the engine (a parser failing on hostile input) are logged as one
+    // structured line, like every other error.
+    std::panic::set_hook(Box::new(|info| tracing::error!(panic = %info, "panic")));
     let config = reconguard::server::ServeConfig {
         listen: args.listen,
         metrics_listen: args.metrics_listen,

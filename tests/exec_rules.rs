@@ -151,6 +151,8 @@ const CASES: &[Case] = &[
     case(&["sh", "-c", "cat${IFS}/etc/passwd"], Annotate, &["exec-account-file-read", "exec-obfuscation"]),
     case(&["sh", "-c", "((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((nmap))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))"], Deny, &["exec-network-scan", "exec-analysis-limit"]),
     case(&["sh", "-c", "if then fi (( nmap 10.0.0.1"], Deny, &["exec-network-scan"]),
+    // brush-parser panics on this redirection number; the fallback still sees nmap.
+    case(&["bash", "-c", "99999999999> /tmp/x nmap 10.0.0.1"], Deny, &["exec-network-scan"]),
     // Text piped into a shell or interpreter, constant substitutions, unset variables.
     case(&["sh", "-c", "echo 'nmap -sS 10.0.0.0/24' | sh"], Deny, &["exec-network-scan"]),
     case(&["sh", "-c", "echo pamn | rev | bash"], Deny, &["exec-network-scan"]),
@@ -288,6 +290,20 @@ fn hostile_input_is_bounded() {
         "{fired:?}"
     );
     assert!(d.action >= Action::Annotate);
+    // Inputs on which brush-parser's grammar backtracks exponentially (found by cargo fuzz): they
+    // go to the fallback splitter instead, and that is said.
+    for script in [
+        format!("{}pr( of in x", "((".repeat(14)),
+        format!("echo a{}x", "$((".repeat(10)),
+        "((((((((s\u{fffd}\u{fffd}((((((pr( of in $\u{fffd}((((((((((pr(: e".to_string(),
+    ] {
+        let d = exec(&policy, &["bash", "-c", &script], false);
+        assert!(
+            rules(&d).contains(&"exec-analysis-limit".to_string()),
+            "{script}: {:?}",
+            rules(&d)
+        );
+    }
     // Arguments beyond the limit are not analysed, and that is said.
     let mut many: Vec<&str> = vec!["nc"];
     many.extend(std::iter::repeat_n("x", 100_000));

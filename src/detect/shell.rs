@@ -72,6 +72,10 @@ impl Ctx {
 /// Bash's nesting in practice stays shallow; deeper nesting is hostile input that could exhaust
 /// the parser's stack, so such scripts go to the fallback splitter.
 const MAX_NESTING: usize = 64;
+/// brush-parser's PEG grammars backtrack exponentially on nested `((` and `$((` (the arithmetic
+/// and subshell readings of a parenthesis): 12 levels took over a second, 14 took 20 s when
+/// fuzzed. Real scripts stay under 4; beyond this a script or word is not given to the parser.
+const MAX_PAREN_DEPTH: usize = 8;
 const MIN_PAYLOAD_LEN: usize = 12;
 
 pub fn analyse(exec: &CompiledExec, argv: &[String]) -> Analysis {
@@ -409,25 +413,26 @@ impl Analyser<'_> {
         if text.contains("$IFS") || text.contains("${IFS") {
             self.obfuscated("uses $IFS as a word separator");
         }
-        if nesting(&text) > MAX_NESTING {
-            self.limit(format!("nested more than {MAX_NESTING} brackets deep"));
+        if !parseable(&text) {
+            self.limit(format!(
+                "nested more than {MAX_PAREN_DEPTH} parentheses or {MAX_NESTING} brackets deep"
+            ));
             self.fallback(&text, ctx);
             return;
         }
-        let options = brush_parser::ParserOptions::default();
-        let mut parser = brush_parser::Parser::new(std::io::Cursor::new(text.as_bytes()), &options);
-        match parser.parse_program() {
-            Ok(program) => {
+        match parse_script(&text) {
+            Some(program) => {
                 for complete in &program.complete_commands {
                     self.compound_list(complete, ctx);
                 }
             }
-            Err(_) => self.fallback(&text, ctx),
+            None => self.fallback(&text, ctx),
         }
     }
 
     /// When a script does not parse, split it on shell operators and whitespace: cruder, but
-    /// nothing goes unseen.
+    /// nothing goes unseen. Since the command boundaries are guesses, every known program in a
+    /// line also starts a command of its own.
     fn fallback(&mut self, text: &str, ctx: Ctx) {
         let normalised: String = text
             .chars()
@@ -443,20 +448,27 @@ impl Analyser<'_> {
                 .map(|w| w.replace('\\', ""))
                 .filter(|w| !w.is_empty())
                 .collect();
-            if self.commands >= self.exec.limits.max_commands {
-                self.limit(format!(
-                    "more than {} commands",
-                    self.exec.limits.max_commands
-                ));
-                return;
-            }
             let (redirect_targets, words): (Vec<String>, Vec<String>) = words
                 .into_iter()
                 .partition(|w| w.starts_with("/dev/tcp/") || w.starts_with("/dev/udp/"));
-            if words.is_empty() {
-                continue;
+            let starts: Vec<usize> = (0..words.len())
+                .filter(|&i| i == 0 || self.known(&self.canonical_program(&words[i])))
+                .collect();
+            for (n, start) in starts.into_iter().enumerate() {
+                if self.commands >= self.exec.limits.max_commands {
+                    self.limit(format!(
+                        "more than {} commands",
+                        self.exec.limits.max_commands
+                    ));
+                    return;
+                }
+                let redirects = if n == 0 {
+                    redirect_targets.clone()
+                } else {
+                    Vec::new()
+                };
+                self.argv(words[start..].to_vec(), redirects, None, ctx);
             }
-            self.argv(words, redirect_targets, None, ctx);
         }
     }
 
@@ -727,13 +739,10 @@ impl Analyser<'_> {
     /// The output of a substitution that only prints constants (`$(echo nmap)`,
     /// `$(printf '\x6e\x6d\x61\x70')`, `$(echo pamn | rev)`), when that is all it does.
     fn constant_script_output(&self, script: &str) -> Option<String> {
-        if script.len() > self.exec.limits.max_script_bytes || nesting(script) > MAX_NESTING {
+        if script.len() > self.exec.limits.max_script_bytes {
             return None;
         }
-        let options = brush_parser::ParserOptions::default();
-        let mut parser =
-            brush_parser::Parser::new(std::io::Cursor::new(script.as_bytes()), &options);
-        let program = parser.parse_program().ok()?;
+        let program = parse_script(script)?;
         let [complete] = program.complete_commands.as_slice() else {
             return None;
         };
@@ -756,7 +765,7 @@ impl Analyser<'_> {
     /// Quoting inside a command name (`n''map`, `$'\x6e\x6d\x61\x70'`, `\nmap` aside) and names
     /// built from variables or substitutions have no innocent use.
     fn inspect_command_name(&mut self, raw: &str) {
-        let Ok(pieces) = word::parse(raw, &brush_parser::ParserOptions::default()) else {
+        let Some(pieces) = parse_word(raw) else {
             return;
         };
         let has_quote = pieces.iter().any(|p| {
@@ -790,15 +799,15 @@ impl Analyser<'_> {
     }
 
     fn expand_quiet(&self, raw: &str) -> String {
-        match word::parse(raw, &brush_parser::ParserOptions::default()) {
-            Ok(pieces) => {
+        match parse_word(raw) {
+            Some(pieces) => {
                 let mut out = String::new();
                 for p in &pieces {
                     self.literal_piece(&p.piece, &mut out);
                 }
                 out
             }
-            Err(_) => raw.replace(['\'', '"'], ""),
+            None => raw.replace(['\'', '"'], ""),
         }
     }
 
@@ -849,9 +858,13 @@ impl Analyser<'_> {
     /// Expands one shell word into the words it becomes: quotes removed, known variables
     /// substituted, `$IFS` splitting, substitutions analysed as scripts.
     fn expand(&mut self, raw: &str, ctx: Ctx) -> Vec<String> {
-        let pieces = match word::parse(raw, &brush_parser::ParserOptions::default()) {
-            Ok(p) => p,
-            Err(_) => return vec![raw.replace(['\'', '"'], "")],
+        if !parseable(raw) {
+            self.limit(format!(
+                "a word nested more than {MAX_PAREN_DEPTH} parentheses deep"
+            ));
+        }
+        let Some(pieces) = parse_word(raw) else {
+            return vec![raw.replace(['\'', '"'], "")];
         };
         let mut subs = Vec::new();
         collect_substitutions(&pieces, &mut subs);
@@ -1033,21 +1046,66 @@ fn option_value(arg: &str, next: Option<&String>, options: &[String]) -> Option<
     None
 }
 
-/// Deepest bracket nesting, a cheap guard before handing a script to a recursive parser.
-fn nesting(text: &str) -> usize {
-    let mut depth: usize = 0;
-    let mut max = 0;
+/// Deepest bracket nesting and deepest parenthesis nesting: cheap guards before handing text to
+/// a backtracking parser.
+fn nesting(text: &str) -> (usize, usize) {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let (mut parens, mut max_parens) = (0usize, 0usize);
     for c in text.chars() {
         match c {
-            '(' | '{' | '[' | '`' => {
+            '(' => {
+                depth += 1;
+                parens += 1;
+                max = max.max(depth);
+                max_parens = max_parens.max(parens);
+            }
+            '{' | '[' | '`' => {
                 depth += 1;
                 max = max.max(depth);
             }
-            ')' | '}' | ']' => depth = depth.saturating_sub(1),
+            ')' => {
+                depth = depth.saturating_sub(1);
+                parens = parens.saturating_sub(1);
+            }
+            '}' | ']' => depth = depth.saturating_sub(1),
             _ => {}
         }
     }
-    max
+    (max, max_parens)
+}
+
+/// Whether a script or word is safe to give to brush-parser.
+fn parseable(text: &str) -> bool {
+    let (brackets, parens) = nesting(text);
+    brackets <= MAX_NESTING && parens <= MAX_PAREN_DEPTH
+}
+
+/// A shell word's pieces, when it is safe to parse and parses.
+fn parse_word(raw: &str) -> Option<Vec<word::WordPieceWithSource>> {
+    if !parseable(raw) {
+        return None;
+    }
+    shielded(|| word::parse(raw, &brush_parser::ParserOptions::default()).ok()).flatten()
+}
+
+/// A script's syntax tree, when it is safe to parse and parses.
+fn parse_script(text: &str) -> Option<ast::Program> {
+    if !parseable(text) {
+        return None;
+    }
+    let options = brush_parser::ParserOptions::default();
+    shielded(|| {
+        brush_parser::Parser::new(std::io::Cursor::new(text.as_bytes()), &options)
+            .parse_program()
+            .ok()
+    })
+    .flatten()
+}
+
+/// Runs the parser so that a panic inside it (brush-parser 0.4 unwraps an over-long
+/// redirection number, `99999999999> x`, found by cargo fuzz) is a parse failure, not a crash.
+fn shielded<T>(parse: impl FnOnce() -> T) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)).ok()
 }
 
 /// Bash `$'...'` escapes.
