@@ -1,14 +1,13 @@
 fn main() {
+    let script = std::env::args().nth(1).unwrap();
+    let script = script.replace("\\f", "\u{c}");
     let options = brush_parser::ParserOptions::default();
-    for n in [6usize, 8, 10, 12, 14] {
-        for pattern in ["(", "((", "$(", "$((", "${", "$[", "\"$(", "`"] {
-            let word = format!("a{}x", pattern.repeat(n));
-            let start = std::time::Instant::now();
-            let ok = brush_parser::word::parse(&word, &options).is_ok();
-            let ms = start.elapsed().as_secs_f64() * 1000.0;
-            if ms > 0.5 {
-                println!("word {n:3} {pattern:5} {ms:>10.3} ms ok={ok}");
-            }
-        }
-    }
+    let start = std::time::Instant::now();
+    let r = brush_parser::Parser::new(std::io::Cursor::new(script.as_bytes()), &options)
+        .parse_program();
+    println!(
+        "{script:?} program parse {:?} ok={}",
+        start.elapsed(),
+        r.is_ok()
+    );
 }

@@ -151,6 +151,10 @@ const CASES: &[Case] = &[
     case(&["sh", "-c", "cat${IFS}/etc/passwd"], Annotate, &["exec-account-file-read", "exec-obfuscation"]),
     case(&["sh", "-c", "((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((((nmap))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))))"], Deny, &["exec-network-scan", "exec-analysis-limit"]),
     case(&["sh", "-c", "if then fi (( nmap 10.0.0.1"], Deny, &["exec-network-scan"]),
+    // brush-parser's tokenizer never returns on these (found by cargo fuzz); they are read with the
+    // control characters as spaces.
+    case(&["bash", "-c", "x<<\r)o ; nmap 10.0.0.1"], Deny, &["exec-network-scan"]),
+    case(&["bash", "-c", "\u{c}<<\u{c})oor p i ; nmap 10.0.0.1"], Deny, &["exec-network-scan"]),
     // brush-parser panics on this redirection number; the fallback still sees nmap.
     case(&["bash", "-c", "99999999999> /tmp/x nmap 10.0.0.1"], Deny, &["exec-network-scan"]),
     // Text piped into a shell or interpreter, constant substitutions, unset variables.

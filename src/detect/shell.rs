@@ -1085,7 +1085,8 @@ fn parse_word(raw: &str) -> Option<Vec<word::WordPieceWithSource>> {
     if !parseable(raw) {
         return None;
     }
-    shielded(|| word::parse(raw, &brush_parser::ParserOptions::default()).ok()).flatten()
+    let raw = without_control_characters(raw);
+    shielded(|| word::parse(&raw, &brush_parser::ParserOptions::default()).ok()).flatten()
 }
 
 /// A script's syntax tree, when it is safe to parse and parses.
@@ -1093,6 +1094,7 @@ fn parse_script(text: &str) -> Option<ast::Program> {
     if !parseable(text) {
         return None;
     }
+    let text = without_control_characters(text);
     let options = brush_parser::ParserOptions::default();
     shielded(|| {
         brush_parser::Parser::new(std::io::Cursor::new(text.as_bytes()), &options)
@@ -1100,6 +1102,29 @@ fn parse_script(text: &str) -> Option<ast::Program> {
             .ok()
     })
     .flatten()
+}
+
+/// Control characters other than tab and newline become spaces before parsing: brush-parser
+/// 0.4's tokenizer loops forever on a here-document operator followed by `\r` or `\f` in some
+/// contexts (found by cargo fuzz), and for detection a stray `\r` is whitespace anyway.
+fn without_control_characters(text: &str) -> std::borrow::Cow<'_, str> {
+    if text
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        text.chars()
+            .map(|c| {
+                if c.is_control() && c != '\n' && c != '\t' {
+                    ' '
+                } else {
+                    c
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
+    }
 }
 
 /// Runs the parser so that a panic inside it (brush-parser 0.4 unwraps an over-long
