@@ -155,6 +155,10 @@ const CASES: &[Case] = &[
     // control characters as spaces.
     case(&["bash", "-c", "x<<\r)o ; nmap 10.0.0.1"], Deny, &["exec-network-scan"]),
     case(&["bash", "-c", "\u{c}<<\u{c})oor p i ; nmap 10.0.0.1"], Deny, &["exec-network-scan"]),
+    case(&["bash", "-c", "f o <<\"\"\"\"\"\"\"\"\"<<<<\u{1}z<<<<<<<<<\u{6}#[\".(e/$ne<<<<<<<<<<one; nmap x"], Deny, &["exec-network-scan"]),
+    // Here-documents are read line by line.
+    case(&["sh", "-c", "sh <<EOF\nnmap -sS 10.0.0.0/24\nEOF"], Deny, &["exec-network-scan"]),
+    case(&["sh", "-c", "cat > /tmp/app.conf <<EOF\nport=8080\nEOF"], Allow, &[]),
     // brush-parser panics on this redirection number; the fallback still sees nmap.
     case(&["bash", "-c", "99999999999> /tmp/x nmap 10.0.0.1"], Deny, &["exec-network-scan"]),
     // Text piped into a shell or interpreter, constant substitutions, unset variables.

@@ -18,7 +18,9 @@ fn policy() -> &'static Policy {
 fn allow_caught_parser_panics() {
     let abort_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let in_parser = info.location().is_some_and(|l| l.file().contains("brush-parser"));
+        let in_parser = info
+            .location()
+            .is_some_and(|l| l.file().contains("brush-parser"));
         if !in_parser {
             abort_hook(info);
         }

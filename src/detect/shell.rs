@@ -420,6 +420,12 @@ impl Analyser<'_> {
             self.fallback(&text, ctx);
             return;
         }
+        if text.contains("<<") {
+            // brush-parser 0.4's here-document tokenizer can loop forever on malformed input
+            // (found by cargo fuzz); the fallback splitter reads here-documents line by line.
+            self.fallback(&text, ctx);
+            return;
+        }
         match parse_script(&text) {
             Some(program) => {
                 for complete in &program.complete_commands {
@@ -1091,7 +1097,7 @@ fn parse_word(raw: &str) -> Option<Vec<word::WordPieceWithSource>> {
 
 /// A script's syntax tree, when it is safe to parse and parses.
 fn parse_script(text: &str) -> Option<ast::Program> {
-    if !parseable(text) {
+    if !parseable(text) || text.contains("<<") {
         return None;
     }
     let text = without_control_characters(text);
