@@ -5,6 +5,43 @@ use prometheus::{
     Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
 
+/// Resources and subresources reconguard is registered for; anything else a caller sends is
+/// counted as `other`, so a client that is not the API server cannot grow the label sets.
+const RESOURCES: &[&str] = &[
+    "pods",
+    "deployments",
+    "replicasets",
+    "statefulsets",
+    "daemonsets",
+    "jobs",
+    "cronjobs",
+    "replicationcontrollers",
+];
+const SUBRESOURCES: &[&str] = &["", "exec", "attach", "ephemeralcontainers"];
+const OPERATIONS: &[&str] = &["CREATE", "UPDATE", "DELETE", "CONNECT"];
+/// Distinct namespaces tracked in `denials_total`; later ones are counted as `other`.
+const MAX_NAMESPACES: usize = 1000;
+
+fn bounded<'a>(value: &'a str, known: &[&str]) -> &'a str {
+    if known.contains(&value) {
+        value
+    } else {
+        "other"
+    }
+}
+
+pub fn resource_label(resource: &str) -> &str {
+    bounded(resource, RESOURCES)
+}
+
+pub fn subresource_label(subresource: &str) -> &str {
+    bounded(subresource, SUBRESOURCES)
+}
+
+pub fn operation_label(operation: &str) -> &str {
+    bounded(operation, OPERATIONS)
+}
+
 pub struct Metrics {
     pub registry: Registry,
     pub requests: IntCounterVec,
@@ -17,6 +54,7 @@ pub struct Metrics {
     pub certificate_expiry: Gauge,
     pub errors: IntCounterVec,
     pub decision_log_dropped: prometheus::IntCounter,
+    namespaces: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 /// Buckets around the API server's webhook timeouts (1-10 s): fine below 50 ms, coarse above.
@@ -119,7 +157,22 @@ impl Metrics {
             certificate_expiry,
             errors,
             decision_log_dropped,
+            namespaces: Default::default(),
         })
+    }
+
+    /// The namespace as a label value: the first MAX_NAMESPACES seen keep their name.
+    pub fn namespace_label(&self, namespace: &str) -> String {
+        let Ok(mut seen) = self.namespaces.lock() else {
+            return "other".into();
+        };
+        if seen.contains(namespace)
+            || (seen.len() < MAX_NAMESPACES && seen.insert(namespace.to_string()))
+        {
+            namespace.to_string()
+        } else {
+            "other".into()
+        }
     }
 
     /// The text exposition format.
@@ -132,5 +185,25 @@ impl Metrics {
             return String::new();
         }
         String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_stay_bounded() {
+        assert_eq!(resource_label("pods"), "pods");
+        assert_eq!(resource_label("secrets-and-a-random-string"), "other");
+        assert_eq!(subresource_label("exec"), "exec");
+        assert_eq!(subresource_label("status"), "other");
+        assert_eq!(operation_label("PATCH"), "other");
+        let m = Metrics::new().unwrap();
+        for i in 0..MAX_NAMESPACES {
+            assert_eq!(m.namespace_label(&format!("ns-{i}")), format!("ns-{i}"));
+        }
+        assert_eq!(m.namespace_label("ns-0"), "ns-0");
+        assert_eq!(m.namespace_label("one-too-many"), "other");
     }
 }

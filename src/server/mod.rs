@@ -149,8 +149,8 @@ fn judge(
     request: &AdmissionRequest<DynamicObject>,
     started: Instant,
 ) -> kube::core::admission::AdmissionResponse {
-    let resource = request.resource.resource.as_str();
-    let subresource = request.sub_resource.as_deref().unwrap_or("");
+    let resource = metrics::resource_label(&request.resource.resource);
+    let subresource = metrics::subresource_label(request.sub_resource.as_deref().unwrap_or(""));
     let policy = app.policy.load_full();
     let evaluation_started = Instant::now();
     let subject = match subject::from_request(request) {
@@ -171,7 +171,7 @@ fn judge(
         .observe(evaluation_started.elapsed().as_secs_f64());
     let response = crate::review::response(request, &decision);
 
-    let operation = subject.operation.as_deref().unwrap_or("");
+    let operation = metrics::operation_label(subject.operation.as_deref().unwrap_or(""));
     let outcome = if decision.skipped.is_some() {
         "skipped"
     } else {
@@ -200,7 +200,12 @@ fn judge(
         };
         app.metrics
             .denials
-            .with_label_values(&[request.namespace.as_deref().unwrap_or(""), top, mode])
+            .with_label_values(&[
+                &app.metrics
+                    .namespace_label(request.namespace.as_deref().unwrap_or("")),
+                top,
+                mode,
+            ])
             .inc();
     }
     app.decision_log.record(request, &subject, &decision);
