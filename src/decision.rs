@@ -72,21 +72,20 @@ impl Decision {
 
     /// Distinct techniques of the findings, in finding order.
     pub fn techniques(&self) -> Vec<&str> {
-        let mut seen = Vec::new();
-        for f in &self.findings {
-            if !seen.contains(&f.technique.as_str()) {
-                seen.push(f.technique.as_str());
-            }
-        }
-        seen
+        self.distinct(|f| &f.technique)
     }
 
     /// Distinct rules of the findings, in finding order.
     pub fn rules(&self) -> Vec<&str> {
-        let mut seen = Vec::new();
+        self.distinct(|f| &f.rule)
+    }
+
+    fn distinct<'a>(&'a self, field: impl Fn(&'a Finding) -> &'a String) -> Vec<&'a str> {
+        let mut seen: Vec<&str> = Vec::new();
         for f in &self.findings {
-            if !seen.contains(&f.rule.as_str()) {
-                seen.push(f.rule.as_str());
+            let value = field(f).as_str();
+            if !seen.contains(&value) {
+                seen.push(value);
             }
         }
         seen

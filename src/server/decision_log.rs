@@ -125,7 +125,7 @@ impl DecisionLog {
             argv,
             stdin,
             tty,
-            dry_run: req.dry_run,
+            dry_run: subject.dry_run,
             decision: decision.action.as_str(),
             score: decision.score,
             would_deny: decision.would_deny,
