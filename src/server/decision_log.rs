@@ -2,7 +2,6 @@
 //! with what an investigator needs: who, where, what ran, what was decided and why.
 
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
@@ -47,11 +46,12 @@ pub struct DecisionLog {
     sender: Mutex<Option<SyncSender<Vec<u8>>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     all: bool,
-    dropped: AtomicU64,
+    /// Counts lines dropped because the writer fell behind (a metric the server exports).
+    dropped: prometheus::IntCounter,
 }
 
 impl DecisionLog {
-    pub fn new(mut out: Box<dyn Write + Send>, all: bool) -> Self {
+    pub fn new(mut out: Box<dyn Write + Send>, all: bool, dropped: prometheus::IntCounter) -> Self {
         let (sender, receiver) = sync_channel::<Vec<u8>>(QUEUE_LINES);
         let writer = std::thread::Builder::new()
             .name("decision-log".into())
@@ -67,13 +67,8 @@ impl DecisionLog {
             sender: Mutex::new(Some(sender)),
             writer: Mutex::new(writer),
             all,
-            dropped: AtomicU64::new(0),
+            dropped,
         }
-    }
-
-    /// Lines dropped because the writer fell behind.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
     }
 
     /// Writes out what is queued and stops the writer.
@@ -143,7 +138,7 @@ impl DecisionLog {
             match sender.try_send(line) {
                 Ok(()) => {}
                 Err(TrySendError::Full(_)) => {
-                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                    self.dropped.inc();
                 }
                 Err(TrySendError::Disconnected(_)) => {}
             }
@@ -180,16 +175,21 @@ mod tests {
         let decision = crate::evaluate(&crate::policy::Policy::embedded_default(), &subject);
         let (go, wait) = channel();
         let written = std::sync::Arc::new(Mutex::new(Vec::new()));
-        let log = DecisionLog::new(Box::new(Stalled(Mutex::new(wait), written.clone())), false);
+        let dropped = prometheus::IntCounter::new("dropped", "dropped lines").unwrap();
+        let log = DecisionLog::new(
+            Box::new(Stalled(Mutex::new(wait), written.clone())),
+            false,
+            dropped.clone(),
+        );
         let extra = 50;
         for _ in 0..QUEUE_LINES + extra {
             log.record(&request, &subject, &decision);
         }
         // One line may be in the writer's hands, the queue is full, the rest were dropped.
         assert!(
-            log.dropped() >= extra as u64 - 1,
+            dropped.get() >= extra as u64 - 1,
             "dropped {}",
-            log.dropped()
+            dropped.get()
         );
         for _ in 0..QUEUE_LINES + extra {
             let _ = go.send(());
@@ -201,7 +201,7 @@ mod tests {
             .split(|b| *b == b'\n')
             .filter(|l| !l.is_empty())
             .count() as u64;
-        assert_eq!(lines + log.dropped(), (QUEUE_LINES + extra) as u64);
+        assert_eq!(lines + dropped.get(), (QUEUE_LINES + extra) as u64);
         let first: serde_json::Value =
             serde_json::from_slice(written.split(|b| *b == b'\n').next().unwrap()).unwrap();
         assert_eq!(first["decision"], "deny");

@@ -209,11 +209,6 @@ fn judge(
             .inc();
     }
     app.decision_log.record(request, &subject, &decision);
-    let dropped = app.decision_log.dropped();
-    let counted = app.metrics.decision_log_dropped.get();
-    if dropped > counted {
-        app.metrics.decision_log_dropped.inc_by(dropped - counted);
-    }
     tracing::info!(
         decision = decision.action.as_str(),
         score = decision.score,
@@ -356,11 +351,16 @@ pub async fn run_with_listeners(
                 .with_context(|| format!("opening decision log {}", p.display()))?,
         ),
     };
+    let decision_log = DecisionLog::new(
+        log_out,
+        config.log_all_decisions,
+        metrics.decision_log_dropped.clone(),
+    );
     let app = Arc::new(AppState {
         policy: ArcSwap::from_pointee(policy),
         metrics,
         shutting_down: AtomicBool::new(false),
-        decision_log: DecisionLog::new(log_out, config.log_all_decisions),
+        decision_log,
     });
 
     let mut watchers = Vec::new();
@@ -500,11 +500,17 @@ mod tests {
     use tower::ServiceExt;
 
     fn state() -> Arc<AppState> {
+        let metrics = Metrics::new().unwrap();
+        let decision_log = DecisionLog::new(
+            Box::new(std::io::sink()),
+            false,
+            metrics.decision_log_dropped.clone(),
+        );
         Arc::new(AppState {
             policy: ArcSwap::from_pointee(Policy::embedded_default()),
-            metrics: Metrics::new().unwrap(),
+            metrics,
             shutting_down: AtomicBool::new(false),
-            decision_log: DecisionLog::new(Box::new(std::io::sink()), false),
+            decision_log,
         })
     }
 
