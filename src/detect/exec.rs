@@ -1,6 +1,7 @@
 //! Command detection: runs the shell analyser over an argv, then matches every program, path,
 //! network destination and inline script it found against the policy's catalogues.
 
+use super::budget::Budget;
 use super::net::{destinations, Destination, HostKey};
 use super::paths::path_candidates;
 use super::shell::{analyse, Analysis, Invocation};
@@ -9,8 +10,14 @@ use crate::policy::load::CompiledExec;
 
 /// Detects what an argv does. `stdin` is true for exec requests with stdin attached: a bare shell
 /// then is interactive.
-pub fn detect(exec: &CompiledExec, argv: &[String], stdin: bool, out: &mut Signals) {
-    let analysis = analyse(exec, argv);
+pub fn detect(
+    exec: &CompiledExec,
+    argv: &[String],
+    stdin: bool,
+    budget: &Budget,
+    out: &mut Signals,
+) {
+    let analysis = analyse(exec, argv, budget);
     raise_analysis(exec, &analysis, stdin, out);
 }
 

@@ -1,6 +1,7 @@
 //! Pure detectors: a subject in, signals out. No I/O, no clock, no globals; the policy supplies
 //! every list, path and weight. Scoring and the decision happen in `crate::decision`.
 
+pub mod budget;
 pub mod exec;
 pub mod images;
 pub mod net;
@@ -50,15 +51,16 @@ impl Signals {
 /// Everything the policy's detectors find in a subject.
 pub fn detect(policy: &Policy, subject: &Subject) -> Vec<Signal> {
     let mut signals = Signals::default();
+    let budget = budget::Budget::new(policy.exec.limits.max_work);
     match &subject.body {
-        SubjectBody::Pod(pod) => pod::detect(policy, pod, &mut signals),
+        SubjectBody::Pod(pod) => pod::detect(policy, pod, &budget, &mut signals),
         SubjectBody::Exec(cmd) => {
             signals.in_container(
                 Some(&cmd.container)
                     .filter(|c| !c.is_empty())
                     .map(|s| s.as_str()),
             );
-            exec::detect(&policy.exec, &cmd.command, cmd.stdin, &mut signals);
+            exec::detect(&policy.exec, &cmd.command, cmd.stdin, &budget, &mut signals);
         }
         SubjectBody::Attach(attach) => {
             signals.in_container(

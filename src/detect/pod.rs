@@ -6,6 +6,7 @@ use k8s_openapi::api::core::v1::{
     Capabilities, ContainerPort, Lifecycle, PodSpec, Probe, SecurityContext,
 };
 
+use super::budget::Budget;
 use super::images::ImageRef;
 use super::paths::{matching_entries, HostPath};
 use super::{exec, Signals};
@@ -87,7 +88,7 @@ fn containers<'a>(spec: &'a PodSpec, scope: &PodScope) -> Vec<ContainerView<'a>>
     views
 }
 
-pub fn detect(policy: &Policy, pod: &PodSubject, out: &mut Signals) {
+pub fn detect(policy: &Policy, pod: &PodSubject, budget: &Budget, out: &mut Signals) {
     let spec = &pod.spec;
     out.in_container(None);
     if spec.host_pid == Some(true) {
@@ -115,7 +116,7 @@ pub fn detect(policy: &Policy, pod: &PodSubject, out: &mut Signals) {
     let views = containers(spec, &pod.scope);
     for view in &views {
         out.in_container(Some(view.name));
-        container(policy, view, out);
+        container(policy, view, budget, out);
     }
 
     out.in_container(None);
@@ -170,7 +171,7 @@ fn host_path_volume(policy: &Policy, volume: &str, raw: &str, out: &mut Signals)
     }
 }
 
-fn container(policy: &Policy, view: &ContainerView<'_>, out: &mut Signals) {
+fn container(policy: &Policy, view: &ContainerView<'_>, budget: &Budget, out: &mut Signals) {
     if let Some(sc) = view.security_context {
         if sc.privileged == Some(true) {
             out.raise("privileged", "securityContext.privileged: true");
@@ -217,7 +218,7 @@ fn container(policy: &Policy, view: &ContainerView<'_>, out: &mut Signals) {
     };
     argv.extend(view.args.cloned().unwrap_or_default());
     if !argv.is_empty() {
-        exec::detect(&policy.exec, &argv, false, out);
+        exec::detect(&policy.exec, &argv, false, budget, out);
     }
     let hooks = view
         .lifecycle
@@ -228,7 +229,7 @@ fn container(policy: &Policy, view: &ContainerView<'_>, out: &mut Signals) {
     let probes = view.probes.iter().flatten().filter_map(|p| p.exec.as_ref());
     for action in hooks.chain(probes) {
         if let Some(cmd) = &action.command {
-            exec::detect(&policy.exec, cmd, false, out);
+            exec::detect(&policy.exec, cmd, false, budget, out);
         }
     }
 }

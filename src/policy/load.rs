@@ -674,6 +674,13 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> CompiledExec {
     if limits.max_commands == 0 || limits.max_commands > 4096 {
         c.problem("exec.limits.maxCommands", "must be between 1 and 4096");
     }
+    // The upper bound keeps the parser's recursion far from any thread's stack limit.
+    if limits.max_nesting == 0 || limits.max_nesting > 64 {
+        c.problem("exec.limits.maxNesting", "must be between 1 and 64");
+    }
+    if limits.max_work < 1024 || limits.max_work > 1 << 26 {
+        c.problem("exec.limits.maxWork", "must be between 1024 and 67108864");
+    }
 
     CompiledExec {
         programs,

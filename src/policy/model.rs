@@ -225,7 +225,14 @@ pub struct NetworkSpec {
 #[derive(Debug, Clone, Copy, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Limits {
+    /// Longest script or argument analysed.
     pub max_script_bytes: usize,
+    /// Scripts inside scripts (`sh -c`, payloads, substitutions).
     pub max_depth: usize,
+    /// Commands analysed per argv.
     pub max_commands: usize,
+    /// Syntax nesting (compound commands, groups, substitutions, quotes) across all levels.
+    pub max_nesting: usize,
+    /// Work units (bytes parsed or decoded, plus a fixed cost per command) per request.
+    pub max_work: u64,
 }

@@ -11,7 +11,10 @@ use base64::Engine as _;
 use brush_parser::ast;
 use brush_parser::word::{self, Parameter, ParameterExpr, WordPiece};
 
+use crate::detect::budget::{Budget, COMMAND_COST};
 use crate::policy::load::CompiledExec;
+
+mod nesting;
 
 /// One program the command would run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -50,7 +53,11 @@ pub struct Analysis {
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Ctx {
+    /// Re-analyses: a script inside a script (`sh -c`, a payload, a substitution).
     depth: usize,
+    /// Syntax nesting (compound commands, groups, substitutions) across all re-analyses: what
+    /// the parser and the walk recurse on, bounded in total by `limits.max_nesting`.
+    nesting: usize,
     in_loop: bool,
 }
 
@@ -58,6 +65,12 @@ impl Ctx {
     fn deeper(self) -> Ctx {
         Ctx {
             depth: self.depth + 1,
+            ..self
+        }
+    }
+    fn nested(self) -> Ctx {
+        Ctx {
+            nesting: self.nesting + 1,
             ..self
         }
     }
@@ -69,18 +82,17 @@ impl Ctx {
     }
 }
 
-/// Bash's nesting in practice stays shallow; deeper nesting is hostile input that could exhaust
-/// the parser's stack, so such scripts go to the fallback splitter.
-const MAX_NESTING: usize = 64;
 /// brush-parser's PEG grammars backtrack exponentially on nested `((` and `$((` (the arithmetic
 /// and subshell readings of a parenthesis): 12 levels took over a second, 14 took 20 s when
 /// fuzzed. Real scripts stay under 4; beyond this a script or word is not given to the parser.
 const MAX_PAREN_DEPTH: usize = 8;
 const MIN_PAYLOAD_LEN: usize = 12;
 
-pub fn analyse(exec: &CompiledExec, argv: &[String]) -> Analysis {
+/// Analyses one argv, spending from `budget` (shared by every argv of the request).
+pub fn analyse(exec: &CompiledExec, argv: &[String], budget: &Budget) -> Analysis {
     let mut analyser = Analyser {
         exec,
+        budget,
         out: Analysis::default(),
         commands: 0,
         vars: HashMap::new(),
@@ -99,6 +111,12 @@ pub fn analyse(exec: &CompiledExec, argv: &[String]) -> Analysis {
         .map(|a| truncate(a, max_bytes))
         .collect();
     analyser.argv(argv, Vec::new(), None, Ctx::default());
+    if budget.exhausted() {
+        analyser.limit(format!(
+            "the request's work budget of {} units is spent",
+            budget.total()
+        ));
+    }
     analyser.out
 }
 
@@ -115,6 +133,7 @@ fn truncate(s: &str, max: usize) -> String {
 
 struct Analyser<'p> {
     exec: &'p CompiledExec,
+    budget: &'p Budget,
     out: Analysis,
     commands: usize,
     /// Literal assignments seen in scripts (`a=nm; b=ap; $a$b ...`).
@@ -126,6 +145,20 @@ fn basename(s: &str) -> &str {
 }
 
 impl Analyser<'_> {
+    /// Whether a script or word may be handed to the parser at this syntax nesting.
+    fn parseable(&self, text: &str, ctx_nesting: usize) -> bool {
+        let n = nesting::scan(text);
+        n.parens <= MAX_PAREN_DEPTH && ctx_nesting + n.depth <= self.exec.limits.max_nesting
+    }
+
+    /// A shell word's pieces, when it is safe to parse, the budget covers it, and it parses.
+    fn parse_word(&self, raw: &str) -> Option<Vec<word::WordPieceWithSource>> {
+        if !self.parseable(raw, 0) || !self.budget.spend(raw.len()) {
+            return None;
+        }
+        parse_word(raw)
+    }
+
     fn limit(&mut self, why: String) {
         if self.out.limit.is_none() {
             self.out.limit = Some(why);
@@ -188,6 +221,11 @@ impl Analyser<'_> {
                 "nested deeper than {} levels",
                 self.exec.limits.max_depth
             ));
+            return;
+        }
+        // Every argument is matched against the catalogues: a command costs its text too.
+        let text_len: usize = argv.iter().map(String::len).sum();
+        if !self.budget.spend(COMMAND_COST + text_len) {
             return;
         }
         self.commands += 1;
@@ -376,6 +414,9 @@ impl Analyser<'_> {
         if arg.len() < MIN_PAYLOAD_LEN {
             return;
         }
+        if !self.budget.spend(arg.len()) {
+            return;
+        }
         let Some((kind, text)) = decode(arg) else {
             return;
         };
@@ -410,19 +451,25 @@ impl Analyser<'_> {
         } else {
             text.to_string()
         };
+        if !self.budget.spend(text.len()) {
+            return;
+        }
         if text.contains("$IFS") || text.contains("${IFS") {
             self.obfuscated("uses $IFS as a word separator");
-        }
-        if !parseable(&text) {
-            self.limit(format!(
-                "nested more than {MAX_PAREN_DEPTH} parentheses or {MAX_NESTING} brackets deep"
-            ));
-            self.fallback(&text, ctx);
-            return;
         }
         if text.contains("<<") {
             // brush-parser 0.4's here-document tokenizer can loop forever on malformed input
             // (found by cargo fuzz); the fallback splitter reads here-documents line by line.
+            self.fallback(&text, ctx);
+            return;
+        }
+        let n = nesting::scan(&text);
+        if n.parens > MAX_PAREN_DEPTH || ctx.nesting + n.depth > self.exec.limits.max_nesting {
+            self.limit(format!(
+                "nested {} levels deep (more than {}), or more than {MAX_PAREN_DEPTH} parentheses",
+                ctx.nesting + n.depth,
+                self.exec.limits.max_nesting
+            ));
             self.fallback(&text, ctx);
             return;
         }
@@ -461,6 +508,9 @@ impl Analyser<'_> {
                 .filter(|&i| i == 0 || self.known(&self.canonical_program(&words[i])))
                 .collect();
             for (n, start) in starts.into_iter().enumerate() {
+                if self.budget.exhausted() {
+                    return;
+                }
                 if self.commands >= self.exec.limits.max_commands {
                     self.limit(format!(
                         "more than {} commands",
@@ -577,6 +627,15 @@ impl Analyser<'_> {
     }
 
     fn compound(&mut self, cc: &ast::CompoundCommand, ctx: Ctx) {
+        // The pre-scan bounds the tree's depth; this counter keeps the walk bounded on its own.
+        let ctx = ctx.nested();
+        if ctx.nesting > self.exec.limits.max_nesting {
+            self.limit(format!(
+                "nested deeper than {} levels",
+                self.exec.limits.max_nesting
+            ));
+            return;
+        }
         match cc {
             ast::CompoundCommand::BraceGroup(b) => self.compound_list(&b.list, ctx),
             ast::CompoundCommand::Subshell(s) => self.compound_list(&s.list, ctx),
@@ -745,7 +804,10 @@ impl Analyser<'_> {
     /// The output of a substitution that only prints constants (`$(echo nmap)`,
     /// `$(printf '\x6e\x6d\x61\x70')`, `$(echo pamn | rev)`), when that is all it does.
     fn constant_script_output(&self, script: &str) -> Option<String> {
-        if script.len() > self.exec.limits.max_script_bytes {
+        if script.len() > self.exec.limits.max_script_bytes
+            || !self.parseable(script, 0)
+            || !self.budget.spend(script.len())
+        {
             return None;
         }
         let program = parse_script(script)?;
@@ -771,7 +833,7 @@ impl Analyser<'_> {
     /// Quoting inside a command name (`n''map`, `$'\x6e\x6d\x61\x70'`, `\nmap` aside) and names
     /// built from variables or substitutions have no innocent use.
     fn inspect_command_name(&mut self, raw: &str) {
-        let Some(pieces) = parse_word(raw) else {
+        let Some(pieces) = self.parse_word(raw) else {
             return;
         };
         let has_quote = pieces.iter().any(|p| {
@@ -805,7 +867,7 @@ impl Analyser<'_> {
     }
 
     fn expand_quiet(&self, raw: &str) -> String {
-        match parse_word(raw) {
+        match self.parse_word(raw) {
             Some(pieces) => {
                 let mut out = String::new();
                 for p in &pieces {
@@ -864,12 +926,13 @@ impl Analyser<'_> {
     /// Expands one shell word into the words it becomes: quotes removed, known variables
     /// substituted, `$IFS` splitting, substitutions analysed as scripts.
     fn expand(&mut self, raw: &str, ctx: Ctx) -> Vec<String> {
-        if !parseable(raw) {
+        if !self.parseable(raw, 0) {
             self.limit(format!(
-                "a word nested more than {MAX_PAREN_DEPTH} parentheses deep"
+                "a word nested more than {} levels or {MAX_PAREN_DEPTH} parentheses deep",
+                self.exec.limits.max_nesting
             ));
         }
-        let Some(pieces) = parse_word(raw) else {
+        let Some(pieces) = self.parse_word(raw) else {
             return vec![raw.replace(['\'', '"'], "")];
         };
         let mut subs = Vec::new();
@@ -1052,52 +1115,15 @@ fn option_value(arg: &str, next: Option<&String>, options: &[String]) -> Option<
     None
 }
 
-/// Deepest bracket nesting and deepest parenthesis nesting: cheap guards before handing text to
-/// a backtracking parser.
-fn nesting(text: &str) -> (usize, usize) {
-    let (mut depth, mut max) = (0usize, 0usize);
-    let (mut parens, mut max_parens) = (0usize, 0usize);
-    for c in text.chars() {
-        match c {
-            '(' => {
-                depth += 1;
-                parens += 1;
-                max = max.max(depth);
-                max_parens = max_parens.max(parens);
-            }
-            '{' | '[' | '`' => {
-                depth += 1;
-                max = max.max(depth);
-            }
-            ')' => {
-                depth = depth.saturating_sub(1);
-                parens = parens.saturating_sub(1);
-            }
-            '}' | ']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    (max, max_parens)
-}
-
-/// Whether a script or word is safe to give to brush-parser.
-fn parseable(text: &str) -> bool {
-    let (brackets, parens) = nesting(text);
-    brackets <= MAX_NESTING && parens <= MAX_PAREN_DEPTH
-}
-
-/// A shell word's pieces, when it is safe to parse and parses.
+/// A shell word's pieces, if it parses. Callers check nesting and budget first.
 fn parse_word(raw: &str) -> Option<Vec<word::WordPieceWithSource>> {
-    if !parseable(raw) {
-        return None;
-    }
     let raw = without_control_characters(raw);
     shielded(|| word::parse(&raw, &brush_parser::ParserOptions::default()).ok()).flatten()
 }
 
-/// A script's syntax tree, when it is safe to parse and parses.
+/// A script's syntax tree, if it parses. Callers check nesting and budget first.
 fn parse_script(text: &str) -> Option<ast::Program> {
-    if !parseable(text) || text.contains("<<") {
+    if text.contains("<<") {
         return None;
     }
     let text = without_control_characters(text);
