@@ -81,9 +81,20 @@ struct ServeArgs {
     /// Seconds between content checks of the policy and certificate files.
     #[arg(long, default_value_t = 10)]
     reload_interval: u64,
-    /// Seconds in-flight requests get to finish after SIGTERM.
+    /// Seconds after SIGTERM during which /readyz fails but requests are still accepted and
+    /// answered, so that endpoints stop sending here before the listener closes.
+    #[arg(long, default_value_t = 10)]
+    shutdown_delay: u64,
+    /// Seconds in-flight requests get to finish once the listener has closed.
     #[arg(long, default_value_t = 20)]
     drain_timeout: u64,
+    /// Seconds an evaluation may take (waiting for a free evaluation thread included) before the
+    /// request is denied as an analysis limit. Keep it below the webhook's timeoutSeconds.
+    #[arg(long, default_value_t = 4)]
+    evaluation_timeout: u64,
+    /// Evaluation threads (0: one per CPU). Each has an 8 MiB stack.
+    #[arg(long, default_value_t = 0)]
+    evaluation_threads: usize,
     /// Seconds before a request is answered 408.
     #[arg(long, default_value_t = 9)]
     request_timeout: u64,
@@ -164,9 +175,6 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         LogFormat::Json => subscriber.json().init(),
         LogFormat::Text => subscriber.init(),
     }
-    // Panics caught inside the engine (a parser failing on hostile input) are logged as one
-    // structured line, like every other error.
-    std::panic::set_hook(Box::new(|info| tracing::error!(panic = %info, "panic")));
     let config = reconguard::server::ServeConfig {
         listen: args.listen,
         metrics_listen: args.metrics_listen,
@@ -180,6 +188,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         max_body_bytes: args.max_body_bytes,
         decision_log: args.decision_log,
         log_all_decisions: args.log_all_decisions,
+        shutdown_delay: std::time::Duration::from_secs(args.shutdown_delay),
+        evaluation_timeout: std::time::Duration::from_secs(args.evaluation_timeout.max(1)),
+        evaluation_threads: args.evaluation_threads,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

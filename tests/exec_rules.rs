@@ -342,3 +342,64 @@ fn hostile_input_is_bounded() {
     let d = exec(&policy, &["cat", &huge], false);
     assert!(rules(&d).contains(&"exec-analysis-limit".to_string()));
 }
+
+/// Every way of nesting one script in another, at every level below the depth limit: the command
+/// inside is still found. (Escaped quotes once lost their backslashes past the second level, and
+/// `sh -c "sh -c \"sh -c \\\"nmap ...\\\"\""` was allowed.)
+#[test]
+fn nested_scripts_are_read_at_every_level_below_the_limit() {
+    use base64::Engine as _;
+    let policy = policy();
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    // (name, analysis levels one wrapping costs, wrap)
+    type Wrap<'a> = (&'a str, usize, &'a dyn Fn(&str) -> String);
+    let wrappers: [Wrap; 6] = [
+        ("sh -c \"...\"", 1, &|s| {
+            format!("sh -c \"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+        }),
+        ("bash -c '...'", 1, &|s| {
+            format!("bash -c '{}'", s.replace('\'', "'\\''"))
+        }),
+        ("base64 | sh", 1, &|s| {
+            format!("echo {} | base64 -d | sh", b64(s))
+        }),
+        ("eval", 1, &|s| {
+            format!("eval \"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+        }),
+        ("$(...)", 1, &|s| format!("echo $({s})")),
+        // A wrapper and a shell: two levels each time.
+        ("env sh -c", 2, &|s| {
+            format!(
+                "env A=1 sh -c \"{}\"",
+                s.replace('\\', "\\\\").replace('"', "\\\"")
+            )
+        }),
+    ];
+    let max_depth = policy.exec.limits.max_depth;
+    for (name, cost, wrap) in wrappers {
+        let mut script = "nmap -sS 10.0.0.0/24".to_string();
+        for level in 0..max_depth {
+            let d = exec(&policy, &["sh", "-c", &script], false);
+            if (level + 1) * cost <= max_depth {
+                assert!(
+                    rules(&d).contains(&"exec-network-scan".to_string()),
+                    "{name} at level {level}: {script}: {:?}",
+                    rules(&d)
+                );
+            }
+            assert_eq!(d.action, Action::Deny, "{name} at level {level}");
+            script = wrap(&script);
+        }
+        // Deeper than the limit: denied as an analysis limit, never allowed.
+        for _ in 0..4 {
+            script = wrap(&script);
+        }
+        let d = exec(&policy, &["sh", "-c", &script], false);
+        assert_eq!(
+            d.action,
+            Action::Deny,
+            "{name} past the limit: {:?}",
+            rules(&d)
+        );
+    }
+}

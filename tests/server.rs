@@ -1,212 +1,16 @@
 //! The webhook as the API server calls it: a real server on a loopback port, a CA made here, and
 //! AdmissionReview JSON over real TLS, with HTTP/2 (ALPN h2) and with HTTP/1.1.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+mod common;
+
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use common::server::*;
 use reconguard::server::{run_with_listeners, ServeConfig};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-
-fn corpus(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/corpus")
-        .join(name);
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
-/// Writes a serving pair the way the kubelet lays out a Secret volume: files behind a `..data`
-/// symlink that is swapped atomically on rotation.
-fn write_secret_volume(dir: &Path, generation: u32, cert: &str, key: &str) {
-    let versioned = dir.join(format!("..gen{generation}"));
-    std::fs::create_dir_all(&versioned).unwrap();
-    std::fs::write(versioned.join("tls.crt"), cert).unwrap();
-    std::fs::write(versioned.join("tls.key"), key).unwrap();
-    let tmp = dir.join("..data_tmp");
-    let _ = std::fs::remove_file(&tmp);
-    std::os::unix::fs::symlink(format!("..gen{generation}"), &tmp).unwrap();
-    std::fs::rename(&tmp, dir.join("..data")).unwrap();
-    for name in ["tls.crt", "tls.key"] {
-        let link = dir.join(name);
-        if std::fs::symlink_metadata(&link).is_err() {
-            std::os::unix::fs::symlink(format!("..data/{name}"), &link).unwrap();
-        }
-    }
-}
-
-fn names() -> Vec<String> {
-    vec!["localhost".into(), "127.0.0.1".into()]
-}
-
-struct Server {
-    addr: std::net::SocketAddr,
-    metrics: std::net::SocketAddr,
-    ca_pem: String,
-    stop: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    dir: tempfile::TempDir,
-}
-
-impl Server {
-    async fn start(edit: impl FnOnce(&mut ServeConfig, &Path)) -> Server {
-        // reqwest's plain-HTTP client (metrics port) wants a process-wide rustls provider.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let dir = tempfile::tempdir().unwrap();
-        let generated = reconguard::certs::generate(&names(), 30).unwrap();
-        let secret = dir.path().join("tls");
-        std::fs::create_dir_all(&secret).unwrap();
-        write_secret_volume(&secret, 1, &generated.cert_pem, &generated.key_pem);
-        let mut config = ServeConfig {
-            tls_cert: Some(secret.join("tls.crt")),
-            tls_key: Some(secret.join("tls.key")),
-            reload_interval: Duration::from_millis(300),
-            decision_log: Some(dir.path().join("decisions.jsonl")),
-            ..ServeConfig::default()
-        };
-        edit(&mut config, dir.path());
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let metrics_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let metrics = metrics_listener.local_addr().unwrap();
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(run_with_listeners(
-            config,
-            listener,
-            metrics_listener,
-            async move {
-                let _ = rx.await;
-            },
-        ));
-        Server {
-            addr,
-            metrics,
-            ca_pem: generated.ca_pem,
-            stop: Some(tx),
-            task,
-            dir,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("https://localhost:{}{path}", self.addr.port())
-    }
-
-    async fn metrics_text(&self) -> String {
-        reqwest::get(format!("http://{}/metrics", self.metrics))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    }
-
-    /// Waits until the metric (summed over matching series) is at least 1.
-    async fn wait_for_metric(&self, what: &str, name: &str, labels: &[(&str, &str)]) {
-        eventually(what, || async move {
-            metric(&self.metrics_text().await, name, labels) >= 1.0
-        })
-        .await;
-    }
-
-    /// Stops the server and waits for it; returns its directory (certificates, decision log).
-    async fn stop(mut self) -> anyhow::Result<tempfile::TempDir> {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        self.task.await.unwrap()?;
-        Ok(self.dir)
-    }
-}
-
-fn tls_config(ca_pem: &str, alpn: &[&[u8]]) -> rustls::ClientConfig {
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
-        roots.add(cert.unwrap()).unwrap();
-    }
-    let mut config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
-    config
-}
-
-fn h2_client(ca_pem: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls_config(ca_pem, &[b"h2", b"http/1.1"]))
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap()
-}
-
-fn h1_client(ca_pem: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls_config(ca_pem, &[b"http/1.1"]))
-        .http1_only()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap()
-}
-
-async fn post(
-    client: &reqwest::Client,
-    url: &str,
-    body: &Value,
-) -> (reqwest::StatusCode, reqwest::Version, Value) {
-    let resp = client.post(url).json(body).send().await.unwrap();
-    let status = resp.status();
-    let version = resp.version();
-    let value = resp.json::<Value>().await.unwrap();
-    (status, version, value)
-}
-
-fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
-        .filter(|l| {
-            labels
-                .iter()
-                .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
-/// Days until the expiry the certificate gauge reports.
-fn days_until_expiry(metrics: &str) -> f64 {
-    let expiry = metric(
-        metrics,
-        "reconguard_certificate_expiry_timestamp_seconds",
-        &[],
-    );
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs_f64();
-    (expiry - now) / 86400.0
-}
-
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for: {what}");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn allow_annotate_and_deny_over_http2_and_http1() {
@@ -390,14 +194,6 @@ async fn bad_input_gets_a_defined_answer_and_the_next_request_is_served() {
         );
     }
     server.stop().await.unwrap();
-}
-
-async fn tls_stream(server: &Server) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
-    let connector =
-        tokio_rustls::TlsConnector::from(Arc::new(tls_config(&server.ca_pem, &[b"http/1.1"])));
-    let tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
-    connector.connect(name, tcp).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -706,22 +502,80 @@ async fn graceful_shutdown_lets_a_request_in_flight_finish() {
     task.await.unwrap().unwrap();
 }
 
-/// A body sent in two parts a second apart.
-fn async_stream(
-    first: Vec<u8>,
-    rest: Vec<u8>,
-) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
-    let (tx, rx) = tokio::sync::mpsc::channel(2);
-    tokio::spawn(async move {
-        let _ = tx.send(Ok(first)).await;
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let _ = tx.send(Ok(rest)).await;
-    });
-    tokio_stream_from(rx)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn during_the_shutdown_delay_readyz_fails_and_requests_are_still_answered() {
+    let server = Server::start(|c, _| c.shutdown_delay = Duration::from_secs(3)).await;
+    let ca = server.ca_pem.clone();
+    let (validate, readyz) = (server.url("/validate"), server.url("/readyz"));
+    assert_eq!(
+        h2_client(&ca).get(&readyz).send().await.unwrap().status(),
+        200
+    );
+    let Server {
+        stop, task, addr, ..
+    } = server;
+    let stopped_at = Instant::now();
+    let _ = stop.unwrap().send(());
+    // Fresh connections (as the API server would open) during the delay.
+    let mut answered = 0;
+    while stopped_at.elapsed() < Duration::from_millis(2000) {
+        let client = h1_client(&ca);
+        let status = client.get(&readyz).send().await.unwrap().status();
+        assert_eq!(status, 503, "readyz during the delay");
+        let (status, _, body) = post(&client, &validate, &corpus("exec-netstat.json")).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["response"]["uid"], "uid-exec-netstat");
+        assert_eq!(body["response"]["allowed"], true);
+        answered += 1;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        answered >= 5,
+        "{answered} requests answered during the delay"
+    );
+    // After the delay the listener closes and the server stops by itself.
+    task.await.unwrap().unwrap();
+    assert!(stopped_at.elapsed() >= Duration::from_secs(3));
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
 
-fn tokio_stream_from(
-    mut rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
-) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
-    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_tls_handshakes_are_counted_by_reason() {
+    let server = Server::start(|_, _| {}).await;
+    // A client that trusts another CA of the same name: what a stale caBundle looks like.
+    let other_ca = reconguard::certs::generate(&names(), 30).unwrap().ca_pem;
+    let refused = h2_client(&other_ca)
+        .get(server.url("/healthz"))
+        .send()
+        .await;
+    assert!(refused.is_err(), "an untrusted certificate was accepted");
+    // Plain HTTP on the TLS port.
+    let mut tcp = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut buf)).await;
+    server
+        .wait_for_metric(
+            "certificate_rejected handshake failure",
+            "reconguard_tls_handshake_failures_total",
+            &[("reason", "certificate_rejected")],
+        )
+        .await;
+    server
+        .wait_for_metric(
+            "protocol handshake failure",
+            "reconguard_tls_handshake_failures_total",
+            &[("reason", "protocol")],
+        )
+        .await;
+    // Still serving the clients that trust it.
+    let resp = h2_client(&server.ca_pem)
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    server.stop().await.unwrap();
 }

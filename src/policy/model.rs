@@ -181,6 +181,9 @@ pub struct WrapperSpec {
     /// `su USER -c ...`: a positional user name may precede the command.
     #[serde(default)]
     pub user_argument: bool,
+    /// `eval`: the remaining arguments, joined by spaces, are a shell script.
+    #[serde(default)]
+    pub joins_arguments: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -1,15 +1,19 @@
 //! The decision log: one JSON line per annotate or deny decision (or per decision, when asked),
-//! with what an investigator needs: who, where, what ran, what was decided and why.
+//! with what an investigator needs: who, where, what ran, what was decided and why. Secrets in
+//! argv and messages are masked and argv is cut at a stated length (`redact`); lines wait for the
+//! writer thread in a queue bounded in lines and in bytes.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use kube::core::admission::AdmissionRequest;
 use kube::core::DynamicObject;
 use serde::Serialize;
 
+use super::redact::{argv_for_log, redact};
 use crate::decision::{Decision, Finding};
 use crate::subject::{Subject, SubjectBody};
 
@@ -26,7 +30,10 @@ struct Entry<'a> {
     resource: &'a str,
     subresource: Option<&'a str>,
     container: Option<&'a str>,
-    argv: Option<&'a [String]>,
+    argv: Option<Vec<String>>,
+    /// The original argv length in bytes, when the logged argv was cut.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    argv_bytes: Option<usize>,
     stdin: Option<bool>,
     tty: Option<bool>,
     dry_run: bool,
@@ -34,17 +41,20 @@ struct Entry<'a> {
     score: u32,
     would_deny: bool,
     exemption: Option<&'a str>,
-    findings: &'a [Finding],
+    findings: Vec<Finding>,
 }
 
 /// Lines waiting for the writer thread; beyond this, lines are dropped and counted rather than
 /// letting a stalled log pipe block the request path.
 const QUEUE_LINES: usize = 16 * 1024;
+/// Bytes waiting for the writer thread, whatever the number of lines.
+const QUEUE_BYTES: usize = 8 * 1024 * 1024;
 
 /// Writes lines on a thread of its own, so a slow stdout never blocks a request.
 pub struct DecisionLog {
     sender: Mutex<Option<SyncSender<Vec<u8>>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    queued_bytes: Arc<AtomicUsize>,
     all: bool,
     /// Counts lines dropped because the writer fell behind (a metric the server exports).
     dropped: prometheus::IntCounter,
@@ -53,6 +63,8 @@ pub struct DecisionLog {
 impl DecisionLog {
     pub fn new(mut out: Box<dyn Write + Send>, all: bool, dropped: prometheus::IntCounter) -> Self {
         let (sender, receiver) = sync_channel::<Vec<u8>>(QUEUE_LINES);
+        let queued_bytes = Arc::new(AtomicUsize::new(0));
+        let queued = queued_bytes.clone();
         let writer = std::thread::Builder::new()
             .name("decision-log".into())
             .spawn(move || {
@@ -60,12 +72,14 @@ impl DecisionLog {
                     if let Err(e) = out.write_all(&line).and_then(|_| out.flush()) {
                         tracing::error!(error = %e, "cannot write the decision log");
                     }
+                    queued.fetch_sub(line.len(), Ordering::Relaxed);
                 }
             })
             .ok();
         DecisionLog {
             sender: Mutex::new(Some(sender)),
             writer: Mutex::new(writer),
+            queued_bytes,
             all,
             dropped,
         }
@@ -93,7 +107,7 @@ impl DecisionLog {
         let (container, argv, stdin, tty) = match &subject.body {
             SubjectBody::Exec(e) => (
                 Some(e.container.as_str()),
-                Some(e.command.as_slice()),
+                Some(argv_for_log(&e.command)),
                 Some(e.stdin),
                 Some(e.tty),
             ),
@@ -117,7 +131,8 @@ impl DecisionLog {
             resource: &req.resource.resource,
             subresource: subject.subresource.as_deref(),
             container,
-            argv,
+            argv_bytes: argv.as_ref().and_then(|(_, cut)| *cut),
+            argv: argv.map(|(kept, _)| kept),
             stdin,
             tty,
             dry_run: subject.dry_run,
@@ -125,7 +140,14 @@ impl DecisionLog {
             score: decision.score,
             would_deny: decision.would_deny,
             exemption: decision.exemption.as_deref(),
-            findings: &decision.findings,
+            findings: decision
+                .findings
+                .iter()
+                .map(|f| Finding {
+                    message: redact(&f.message),
+                    ..f.clone()
+                })
+                .collect(),
         };
         let Ok(mut line) = serde_json::to_vec(&entry) else {
             return;
@@ -135,12 +157,18 @@ impl DecisionLog {
             return;
         };
         if let Some(sender) = sender.as_ref() {
+            let len = line.len();
+            if self.queued_bytes.fetch_add(len, Ordering::Relaxed) + len > QUEUE_BYTES {
+                self.queued_bytes.fetch_sub(len, Ordering::Relaxed);
+                self.dropped.inc();
+                return;
+            }
             match sender.try_send(line) {
                 Ok(()) => {}
-                Err(TrySendError::Full(_)) => {
+                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                    self.queued_bytes.fetch_sub(len, Ordering::Relaxed);
                     self.dropped.inc();
                 }
-                Err(TrySendError::Disconnected(_)) => {}
             }
         }
     }

@@ -54,6 +54,7 @@ pub struct Metrics {
     pub certificate_expiry: Gauge,
     pub errors: IntCounterVec,
     pub decision_log_dropped: prometheus::IntCounter,
+    pub tls_handshake_failures: IntCounterVec,
     namespaces: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
@@ -131,6 +132,18 @@ impl Metrics {
             "reconguard_decision_log_dropped_total",
             "Decision log lines dropped because the log output fell behind.",
         )?;
+        let tls_handshake_failures = IntCounterVec::new(
+            Opts::new(
+                "reconguard_tls_handshake_failures_total",
+                "TLS handshakes on the webhook port that failed, by reason (certificate_rejected: the client does not trust the serving certificate, e.g. a stale caBundle).",
+            ),
+            &["reason"],
+        )?;
+        for reason in super::tls::HANDSHAKE_FAILURE_REASONS {
+            tls_handshake_failures.with_label_values(&[reason]);
+        }
+        registry.register(Box::new(tls_handshake_failures.clone()))?;
+        registry.register(Box::new(super::panics::counter()))?;
         registry.register(Box::new(decision_log_dropped.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(request_duration.clone()))?;
@@ -157,6 +170,7 @@ impl Metrics {
             certificate_expiry,
             errors,
             decision_log_dropped,
+            tls_handshake_failures,
             namespaces: Default::default(),
         })
     }

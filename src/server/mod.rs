@@ -3,6 +3,10 @@
 
 pub mod decision_log;
 pub mod metrics;
+pub mod panics;
+pub mod pool;
+pub mod ratelimit;
+pub mod redact;
 pub mod reload;
 pub mod tls;
 
@@ -30,11 +34,14 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::decision::Action;
+use crate::decision::{Action, Decision};
+use crate::detect::Signal;
 use crate::policy::{Mode, Policy};
-use crate::subject;
+use crate::subject::{self, Subject};
 use decision_log::DecisionLog;
 use metrics::Metrics;
+use pool::{EvalPool, PoolError};
+use ratelimit::LogLimiter;
 
 /// Largest AdmissionReview body accepted. An UPDATE carries object and oldObject: two pods at the
 /// API server's 1.5 MiB object limit, plus the review envelope, stay under 4 MiB.
@@ -54,6 +61,14 @@ pub struct ServeConfig {
     pub max_body_bytes: usize,
     pub decision_log: Option<PathBuf>,
     pub log_all_decisions: bool,
+    /// After SIGTERM: time during which `/readyz` fails but requests are still accepted and
+    /// answered, so endpoints and the API server stop sending here before the listener closes.
+    pub shutdown_delay: Duration,
+    /// Longest an evaluation may take, its wait for a free evaluation thread included; past it
+    /// the request is judged as an analysis limit (denied). Keep it below the webhook timeout.
+    pub evaluation_timeout: Duration,
+    /// Evaluation threads (0: one per CPU).
+    pub evaluation_threads: usize,
 }
 
 impl Default for ServeConfig {
@@ -71,6 +86,9 @@ impl Default for ServeConfig {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             decision_log: None,
             log_all_decisions: false,
+            shutdown_delay: Duration::from_secs(10),
+            evaluation_timeout: Duration::from_secs(4),
+            evaluation_threads: 0,
         }
     }
 }
@@ -81,13 +99,20 @@ pub struct AppState {
     pub metrics: Metrics,
     pub shutting_down: AtomicBool,
     pub decision_log: DecisionLog,
+    pub pool: EvalPool,
+    pub evaluation_timeout: Duration,
 }
+
+/// Rejected requests are logged at most once a second: any in-cluster client can send them.
+static REJECTED_LOG: LogLimiter = LogLimiter::new(Duration::from_secs(1));
 
 /// A 4xx answer for bodies that are not a review we can answer: the API server treats it as a
 /// webhook failure and applies failurePolicy.
 fn error(app: &AppState, status: StatusCode, reason: &str, message: String) -> Response {
     app.metrics.errors.with_label_values(&[reason]).inc();
-    tracing::warn!(reason, %message, "rejected request");
+    if let Some(suppressed) = REJECTED_LOG.admit(Instant::now()) {
+        tracing::warn!(reason, %message, suppressed, "rejected request");
+    }
     let body = serde_json::json!({
         "apiVersion": "v1", "kind": "Status", "status": "Failure",
         "code": status.as_u16(), "reason": reason, "message": message,
@@ -139,38 +164,100 @@ async fn validate(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
     }
     let span =
         tracing::info_span!("review", uid = %request.uid, resource = %request.resource.resource);
-    let _enter = span.enter();
-    let response = judge(&app, &request, started);
-    Json(response.into_review()).into_response()
-}
-
-fn judge(
-    app: &AppState,
-    request: &AdmissionRequest<DynamicObject>,
-    started: Instant,
-) -> kube::core::admission::AdmissionResponse {
-    let resource = metrics::resource_label(&request.resource.resource);
-    let subresource = metrics::subresource_label(request.sub_resource.as_deref().unwrap_or(""));
-    let policy = app.policy.load_full();
-    let evaluation_started = Instant::now();
-    let subject = match subject::from_request(request) {
+    let subject = match span.in_scope(|| subject::from_request(&request)) {
         Ok(s) => s,
         Err(e) => {
             app.metrics
                 .errors
                 .with_label_values(&["invalid_object"])
                 .inc();
-            tracing::warn!(error = %e, "cannot judge request");
-            return crate::review::invalid_object(request, &e.to_string());
+            if let Some(suppressed) = REJECTED_LOG.admit(Instant::now()) {
+                tracing::warn!(parent: &span, error = %e, suppressed, "cannot judge request");
+            }
+            return Json(crate::review::invalid_object(&request, &e.to_string()).into_review())
+                .into_response();
         }
     };
-    let decision = crate::evaluate(&policy, &subject);
+    let policy = app.policy.load_full();
+    let subject = Arc::new(subject);
+    let evaluation_started = Instant::now();
+    let job = {
+        let (policy, subject) = (policy.clone(), subject.clone());
+        move || crate::evaluate(&policy, &subject)
+    };
+    let decision = match tokio::time::timeout(app.evaluation_timeout, app.pool.run(job)).await {
+        Ok(Ok(decision)) => decision,
+        Ok(Err(PoolError::Panicked)) => fail_closed(
+            &app,
+            &policy,
+            &subject,
+            "evaluation_panic",
+            "the analysis failed on this input (a panic, counted in reconguard_panics_total)"
+                .into(),
+        ),
+        Ok(Err(PoolError::Closed)) => {
+            return error(
+                &app,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                "the server is stopping".into(),
+            )
+        }
+        Err(_) => fail_closed(
+            &app,
+            &policy,
+            &subject,
+            "evaluation_timeout",
+            format!(
+                "the analysis did not finish within {} ms",
+                app.evaluation_timeout.as_millis()
+            ),
+        ),
+    };
+    let resource = metrics::resource_label(&request.resource.resource);
     app.metrics
         .evaluation_duration
         .with_label_values(&[resource])
         .observe(evaluation_started.elapsed().as_secs_f64());
-    let response = crate::review::response(request, &decision);
+    let response = crate::review::response(&request, &decision);
+    span.in_scope(|| record(&app, &policy, &request, &subject, &decision));
+    app.metrics
+        .request_duration
+        .with_label_values(&[resource])
+        .observe(started.elapsed().as_secs_f64());
+    Json(response.into_review()).into_response()
+}
 
+/// An evaluation that panicked or overran its deadline is judged as an analysis limit: the
+/// policy's `exec-analysis-limit` rule decides (deny by default; audit mode, exemptions and the
+/// rule's own settings still apply). Never an error the API server would turn into failurePolicy.
+fn fail_closed(
+    app: &AppState,
+    policy: &Policy,
+    subject: &Subject,
+    reason: &str,
+    detail: String,
+) -> Decision {
+    app.metrics.errors.with_label_values(&[reason]).inc();
+    tracing::error!(reason, %detail, "request judged without a complete analysis");
+    let signal = Signal {
+        rule: "exec-analysis-limit".into(),
+        detail,
+        container: None,
+    };
+    crate::decision::decide(policy, subject, vec![signal])
+}
+
+/// Metrics, the decision log and a debug line for one judged request.
+fn record(
+    app: &AppState,
+    policy: &Policy,
+    request: &AdmissionRequest<DynamicObject>,
+    subject: &Subject,
+    decision: &Decision,
+) {
+    let resource = metrics::resource_label(&request.resource.resource);
+    let subresource = metrics::subresource_label(request.sub_resource.as_deref().unwrap_or(""));
     let operation = metrics::operation_label(subject.operation.as_deref().unwrap_or(""));
     let outcome = if decision.skipped.is_some() {
         "skipped"
@@ -208,17 +295,12 @@ fn judge(
             ])
             .inc();
     }
-    app.decision_log.record(request, &subject, &decision);
-    tracing::info!(
+    app.decision_log.record(request, subject, decision);
+    tracing::debug!(
         decision = decision.action.as_str(),
         score = decision.score,
         "judged"
     );
-    app.metrics
-        .request_duration
-        .with_label_values(&[resource])
-        .observe(started.elapsed().as_secs_f64());
-    response
 }
 
 async fn healthz() -> &'static str {
@@ -356,11 +438,19 @@ pub async fn run_with_listeners(
         config.log_all_decisions,
         metrics.decision_log_dropped.clone(),
     );
+    let threads = match config.evaluation_threads {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    };
+    let pool = EvalPool::new(threads, pool::STACK_BYTES).context("starting evaluation threads")?;
+    panics::install_hook();
     let app = Arc::new(AppState {
         policy: ArcSwap::from_pointee(policy),
         metrics,
         shutting_down: AtomicBool::new(false),
         decision_log,
+        pool,
+        evaluation_timeout: config.evaluation_timeout,
     });
 
     let mut watchers = Vec::new();
@@ -405,7 +495,7 @@ pub async fn run_with_listeners(
         }));
     }
 
-    tracing::info!(listen = %listener.local_addr()?, metrics = %metrics_listener.local_addr()?, "serving");
+    tracing::info!(listen = %listener.local_addr()?, metrics = %metrics_listener.local_addr()?, threads, "serving");
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let metrics_task = {
@@ -420,9 +510,6 @@ pub async fn run_with_listeners(
         })
     };
 
-    let router = webhook_router(app.clone(), &config);
-    let acceptor = TlsAcceptor::from(tls_config);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -432,64 +519,112 @@ pub async fn run_with_listeners(
         .http2()
         .timer(TokioTimer::new())
         .keep_alive_interval(Some(Duration::from_secs(30)));
-    let builder = Arc::new(builder);
-    let handshake_timeout = config.header_read_timeout;
+    let connections = Connections {
+        acceptor: TlsAcceptor::from(tls_config),
+        router: webhook_router(app.clone(), &config),
+        builder: Arc::new(builder),
+        graceful: hyper_util::server::graceful::GracefulShutdown::new(),
+        handshake_timeout: config.header_read_timeout,
+        app: app.clone(),
+    };
 
+    // Serving until told to stop.
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        continue;
-                    }
-                };
-                let acceptor = acceptor.clone();
-                let router = router.clone();
-                let builder = builder.clone();
-                let watcher = graceful.watcher();
-                tokio::spawn(async move {
-                    let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
-                        Ok(Ok(tls)) => tls,
-                        Ok(Err(e)) => {
-                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::debug!(%peer, "TLS handshake timed out");
-                            return;
-                        }
-                    };
-                    let service = TowerToHyperService::new(router);
-                    let conn = builder.serve_connection(TokioIo::new(tls), service);
-                    if let Err(e) = watcher.watch(conn.into_owned()).await {
-                        tracing::debug!(%peer, error = %e, "connection ended with an error");
-                    }
-                });
-            }
+            accepted = listener.accept() => connections.accept(accepted),
         }
     }
 
-    tracing::info!(drain = ?config.drain_timeout, "shutting down: not ready, draining connections");
+    // Not ready, still serving: the endpoints controller removes this pod and the API server
+    // stops calling it while every request that still arrives is answered.
     app.shutting_down.store(true, Ordering::SeqCst);
+    tracing::info!(delay = ?config.shutdown_delay, "shutting down: not ready, still serving during the delay");
+    let delay = tokio::time::sleep(config.shutdown_delay);
+    tokio::pin!(delay);
+    loop {
+        tokio::select! {
+            _ = &mut delay => break,
+            accepted = listener.accept() => connections.accept(accepted),
+        }
+    }
+
+    tracing::info!(drain = ?config.drain_timeout, "closing the listener, draining connections");
     drop(listener);
-    let _ = stop_tx.send(true);
-    if tokio::time::timeout(config.drain_timeout, graceful.shutdown())
+    if tokio::time::timeout(config.drain_timeout, connections.graceful.shutdown())
         .await
         .is_err()
     {
         tracing::warn!("drain timeout reached; closing remaining connections");
     }
+    let _ = stop_tx.send(true);
     for w in watchers {
         w.abort();
     }
     let _ = metrics_task.await;
+    app.pool.close();
     app.decision_log.close();
     tracing::info!("stopped");
     Ok(())
+}
+
+/// What every accepted connection needs: TLS, the routes, HTTP/1.1 and HTTP/2 settings, and the
+/// graceful-shutdown watcher that lets the drain wait for it.
+struct Connections {
+    acceptor: TlsAcceptor,
+    router: Router,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    graceful: hyper_util::server::graceful::GracefulShutdown,
+    handshake_timeout: Duration,
+    app: Arc<AppState>,
+}
+
+impl Connections {
+    fn accept(&self, accepted: std::io::Result<(tokio::net::TcpStream, SocketAddr)>) {
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed");
+                return;
+            }
+        };
+        // Small responses must not wait for a delayed ACK (Nagle's algorithm).
+        let _ = stream.set_nodelay(true);
+        let acceptor = self.acceptor.clone();
+        let router = self.router.clone();
+        let builder = self.builder.clone();
+        let watcher = self.graceful.watcher();
+        let timeout = self.handshake_timeout;
+        let app = self.app.clone();
+        tokio::spawn(async move {
+            let tls = match tokio::time::timeout(timeout, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    let reason = tls::handshake_failure_reason(&e);
+                    app.metrics
+                        .tls_handshake_failures
+                        .with_label_values(&[reason])
+                        .inc();
+                    tracing::debug!(%peer, error = %e, reason, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    app.metrics
+                        .tls_handshake_failures
+                        .with_label_values(&["timeout"])
+                        .inc();
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            let service = TowerToHyperService::new(router);
+            let conn = builder.serve_connection(TokioIo::new(tls), service);
+            if let Err(e) = watcher.watch(conn.into_owned()).await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
 }
 
 #[cfg(test)]
@@ -511,6 +646,8 @@ mod tests {
             metrics,
             shutting_down: AtomicBool::new(false),
             decision_log,
+            pool: EvalPool::new(1, pool::STACK_BYTES).unwrap(),
+            evaluation_timeout: Duration::from_secs(4),
         })
     }
 

@@ -83,3 +83,56 @@ pub fn server_config(resolver: Arc<SwappableCert>) -> Result<Arc<ServerConfig>, 
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
+
+/// Labels of `reconguard_tls_handshake_failures_total`, bounded.
+pub const HANDSHAKE_FAILURE_REASONS: &[&str] = &[
+    "certificate_rejected",
+    "alert",
+    "protocol",
+    "incompatible",
+    "eof",
+    "timeout",
+    "other",
+];
+
+/// Why a handshake failed. `certificate_rejected` (the client refused our certificate: an
+/// unknown CA, a CA of the same name with another key, a wrong name, an expired certificate) is
+/// what a stale `caBundle` looks like;
+/// `protocol` is usually plain HTTP or a port scan; `eof` a client that hung up.
+pub fn handshake_failure_reason(e: &std::io::Error) -> &'static str {
+    use rustls::AlertDescription as A;
+    let Some(tls) = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    else {
+        return match e.kind() {
+            std::io::ErrorKind::UnexpectedEof
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::BrokenPipe => "eof",
+            _ => "other",
+        };
+    };
+    match tls {
+        rustls::Error::AlertReceived(
+            A::BadCertificate
+            | A::UnknownCA
+            | A::CertificateUnknown
+            | A::CertificateExpired
+            | A::CertificateRevoked
+            | A::UnsupportedCertificate
+            | A::AccessDenied
+            // A CA with the same name but another key (a regenerated CA): the signature check
+            // fails and rustls and Go clients send decrypt_error.
+            | A::DecryptError,
+        ) => "certificate_rejected",
+        rustls::Error::AlertReceived(_) => "alert",
+        rustls::Error::InvalidMessage(_)
+        | rustls::Error::InappropriateMessage { .. }
+        | rustls::Error::InappropriateHandshakeMessage { .. }
+        | rustls::Error::PeerMisbehaved(_) => "protocol",
+        rustls::Error::PeerIncompatible(_) | rustls::Error::NoApplicationProtocol => {
+            "incompatible"
+        }
+        _ => "other",
+    }
+}

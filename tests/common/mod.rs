@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod server;
+
 use reconguard::decision::{Action, Decision};
 use reconguard::policy::Policy;
 use reconguard::subject;

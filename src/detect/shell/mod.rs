@@ -314,7 +314,9 @@ impl Analyser<'_> {
             }
             return;
         }
-        if rest.len() == 1 && rest[0].contains(char::is_whitespace) {
+        if spec.joins_arguments {
+            self.script(&rest.join(" "), ctx.deeper());
+        } else if rest.len() == 1 && rest[0].contains(char::is_whitespace) {
             // `watch 'ps aux'`, `xargs sh -c`-style single strings run through a shell.
             self.script(&rest[0], ctx.deeper());
         } else {
@@ -883,7 +885,7 @@ impl Analyser<'_> {
         match piece {
             WordPiece::Text(t) | WordPiece::SingleQuotedText(t) => out.push_str(t),
             WordPiece::AnsiCQuotedText(t) => out.push_str(&ansi_c_unescape(t)),
-            WordPiece::EscapeSequence(t) => out.push_str(t.trim_start_matches('\\')),
+            WordPiece::EscapeSequence(t) => out.push_str(t.strip_prefix('\\').unwrap_or(t)),
             WordPiece::DoubleQuotedSequence(inner)
             | WordPiece::GettextDoubleQuotedSequence(inner) => {
                 for p in inner {
