@@ -36,11 +36,16 @@ check "schema rejects a bad failurePolicy" bash -c "! helm lint --strict $chart 
 check "schema rejects an unknown value" bash -c "! helm lint --strict $chart --set webhook.timeoutSecs=3"
 check "schema rejects a bad certificate mode" bash -c "! helm lint --strict $chart --set certificates.mode=selfmade"
 check "existingSecret mode requires the secret name" bash -c "! helm template x $chart --set certificates.mode=existingSecret"
+check "a NetworkPolicy without API server sources is refused" bash -c \
+  "! helm template x $chart --set networkPolicy.enabled=true 2>&1 && helm template x $chart --set networkPolicy.enabled=true 2>&1 | grep -q apiServerCIDRs"
+check "schema rejects a CIDR that is not one" bash -c "! helm lint --strict $chart --set networkPolicy.enabled=true --set 'networkPolicy.apiServerCIDRs={kubernetes}'"
 
 render > "$work/default.yaml"
 render "${all_toggles[@]}" --set certificates.mode=certManager > "$work/certmanager.yaml"
 render --set certificates.mode=existingSecret --set certificates.existingSecret=my-tls --set certificates.caBundle=Zm9v \
-  --set webhook.workloads=false > "$work/existing.yaml"
+  --set webhook.workloads=false --set networkPolicy.enabled=true --set 'networkPolicy.apiServerCIDRs={10.0.0.0/24,192.168.10.5/32}' \
+  --set-json 'networkPolicy.metricsFrom=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}}}]' \
+  > "$work/existing.yaml"
 
 validate_all() {
   local versions=(1.30 1.31 1.32 1.33 1.34 1.35 1.36 1.37)
@@ -59,16 +64,24 @@ docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 vwc = next(d for d in docs if d["kind"] == "ValidatingWebhookConfiguration")
 hooks = {w["name"]: w for w in vwc["webhooks"]}
 pods = hooks["pods.reconguard.io"]
-resources = {(r["operations"][0], res) for r in pods["rules"] for res in r["resources"]}
-for want in [("CREATE", "pods"), ("CONNECT", "pods/exec"), ("CONNECT", "pods/attach"), ("UPDATE", "pods/ephemeralcontainers")]:
-    assert want in resources, want
-assert "workloads.reconguard.io" in hooks
-for w in hooks.values():
+interactive = hooks["interactive.reconguard.io"]
+def resources(hook):
+    return {(op, res) for r in hook["rules"] for op in r["operations"] for res in r["resources"]}
+assert resources(pods) == {("CREATE", "pods"), ("UPDATE", "pods")}, resources(pods)
+assert resources(interactive) == {("CONNECT", "pods/exec"), ("CONNECT", "pods/attach"), ("UPDATE", "pods/ephemeralcontainers")}
+assert set(hooks) == {"pods.reconguard.io", "interactive.reconguard.io", "workloads.reconguard.io"}, set(hooks)
+for name, w in hooks.items():
     assert w["sideEffects"] == "NoneOnDryRun" and w["admissionReviewVersions"] == ["v1"]
-    assert w["matchPolicy"] == "Equivalent" and w["failurePolicy"] == "Ignore" and w["timeoutSeconds"] == 5
+    assert w["matchPolicy"] == "Equivalent" and w["timeoutSeconds"] == 5
     excluded = w["namespaceSelector"]["matchExpressions"][0]["values"]
-    assert "reconguard" in excluded and "kube-system" in excluded, excluded
+    assert "reconguard" in excluded, excluded
     assert w["clientConfig"]["caBundle"], "helm mode fills caBundle"
+    if name == "interactive.reconguard.io":
+        # kubectl exec, attach and debug are judged in kube-system too, and fail closed.
+        assert excluded == ["reconguard"], excluded
+        assert w["failurePolicy"] == "Fail"
+    else:
+        assert "kube-system" in excluded and w["failurePolicy"] == "Ignore", (name, excluded)
 secret = next(d for d in docs if d["kind"] == "Secret")
 assert secret["data"]["ca.crt"] == pods["clientConfig"]["caBundle"], "caBundle is the CA of the served certificate"
 dep = next(d for d in docs if d["kind"] == "Deployment")
@@ -79,11 +92,35 @@ assert dep["spec"]["replicas"] == 2
 assert sc["readOnlyRootFilesystem"] and sc["runAsNonRoot"] and sc["capabilities"]["drop"] == ["ALL"] and not sc["allowPrivilegeEscalation"]
 assert spec["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
 assert c["livenessProbe"]["httpGet"]["path"] == "/healthz" and c["readinessProbe"]["httpGet"]["path"] == "/readyz"
+# The shutdown delay and the drain both fit in the grace period.
+assert "--shutdown-delay=10" in c["args"] and "--drain-timeout=20" in c["args"], c["args"]
+assert spec["terminationGracePeriodSeconds"] == 35, spec["terminationGracePeriodSeconds"]
+assert "--evaluation-timeout=4" in c["args"]
+assert not any(d["kind"] == "NetworkPolicy" for d in docs), "the NetworkPolicy is opt-in"
 assert spec["affinity"]["podAntiAffinity"]
 assert any(d["kind"] == "PodDisruptionBudget" for d in docs)
 PY
 }
 check "webhook configuration, secret and deployment have the agreed shape" webhook_shape
+
+network_policy_shape() {
+  python3 - "$work/existing.yaml" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+np = next(d for d in docs if d["kind"] == "NetworkPolicy")
+dep = next(d for d in docs if d["kind"] == "Deployment")
+assert np["spec"]["podSelector"]["matchLabels"].items() <= dep["spec"]["template"]["metadata"]["labels"].items()
+assert np["spec"]["policyTypes"] == ["Ingress"]
+webhook, metrics = np["spec"]["ingress"]
+assert webhook["ports"] == [{"port": "https", "protocol": "TCP"}]
+assert [p["ipBlock"]["cidr"] for p in webhook["from"]] == ["10.0.0.0/24", "192.168.10.5/32"]
+assert metrics["ports"] == [{"port": "metrics", "protocol": "TCP"}]
+assert metrics["from"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] == "monitoring"
+ports = {p["name"] for p in dep["spec"]["template"]["spec"]["containers"][0]["ports"]}
+assert {"https", "metrics"} <= ports, ports
+PY
+}
+check "the NetworkPolicy admits the API server to the webhook port and selects the metrics port apart" network_policy_shape
 
 deployment_is_clean() {
   local out
