@@ -403,3 +403,46 @@ fn nested_scripts_are_read_at_every_level_below_the_limit() {
         );
     }
 }
+
+/// The deepest input the most permissive valid limits admit (nesting 64, 16 scripts deep) still
+/// evaluates on a 2 MiB stack in a debug build. The server's evaluation threads have 8 MiB and
+/// run release code, which uses about a fifth of the stack per level.
+#[test]
+fn the_deepest_admitted_input_fits_a_quarter_of_the_evaluation_stack() {
+    let text = reconguard::policy::DEFAULT_POLICY_YAML
+        .replace("maxNesting: 32", "maxNesting: 64")
+        .replace("maxDepth: 6 ", "maxDepth: 16 ");
+    let policy =
+        reconguard::policy::Policy::from_yaml(&text).expect("the most permissive limits are valid");
+    assert_eq!(policy.exec.limits.max_nesting, 64);
+    assert_eq!(policy.exec.limits.max_depth, 16);
+    // 63 levels of mixed compound commands around the command, inside two `sh -c` levels.
+    let mut script = "nmap -sS 10.0.0.0/24".to_string();
+    for i in 0..60 {
+        script = match i % 6 {
+            0 => format!("if true; then {script}; fi"),
+            1 => format!("while true; do {script}; done"),
+            2 => format!("case x in x) {script};; esac"),
+            3 => format!("{{ {script}; }}"),
+            4 => format!("for i in 1; do {script}; done"),
+            _ => format!("f() {{ {script}; }}; f"),
+        };
+    }
+    let script = format!("sh -c \"{}\"", script.replace('"', "\\\""));
+    let handle = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(move || {
+            let d = exec(&policy, &["sh", "-c", &script], false);
+            rules(&d)
+        })
+        .unwrap();
+    let fired = handle.join().expect("no stack overflow");
+    assert!(
+        fired.contains(&"exec-network-scan".to_string()),
+        "{fired:?}"
+    );
+    assert!(
+        !fired.contains(&"exec-analysis-limit".to_string()),
+        "{fired:?}"
+    );
+}

@@ -1,4 +1,5 @@
-//! The engine never panics, whatever argv or JSON it is given.
+//! The engine never panics, whatever argv or JSON it is given, and a command wrapped in any
+//! composition of shell constructs, however deep, is never allowed.
 
 use proptest::prelude::*;
 use reconguard::policy::Policy;
@@ -18,6 +19,74 @@ fn shellish() -> impl Strategy<Value = String> {
         Just("bm1hcCAxMC4wLjAuMQ==".to_string()),
         any::<String>(),
     ]
+}
+
+/// One layer of shell syntax around a script: every construct the grammar recurses on.
+fn layer() -> impl Strategy<Value = (&'static str, &'static str)> {
+    prop::sample::select(vec![
+        ("if true; then ", "; fi"),
+        ("while true; do ", "; done"),
+        ("until false; do ", "; done"),
+        ("for i in 1 2; do ", "; done"),
+        ("select i in 1; do ", "; done"),
+        ("case x in x) ", ";; esac"),
+        ("{ ", "; }"),
+        ("( ", " )"),
+        ("f() { ", "; }; f"),
+        // `$((` with no space is arithmetic in bash, not a substitution of a subshell.
+        ("echo $( ", " )"),
+        ("echo \"$( ", " )\""),
+        // Backquotes nest only with their inner backquotes escaped: see `backquoted`.
+        ("echo `", "`"),
+        ("cat <( ", " )"),
+        ("! ", ""),
+        ("true && ", ""),
+        ("false || ", ""),
+        ("true | ", ""),
+        // eval reads one quoted word: see below.
+        ("eval '", "'"),
+        ("[ -f x ] && { ", "; }"),
+    ])
+}
+
+/// Wrappers go right before a program: `timeout 5 { ...; }` would run a program named `{`.
+fn wrapper() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        "timeout 5 ",
+        "env A=1 ",
+        "nice -n 5 ",
+        "nohup ",
+        "command ",
+        "exec ",
+    ])
+}
+
+/// A scan behind up to three wrappers, inside up to `max` random layers, cut to the policy's
+/// argument limit.
+fn wrapped_scan(max: usize) -> impl Strategy<Value = String> {
+    (
+        prop::collection::vec(wrapper(), 0..3),
+        prop::collection::vec(layer(), 0..max),
+    )
+        .prop_map(|(wrappers, layers)| {
+            let mut script = format!("{}nmap -sS 10.0.0.0/24", wrappers.concat());
+            for (open, close) in layers {
+                let next = if open.ends_with('`') {
+                    // Inside backquotes, `\` and `` ` `` are escaped once more per level.
+                    format!(
+                        "{open}{}{close}",
+                        script.replace('\\', "\\\\").replace('`', "\\`")
+                    )
+                } else {
+                    format!("{open}{script}{close}")
+                };
+                if next.len() > 16384 {
+                    break;
+                }
+                script = next;
+            }
+            script
+        })
 }
 
 fn json_value() -> impl Strategy<Value = Value> {
@@ -76,5 +145,16 @@ proptest! {
                 let _ = reconguard::evaluate(&policy, &s);
             }
         }
+    }
+
+    /// Shallow or deep, balanced or not, the scan inside is found or the analysis limit denies:
+    /// never an allow. (A green suite once hid a stack overflow at 500 nested `if`s.)
+    #[test]
+    fn a_scan_in_any_composition_of_constructs_is_denied(script in prop_oneof![wrapped_scan(8), wrapped_scan(400)]) {
+        let policy = Policy::embedded_default();
+        let value = json!({"apiVersion": "v1", "kind": "PodExecOptions", "command": ["sh", "-c", script]});
+        let subjects = subject::from_manifest(&value).unwrap();
+        let d = reconguard::evaluate(&policy, &subjects[0]);
+        prop_assert_eq!(d.action, reconguard::decision::Action::Deny, "{:?}", d.findings);
     }
 }

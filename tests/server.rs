@@ -187,6 +187,7 @@ async fn bad_input_gets_a_defined_answer_and_the_next_request_is_served() {
         "missing_request",
         "missing_uid",
         "invalid_object",
+        "body_too_large",
     ] {
         assert!(
             metric(&metrics, "reconguard_errors_total", &[("reason", reason)]) >= 1.0,
@@ -224,6 +225,13 @@ async fn slow_headers_and_slow_bodies_are_cut_off() {
         .unwrap();
     let head = String::from_utf8_lossy(&buf[..n]);
     assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    server
+        .wait_for_metric(
+            "the timeout counted",
+            "reconguard_errors_total",
+            &[("reason", "request_timeout")],
+        )
+        .await;
 
     let (status, _, _) = post(
         &h2_client(&server.ca_pem),

@@ -80,6 +80,9 @@ fn update(object: &Value, old: Option<&Value>, user: &str) -> Decision {
     )
 }
 
+/// What an UPDATE changes, and a name for it.
+type Edit<'a> = (&'a str, &'a dyn Fn(&mut Value));
+
 fn assert_skipped(d: &Decision, what: &str) {
     assert_eq!(d.action, Action::Allow, "{what}: {d:?}");
     assert!(d.findings.is_empty(), "{what}: {d:?}");
@@ -113,7 +116,7 @@ fn the_risky_objects_are_denied_when_created_or_changed() {
 #[test]
 fn controllers_can_update_the_metadata_of_a_pod_judged_risky() {
     let old = risky_pod();
-    let edits: [(&str, &dyn Fn(&mut Value)); 5] = [
+    let edits: [Edit; 5] = [
         ("a Job controller removes its finalizer", &|p| {
             p["metadata"]["finalizers"] = json!([]);
         }),
@@ -147,7 +150,7 @@ fn controllers_can_update_the_metadata_of_a_pod_judged_risky() {
 
 #[test]
 fn controllers_can_scale_and_pause_workloads_whose_template_is_now_denied() {
-    let cases: [(&str, &dyn Fn(&mut Value)); 8] = [
+    let cases: [Edit; 8] = [
         ("Deployment", &|w| w["spec"]["replicas"] = json!(0)),
         ("Deployment", &|w| w["spec"]["paused"] = json!(true)),
         // The Deployment controller scaling down the old ReplicaSet during a rollout.

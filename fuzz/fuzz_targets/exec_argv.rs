@@ -4,7 +4,7 @@
 #[path = "common.rs"]
 mod common;
 
-use common::{allow_caught_parser_panics, policy};
+use common::{allow_caught_parser_panics, judged, policy};
 
 use libfuzzer_sys::fuzz_target;
 use reconguard::subject::{ExecCommand, Subject, SubjectBody};
@@ -23,5 +23,7 @@ fuzz_target!(init: allow_caught_parser_panics(), |data: &[u8]| {
         dry_run: false,
         body: SubjectBody::Exec(ExecCommand { command, stdin: data.first() == Some(&b'i'), ..Default::default() }),
     };
-    let _ = reconguard::evaluate(policy(), &subject);
+    judged(|| {
+        let _ = reconguard::evaluate(policy(), &subject);
+    });
 });

@@ -4,7 +4,7 @@
 #[path = "common.rs"]
 mod common;
 
-use common::{allow_caught_parser_panics, policy};
+use common::{allow_caught_parser_panics, judged, policy};
 
 use kube::core::admission::AdmissionReview;
 use kube::core::DynamicObject;
@@ -17,8 +17,10 @@ fuzz_target!(init: allow_caught_parser_panics(), |data: &[u8]| {
     let Some(request) = review.request else {
         return;
     };
-    if let Ok(subject) = reconguard::subject::from_request(&request) {
-        let decision = reconguard::evaluate(policy(), &subject);
-        let _ = reconguard::review::response(&request, &decision);
-    }
+    judged(|| {
+        if let Ok(subject) = reconguard::subject::from_request(&request) {
+            let decision = reconguard::evaluate(policy(), &subject);
+            let _ = reconguard::review::response(&request, &decision);
+        }
+    });
 });

@@ -337,7 +337,23 @@ pub fn webhook_router(app: Arc<AppState>, config: &ServeConfig) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             config.request_timeout,
         ))
+        .layer(axum::middleware::map_response_with_state(
+            app.clone(),
+            count_layer_rejections,
+        ))
         .with_state(app)
+}
+
+/// The body limit (413) and the request timeout (408) answer before any handler runs; they are
+/// counted here, with the handlers' own rejections, in `reconguard_errors_total`.
+async fn count_layer_rejections(State(app): State<Arc<AppState>>, response: Response) -> Response {
+    let reason = match response.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        _ => return response,
+    };
+    app.metrics.errors.with_label_values(&[reason]).inc();
+    response
 }
 
 pub fn metrics_router(app: Arc<AppState>) -> Router {

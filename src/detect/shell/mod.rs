@@ -672,7 +672,10 @@ impl Analyser<'_> {
                 }
             }
             ast::CompoundCommand::Coprocess(c) => self.command(&c.body, None, ctx),
-            ast::CompoundCommand::Arithmetic(_) => {}
+            // `$(...)` inside an arithmetic expression runs; and brush-parser 0.4 reads nested
+            // subshells written `( ( cmd ) )` as an arithmetic command, which bash does not. The
+            // expression is analysed as a script: arithmetic on variables names no program.
+            ast::CompoundCommand::Arithmetic(a) => self.script(&a.expr.value, ctx.deeper()),
         }
     }
 
@@ -939,6 +942,13 @@ impl Analyser<'_> {
         };
         let mut subs = Vec::new();
         collect_substitutions(&pieces, &mut subs);
+        // brush-parser's word parser ends `$(case x in x) ...;; esac)` at the pattern's `)`;
+        // the pre-scan finds the body the shell runs. Both are analysed.
+        for body in nesting::substitutions(raw) {
+            if !subs.contains(&body) {
+                subs.push(body);
+            }
+        }
         for s in subs {
             self.script(&s, ctx.deeper());
         }
@@ -1075,8 +1085,9 @@ fn strip_unknown_variables(word: &str) -> String {
 fn collect_substitutions(pieces: &[word::WordPieceWithSource], out: &mut Vec<String>) {
     for p in pieces {
         match &p.piece {
-            WordPiece::CommandSubstitution(s) | WordPiece::BackquotedCommandSubstitution(s) => {
-                out.push(s.clone())
+            WordPiece::CommandSubstitution(s) => out.push(s.clone()),
+            WordPiece::BackquotedCommandSubstitution(s) => {
+                out.push(nesting::unescape_backquoted(s))
             }
             WordPiece::DoubleQuotedSequence(inner)
             | WordPiece::GettextDoubleQuotedSequence(inner) => collect_substitutions(inner, out),

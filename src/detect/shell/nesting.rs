@@ -9,8 +9,10 @@
 enum Frame {
     /// `if`/`while`/`until`/`for`/`select`/`case`, closed by this keyword.
     Keyword(&'static str),
-    /// `(`, `$(`, `<(`, `>(`, each parenthesis of `((` and `$((`.
+    /// `(` and each parenthesis of `((` and `$((`.
     Paren,
+    /// `$(`, `<(`, `>(`: a command substitution or process substitution.
+    Subst,
     /// `{` and `${`.
     Brace,
     DoubleQuote,
@@ -27,12 +29,21 @@ pub struct Nesting {
     pub parens: usize,
 }
 
+fn is_paren(frame: Frame) -> bool {
+    matches!(frame, Frame::Paren | Frame::Subst)
+}
+
 /// The constructs open at the scan's position, and the deepest nesting seen so far.
 #[derive(Debug, Default)]
 struct Open {
     stack: Vec<Frame>,
     parens: usize,
     deepest: Nesting,
+    /// The outermost substitution open now: the stack length with it pushed, and where its body
+    /// starts.
+    substitution: Option<(usize, usize)>,
+    /// Bodies of the outermost substitutions: byte ranges, and whether backquoted.
+    substitutions: Vec<(usize, usize, bool)>,
 }
 
 impl Open {
@@ -48,18 +59,35 @@ impl Open {
 
     fn push(&mut self, frame: Frame, prefix: usize) {
         self.stack.push(frame);
-        if frame == Frame::Paren {
+        if is_paren(frame) {
             self.parens += 1;
         }
         self.reach(prefix);
     }
 
-    fn pop_if(&mut self, frame: Frame) {
-        if self.top() == Some(frame) {
-            self.stack.pop();
-            if frame == Frame::Paren {
-                self.parens -= 1;
+    /// A substitution whose body starts at `body`.
+    fn push_substitution(&mut self, frame: Frame, prefix: usize, body: usize) {
+        self.push(frame, prefix);
+        if self.substitution.is_none() {
+            self.substitution = Some((self.stack.len(), body));
+        }
+    }
+
+    /// Closes `frame` if it is the innermost one; `at` is where its closing token starts.
+    fn pop_if(&mut self, frame: Frame, at: usize) {
+        if self.top() != Some(frame) {
+            return;
+        }
+        if let Some((len, body)) = self.substitution {
+            if len == self.stack.len() {
+                self.substitutions
+                    .push((body, at, frame == Frame::Backtick));
+                self.substitution = None;
             }
+        }
+        self.stack.pop();
+        if is_paren(frame) {
+            self.parens -= 1;
         }
     }
 }
@@ -92,6 +120,49 @@ fn is_meta(b: u8) -> bool {
 /// Scans `text` without recursion. Unbalanced closers are ignored, unbalanced openers stay open:
 /// both can only raise the result, never hide depth.
 pub fn scan(text: &str) -> Nesting {
+    walk(text).deepest
+}
+
+/// The bodies of a word's or script's outermost command and process substitutions (`$(...)`,
+/// `` `...` ``, `<(...)`), found with the shell's own nesting rules: a `)` that ends a case
+/// pattern does not end the substitution, as it does for brush-parser 0.4's word parser, which
+/// cut `$(case x in x) nmap ...;; esac)` short and lost the command.
+pub fn substitutions(text: &str) -> Vec<String> {
+    walk(text)
+        .substitutions
+        .into_iter()
+        .filter_map(|(start, end, backquoted)| {
+            let body = text.get(start..end)?;
+            Some(if backquoted {
+                unescape_backquoted(body)
+            } else {
+                body.to_string()
+            })
+        })
+        .collect()
+}
+
+/// The script a backquoted substitution runs: inside backquotes a backslash escapes only `\`,
+/// `` ` `` and `$`, so nested backquotes are written `` \` `` and lose one level here.
+pub fn unescape_backquoted(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(&n) = chars.peek() {
+                if matches!(n, '\\' | '`' | '$') {
+                    out.push(n);
+                    chars.next();
+                    continue;
+                }
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn walk(text: &str) -> Open {
     let bytes = text.as_bytes();
     let mut open = Open::default();
     let mut prefix_run = 0usize;
@@ -108,9 +179,13 @@ pub fn scan(text: &str) -> Nesting {
         }
         if open.top() == Some(Frame::DoubleQuote) {
             match (b, next) {
-                (b'"', _) => open.pop_if(Frame::DoubleQuote),
-                (b'$', Some(b'(')) => {
+                (b'"', _) => open.pop_if(Frame::DoubleQuote, i),
+                (b'$', Some(b'(')) if bytes.get(i + 2) == Some(&b'(') => {
                     open.push(Frame::Paren, prefix_run);
+                    i += 1;
+                }
+                (b'$', Some(b'(')) => {
+                    open.push_substitution(Frame::Subst, prefix_run, i + 2);
                     command_start = true;
                     i += 1;
                 }
@@ -119,7 +194,7 @@ pub fn scan(text: &str) -> Nesting {
                     i += 1;
                 }
                 (b'`', _) => {
-                    open.push(Frame::Backtick, prefix_run);
+                    open.push_substitution(Frame::Backtick, prefix_run, i + 1);
                     command_start = true;
                 }
                 _ => {}
@@ -142,10 +217,10 @@ pub fn scan(text: &str) -> Nesting {
             }
             b'`' => {
                 if open.top() == Some(Frame::Backtick) {
-                    open.pop_if(Frame::Backtick);
+                    open.pop_if(Frame::Backtick, i);
                     command_start = false;
                 } else {
-                    open.push(Frame::Backtick, prefix_run);
+                    open.push_substitution(Frame::Backtick, prefix_run, i + 1);
                     command_start = true;
                 }
             }
@@ -155,8 +230,12 @@ pub fn scan(text: &str) -> Nesting {
                 }
                 continue;
             }
-            b'$' if next == Some(b'(') => {
+            b'$' if next == Some(b'(') && bytes.get(i + 2) == Some(&b'(') => {
                 open.push(Frame::Paren, prefix_run);
+                i += 1;
+            }
+            b'$' if next == Some(b'(') => {
+                open.push_substitution(Frame::Subst, prefix_run, i + 2);
                 command_start = true;
                 i += 1;
             }
@@ -166,7 +245,7 @@ pub fn scan(text: &str) -> Nesting {
                 i += 1;
             }
             b'<' | b'>' if next == Some(b'(') => {
-                open.push(Frame::Paren, prefix_run);
+                open.push_substitution(Frame::Subst, prefix_run, i + 2);
                 command_start = true;
                 i += 1;
             }
@@ -175,7 +254,10 @@ pub fn scan(text: &str) -> Nesting {
                 command_start = true;
             }
             b')' => {
-                open.pop_if(Frame::Paren);
+                match open.top() {
+                    Some(Frame::Subst) => open.pop_if(Frame::Subst, i),
+                    _ => open.pop_if(Frame::Paren, i),
+                }
                 // After a case pattern or a subshell, a command may follow.
                 command_start = true;
             }
@@ -184,7 +266,7 @@ pub fn scan(text: &str) -> Nesting {
                 command_start = true;
             }
             b'}' => {
-                open.pop_if(Frame::Brace);
+                open.pop_if(Frame::Brace, i);
                 command_start = false;
             }
             b';' | b'&' | b'|' | b'\n' => {
@@ -207,7 +289,7 @@ pub fn scan(text: &str) -> Nesting {
                     } else if matches!(word, "fi" | "done" | "esac") {
                         if let Some(Frame::Keyword(closer)) = open.top() {
                             if closer == word {
-                                open.pop_if(Frame::Keyword(closer));
+                                open.pop_if(Frame::Keyword(closer), start);
                             }
                         }
                     } else if matches!(word, "!" | "time" | "coproc") {
@@ -223,7 +305,7 @@ pub fn scan(text: &str) -> Nesting {
         }
         i += 1;
     }
-    open.deepest
+    open
 }
 
 #[cfg(test)]
@@ -253,6 +335,24 @@ mod tests {
         assert_eq!(depth("echo `ls`"), 1);
         assert_eq!(scan("echo $((1+(2)))").parens, 3);
         assert_eq!(depth("cat <(ls)"), 1);
+    }
+
+    #[test]
+    fn substitutions_are_found_with_the_shells_nesting_rules() {
+        assert_eq!(
+            substitutions("echo \"$(case x in x) nmap -sS h;; esac)\""),
+            ["case x in x) nmap -sS h;; esac"]
+        );
+        assert_eq!(
+            substitutions("a $(b $(c)) `d` <(e) $((1+2))"),
+            ["b $(c)", "d", "e"]
+        );
+        assert!(substitutions("echo '$(not)' \\$(nor)").is_empty());
+        assert!(substitutions("echo $(unterminated").is_empty());
+        assert_eq!(
+            substitutions("echo `echo \\`nmap \\\\\\`id\\\\\\`\\``"),
+            ["echo `nmap \\`id\\``"]
+        );
     }
 
     #[test]
