@@ -14,7 +14,7 @@ work=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 target/release/reconguard certs --service localhost --namespace default --out "$work" >/dev/null
 target/release/reconguard serve --listen 127.0.0.1:18443 --metrics-listen 127.0.0.1:19090 \
-  --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" --decision-log /dev/null 2>"$work/serve.log" &
+  --tls-cert "$work/tls.crt" --tls-key "$work/tls.key" --decision-log /dev/null --shutdown-delay 0 2>"$work/serve.log" &
 pid=$!
 for _ in $(seq 50); do curl -sf --cacert "$work/ca.crt" https://127.0.0.1:18443/healthz >/dev/null 2>&1 && break; sleep 0.1; done
 for review in exec-connect.json exec-nmap-wrapped.json pod-create.json; do

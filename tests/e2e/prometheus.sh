@@ -22,7 +22,7 @@ https=$(free_port); metrics=$(free_port); prom=$(free_port)
 
 "$bin" certs --service localhost --namespace test --out "$work/certs" >/dev/null || fail "certs"
 "$bin" serve --listen "127.0.0.1:$https" --metrics-listen "127.0.0.1:$metrics" \
-  --tls-cert "$work/certs/tls.crt" --tls-key "$work/certs/tls.key" --decision-log "$work/decisions.jsonl" \
+  --tls-cert "$work/certs/tls.crt" --tls-key "$work/certs/tls.key" --decision-log "$work/decisions.jsonl" --shutdown-delay 0 \
   >"$work/serve.log" 2>&1 &
 pids+=($!)
 

@@ -282,7 +282,9 @@ fn walk(text: &str) -> Open {
                     i += 1;
                 }
                 let delimited = i == bytes.len() || is_meta(bytes[i]);
-                let word = &text[start..i];
+                // A backslash skips one byte, which may leave `start` inside a multibyte
+                // character (found by cargo fuzz): such a word is no keyword.
+                let word = text.get(start..i).unwrap_or("");
                 if command_start && delimited {
                     if let Some(closer) = opener(word) {
                         open.push(Frame::Keyword(closer), prefix_run);
@@ -362,6 +364,8 @@ mod tests {
         assert_eq!(depth("# if if if\nls"), 0);
         assert_eq!(depth("echo \\( \\( \\("), 0);
         assert_eq!(depth("echo $ a$ b#c $"), 0);
+        // A backslash before a multibyte character.
+        assert_eq!(depth("\\\u{fffd}if \\é\\\u{1f600}x; if a; then b; fi"), 1);
     }
 
     #[test]
