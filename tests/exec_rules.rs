@@ -328,6 +328,26 @@ fn hostile_input_is_bounded() {
             rules(&d)
         );
     }
+    // Nested case clauses left open: brush-parser's backtracking doubles with each level (found by
+    // cargo fuzz: 30 levels in 400 bytes ran for minutes). Past six levels they are not parsed.
+    for levels in [7, 20, 31] {
+        let script = format!("{}nmap 10.0.0.1", "case x in x) ".repeat(levels));
+        let d = exec(&policy, &["sh", "-c", &script], false);
+        assert!(
+            rules(&d).contains(&"exec-analysis-limit".to_string()),
+            "{levels} open case clauses: {:?}",
+            rules(&d)
+        );
+        assert_eq!(d.action, Action::Deny);
+    }
+    // Six closed levels are ordinary and read in full.
+    let script = format!(
+        "{}nmap 10.0.0.1{}",
+        "case x in x) ".repeat(6),
+        ";; esac".repeat(6)
+    );
+    let d = exec(&policy, &["sh", "-c", &script], false);
+    assert_eq!(rules(&d), ["exec-network-scan"]);
     // Arguments beyond the limit are not analysed, and that is said.
     let mut many: Vec<&str> = vec!["nc"];
     many.extend(std::iter::repeat_n("x", 100_000));
