@@ -9,6 +9,7 @@ pub mod certs;
 pub mod cli;
 pub mod decision;
 pub mod detect;
+pub mod norm;
 pub mod policy;
 pub mod review;
 pub mod server;
@@ -20,6 +21,6 @@ use subject::Subject;
 
 /// The engine: judges one subject under one policy.
 pub fn evaluate(policy: &Policy, subject: &Subject) -> Decision {
-    let signals = detect::detect(policy, subject);
+    let signals = detect::detect(&policy.catalogue, subject);
     decision::decide(policy, subject, signals)
 }

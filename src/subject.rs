@@ -52,7 +52,7 @@ impl PodSubject {
         images
             .into_iter()
             .map(|raw| {
-                crate::detect::images::ImageRef::parse(&raw)
+                crate::norm::image::ImageRef::parse(&raw)
                     .map(|r| r.normalised())
                     .unwrap_or(raw)
             })

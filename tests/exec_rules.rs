@@ -395,7 +395,7 @@ fn nested_scripts_are_read_at_every_level_below_the_limit() {
             )
         }),
     ];
-    let max_depth = policy.exec.limits.max_depth;
+    let max_depth = policy.catalogue.exec.limits.max_depth;
     for (name, cost, wrap) in wrappers {
         let mut script = "nmap -sS 10.0.0.0/24".to_string();
         for level in 0..max_depth {
@@ -434,15 +434,18 @@ fn the_deepest_admitted_input_fits_a_quarter_of_the_evaluation_stack() {
         .replace("maxDepth: 6 ", "maxDepth: 16 ");
     let policy =
         reconguard::policy::Policy::from_yaml(&text).expect("the most permissive limits are valid");
-    assert_eq!(policy.exec.limits.max_nesting, 64);
-    assert_eq!(policy.exec.limits.max_depth, 16);
-    // 63 levels of mixed compound commands around the command, inside two `sh -c` levels.
+    assert_eq!(policy.catalogue.exec.limits.max_nesting, 64);
+    assert_eq!(policy.catalogue.exec.limits.max_depth, 16);
+    // 60 levels of mixed compound commands (six of them case clauses) around the command, inside
+    // two `sh -c` levels.
     let mut script = "nmap -sS 10.0.0.0/24".to_string();
     for i in 0..60 {
         script = match i % 6 {
             0 => format!("if true; then {script}; fi"),
             1 => format!("while true; do {script}; done"),
-            2 => format!("case x in x) {script};; esac"),
+            // Case clauses nest at most six deep (brush-parser backtracks on more).
+            2 if i < 36 => format!("case x in x) {script};; esac"),
+            2 => format!("until false; do {script}; done"),
             3 => format!("{{ {script}; }}"),
             4 => format!("for i in 1; do {script}; done"),
             _ => format!("f() {{ {script}; }}; f"),

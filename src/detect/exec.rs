@@ -2,16 +2,17 @@
 //! network destination and inline script it found against the policy's catalogues.
 
 use super::budget::Budget;
-use super::net::{destinations, Destination, HostKey};
+use super::catalogue::ExecCatalogue;
+use super::net::{destinations, Destination};
 use super::paths::path_candidates;
 use super::shell::{analyse, Analysis, Invocation};
 use super::{shorten, Signals};
-use crate::policy::load::CompiledExec;
+use crate::norm::host::HostKey;
 
 /// Detects what an argv does. `stdin` is true for exec requests with stdin attached: a bare shell
 /// then is interactive.
 pub fn detect(
-    exec: &CompiledExec,
+    exec: &ExecCatalogue,
     argv: &[String],
     stdin: bool,
     budget: &Budget,
@@ -21,7 +22,7 @@ pub fn detect(
     raise_analysis(exec, &analysis, stdin, out);
 }
 
-fn raise_analysis(exec: &CompiledExec, analysis: &Analysis, stdin: bool, out: &mut Signals) {
+fn raise_analysis(exec: &ExecCatalogue, analysis: &Analysis, stdin: bool, out: &mut Signals) {
     if let Some(why) = &analysis.limit {
         out.raise("exec-analysis-limit", why.clone());
     }
@@ -51,7 +52,7 @@ fn describe(inv: &Invocation) -> String {
     format!("`{}`", shorten(&text, 80))
 }
 
-fn invocation(exec: &CompiledExec, inv: &Invocation, stdin: bool, out: &mut Signals) {
+fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Signals) {
     let plain_args = || {
         inv.args
             .iter()
@@ -130,7 +131,7 @@ fn invocation(exec: &CompiledExec, inv: &Invocation, stdin: bool, out: &mut Sign
     }
 }
 
-fn paths(exec: &CompiledExec, text: &str, out: &mut Signals) {
+fn paths(exec: &ExecCatalogue, text: &str, out: &mut Signals) {
     for candidate in path_candidates(text) {
         for idx in exec.path_set.matches(&candidate) {
             if let Some(rule) = exec.path_rules.get(idx) {
@@ -140,7 +141,7 @@ fn paths(exec: &CompiledExec, text: &str, out: &mut Signals) {
     }
 }
 
-fn destination(exec: &CompiledExec, dest: &Destination, what: &str, out: &mut Signals) {
+fn destination(exec: &ExecCatalogue, dest: &Destination, what: &str, out: &mut Signals) {
     if exec.metadata_hosts.contains(&dest.host) {
         out.raise(
             "exec-cloud-metadata",
@@ -182,7 +183,7 @@ impl DevTcp {
     }
 }
 
-fn dev_tcp(exec: &CompiledExec, inv: &Invocation, dev: &DevTcp, out: &mut Signals) {
+fn dev_tcp(exec: &ExecCatalogue, inv: &Invocation, dev: &DevTcp, out: &mut Signals) {
     let what = format!("/dev/tcp/{}/{}", dev.host, dev.port);
     let port: Option<u16> = dev.port.parse().ok();
     for dest in destinations(&dev.host, true) {
@@ -234,7 +235,7 @@ fn port_count(arg: &str) -> Option<usize> {
     Some(total)
 }
 
-fn netcat(exec: &CompiledExec, inv: &Invocation, out: &mut Signals) {
+fn netcat(exec: &ExecCatalogue, inv: &Invocation, out: &mut Signals) {
     let has_option = |options: &[String]| {
         inv.args.iter().any(|a| {
             options.iter().any(|o| {
@@ -279,7 +280,7 @@ fn netcat(exec: &CompiledExec, inv: &Invocation, out: &mut Signals) {
     }
 }
 
-fn inline_code(exec: &CompiledExec, code: &str, out: &mut Signals) {
+fn inline_code(exec: &ExecCatalogue, code: &str, out: &mut Signals) {
     markers(exec, code, out);
     paths(exec, code, out);
     let what = format!("inline code `{}`", shorten(code, 60));
@@ -294,7 +295,7 @@ fn inline_code(exec: &CompiledExec, code: &str, out: &mut Signals) {
     }
 }
 
-fn markers(exec: &CompiledExec, code: &str, out: &mut Signals) {
+fn markers(exec: &ExecCatalogue, code: &str, out: &mut Signals) {
     for marker in &exec.code_markers {
         if marker.all_of.iter().all(|m| code.contains(m.as_str())) {
             out.raise(

@@ -2,15 +2,15 @@
 //! every list, path and weight. Scoring and the decision happen in `crate::decision`.
 
 pub mod budget;
+pub mod catalogue;
 pub mod exec;
-pub mod images;
 pub mod net;
 pub mod paths;
 pub mod pod;
 pub mod shell;
 
-use crate::policy::Policy;
 use crate::subject::{Subject, SubjectBody};
+use catalogue::Catalogue;
 
 /// One observation: which rule it raises and the concrete detail (`runs nmap -sS 10.0.0.0/24`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,18 +49,24 @@ impl Signals {
 }
 
 /// Everything the policy's detectors find in a subject.
-pub fn detect(policy: &Policy, subject: &Subject) -> Vec<Signal> {
+pub fn detect(catalogue: &Catalogue, subject: &Subject) -> Vec<Signal> {
     let mut signals = Signals::default();
-    let budget = budget::Budget::new(policy.exec.limits.max_work);
+    let budget = budget::Budget::new(catalogue.exec.limits.max_work);
     match &subject.body {
-        SubjectBody::Pod(pod) => pod::detect(policy, pod, &budget, &mut signals),
+        SubjectBody::Pod(pod) => pod::detect(catalogue, pod, &budget, &mut signals),
         SubjectBody::Exec(cmd) => {
             signals.in_container(
                 Some(&cmd.container)
                     .filter(|c| !c.is_empty())
                     .map(|s| s.as_str()),
             );
-            exec::detect(&policy.exec, &cmd.command, cmd.stdin, &budget, &mut signals);
+            exec::detect(
+                &catalogue.exec,
+                &cmd.command,
+                cmd.stdin,
+                &budget,
+                &mut signals,
+            );
         }
         SubjectBody::Attach(attach) => {
             signals.in_container(

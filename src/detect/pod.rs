@@ -7,20 +7,13 @@ use k8s_openapi::api::core::v1::{
 };
 
 use super::budget::Budget;
-use super::images::ImageRef;
-use super::paths::{matching_entries, HostPath};
+use super::catalogue::Catalogue;
+use super::paths::matching_entries;
 use super::{exec, Signals};
-use crate::policy::Policy;
+use crate::norm::capability::normalise_capability;
+use crate::norm::host_path::HostPath;
+use crate::norm::image::ImageRef;
 use crate::subject::{PodScope, PodSubject};
-
-/// `cap_sys_admin`, `CAP_SYS_ADMIN` and `sys_admin` are all `SYS_ADMIN`.
-pub fn normalise_capability(name: &str) -> String {
-    let upper = name.trim().to_ascii_uppercase();
-    upper
-        .strip_prefix("CAP_")
-        .map(str::to_string)
-        .unwrap_or(upper)
-}
 
 /// The parts of a container (regular, init or ephemeral) that the detectors read.
 struct ContainerView<'a> {
@@ -88,7 +81,7 @@ fn containers<'a>(spec: &'a PodSpec, scope: &PodScope) -> Vec<ContainerView<'a>>
     views
 }
 
-pub fn detect(policy: &Policy, pod: &PodSubject, budget: &Budget, out: &mut Signals) {
+pub fn detect(catalogue: &Catalogue, pod: &PodSubject, budget: &Budget, out: &mut Signals) {
     let spec = &pod.spec;
     out.in_container(None);
     if spec.host_pid == Some(true) {
@@ -116,7 +109,7 @@ pub fn detect(policy: &Policy, pod: &PodSubject, budget: &Budget, out: &mut Sign
     let views = containers(spec, &pod.scope);
     for view in &views {
         out.in_container(Some(view.name));
-        container(policy, view, budget, out);
+        container(catalogue, view, budget, out);
     }
 
     out.in_container(None);
@@ -134,26 +127,22 @@ pub fn detect(policy: &Policy, pod: &PodSubject, budget: &Budget, out: &mut Sign
         {
             continue;
         }
-        host_path_volume(policy, &volume.name, &host_path.path, out);
+        host_path_volume(catalogue, &volume.name, &host_path.path, out);
     }
 }
 
-fn host_path_volume(policy: &Policy, volume: &str, raw: &str, out: &mut Signals) {
+fn host_path_volume(catalogue: &Catalogue, volume: &str, raw: &str, out: &mut Signals) {
     let Some(path) = HostPath::parse(raw) else {
         // Kubernetes rejects relative host paths; still say what was asked for.
-        if let Some(rule) = &policy.pod.other_host_path_rule {
+        if let Some(rule) = &catalogue.pod.other_host_path_rule {
             out.raise(rule, format!("volume {volume}: hostPath {raw:?}"));
         }
         return;
     };
     // Highest score wins; on a tie, the entry naming this very path (`/` is the host root
     // before it is a directory holding the runtime socket).
-    let best = matching_entries(&path, &policy.pod.host_paths).max_by_key(|entry| {
-        (
-            policy.rule(&entry.rule).map(|r| r.score).unwrap_or(0),
-            entry.path == path,
-        )
-    });
+    let best = matching_entries(&path, &catalogue.pod.host_paths)
+        .max_by_key(|entry| (entry.priority, entry.path == path));
     match best {
         Some(entry) => {
             let detail = if path.to_string() == entry.path.to_string() {
@@ -164,14 +153,14 @@ fn host_path_volume(policy: &Policy, volume: &str, raw: &str, out: &mut Signals)
             out.raise(&entry.rule, detail);
         }
         None => {
-            if let Some(rule) = &policy.pod.other_host_path_rule {
+            if let Some(rule) = &catalogue.pod.other_host_path_rule {
                 out.raise(rule, format!("volume {volume}: hostPath {path}"));
             }
         }
     }
 }
 
-fn container(policy: &Policy, view: &ContainerView<'_>, budget: &Budget, out: &mut Signals) {
+fn container(catalogue: &Catalogue, view: &ContainerView<'_>, budget: &Budget, out: &mut Signals) {
     if let Some(sc) = view.security_context {
         if sc.privileged == Some(true) {
             out.raise("privileged", "securityContext.privileged: true");
@@ -194,7 +183,7 @@ fn container(policy: &Policy, view: &ContainerView<'_>, budget: &Budget, out: &m
         if let Some(Capabilities { add: Some(add), .. }) = &sc.capabilities {
             for cap in add {
                 let name = normalise_capability(cap);
-                if let Some(rule) = policy.pod.capabilities.get(&name) {
+                if let Some(rule) = catalogue.pod.capabilities.get(&name) {
                     out.raise(rule, format!("capabilities.add: {cap}"));
                 }
             }
@@ -206,7 +195,7 @@ fn container(policy: &Policy, view: &ContainerView<'_>, budget: &Budget, out: &m
         }
     }
     if let Some(image) = view.image {
-        image_signals(policy, image, out);
+        image_signals(catalogue, image, out);
     }
 
     // Without `command` the image's entrypoint runs with `args`: its name is unknown, so the
@@ -218,7 +207,7 @@ fn container(policy: &Policy, view: &ContainerView<'_>, budget: &Budget, out: &m
     };
     argv.extend(view.args.cloned().unwrap_or_default());
     if !argv.is_empty() {
-        exec::detect(&policy.exec, &argv, false, budget, out);
+        exec::detect(&catalogue.exec, &argv, false, budget, out);
     }
     let hooks = view
         .lifecycle
@@ -229,17 +218,17 @@ fn container(policy: &Policy, view: &ContainerView<'_>, budget: &Budget, out: &m
     let probes = view.probes.iter().flatten().filter_map(|p| p.exec.as_ref());
     for action in hooks.chain(probes) {
         if let Some(cmd) = &action.command {
-            exec::detect(&policy.exec, cmd, false, budget, out);
+            exec::detect(&catalogue.exec, cmd, false, budget, out);
         }
     }
 }
 
-fn image_signals(policy: &Policy, raw: &str, out: &mut Signals) {
+fn image_signals(catalogue: &Catalogue, raw: &str, out: &mut Signals) {
     let Some(image) = ImageRef::parse(raw) else {
         return;
     };
     let full = image.full_repository();
-    for entry in &policy.pod.images {
+    for entry in &catalogue.pod.images {
         if entry.names.contains(image.name()) || entry.repositories.contains(&full) {
             out.raise(&entry.rule, format!("image {raw}"));
         }

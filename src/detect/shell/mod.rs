@@ -12,7 +12,7 @@ use brush_parser::ast;
 use brush_parser::word::{self, Parameter, ParameterExpr, WordPiece};
 
 use crate::detect::budget::{Budget, COMMAND_COST};
-use crate::policy::load::CompiledExec;
+use crate::detect::catalogue::{ExecCatalogue, Wrapper};
 
 mod nesting;
 
@@ -93,7 +93,7 @@ const MAX_CASE_DEPTH: usize = 6;
 const MIN_PAYLOAD_LEN: usize = 12;
 
 /// Analyses one argv, spending from `budget` (shared by every argv of the request).
-pub fn analyse(exec: &CompiledExec, argv: &[String], budget: &Budget) -> Analysis {
+pub fn analyse(exec: &ExecCatalogue, argv: &[String], budget: &Budget) -> Analysis {
     let mut analyser = Analyser {
         exec,
         budget,
@@ -136,7 +136,7 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 struct Analyser<'p> {
-    exec: &'p CompiledExec,
+    exec: &'p ExecCatalogue,
     budget: &'p Budget,
     out: Analysis,
     commands: usize,
@@ -284,13 +284,7 @@ impl Analyser<'_> {
         }
     }
 
-    fn wrapper(
-        &mut self,
-        spec: &crate::policy::model::WrapperSpec,
-        args: &[String],
-        index: usize,
-        ctx: Ctx,
-    ) {
+    fn wrapper(&mut self, spec: &Wrapper, args: &[String], index: usize, ctx: Ctx) {
         let mut skip = spec.skip;
         let mut user_seen = !spec.user_argument;
         let mut script_seen = false;

@@ -1,0 +1,121 @@
+//! What the detectors match against: the catalogues, in the form the detectors need them. The
+//! detectors own these types and never read the policy document; `crate::policy` validates a
+//! document and compiles it into a `Catalogue`. Detection knowledge stays data an admin can read
+//! and tune, and the detectors stay independent of how the policy is written.
+
+use std::collections::{HashMap, HashSet};
+
+use globset::GlobSet;
+
+use crate::norm::host::HostKey;
+use crate::norm::host_path::HostPath;
+use crate::norm::pattern::Pattern;
+
+/// Everything the detectors know.
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    pub pod: PodCatalogue,
+    pub exec: ExecCatalogue,
+}
+
+/// Pod-spec knowledge: capabilities, host paths, attack-tool images.
+#[derive(Debug, Clone)]
+pub struct PodCatalogue {
+    /// Normalised capability name -> rule.
+    pub capabilities: HashMap<String, String>,
+    pub host_paths: Vec<HostPathEntry>,
+    /// Rule for a host path no entry names.
+    pub other_host_path_rule: Option<String>,
+    pub images: Vec<ImageEntry>,
+}
+
+/// A catalogued host path, whose components may be globs.
+#[derive(Debug, Clone)]
+pub struct HostPathEntry {
+    pub path: HostPath,
+    pub components: Vec<Pattern>,
+    pub rule: String,
+    /// The rule's score: of several entries a mount exposes, the highest wins.
+    pub priority: u32,
+    /// Also matches paths below this one.
+    pub below: bool,
+    /// Also matches the directories that contain this one.
+    pub above: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImageEntry {
+    pub rule: String,
+    /// Image names (last path component), any registry.
+    pub names: HashSet<String>,
+    /// Full repositories (`docker.io/aquasec/kube-hunter`), normalised.
+    pub repositories: HashSet<String>,
+}
+
+/// Command knowledge: programs, paths, wrappers, shells, interpreters, network clients and hosts.
+#[derive(Debug, Clone)]
+pub struct ExecCatalogue {
+    pub programs: HashMap<String, Vec<ProgramEntry>>,
+    pub path_set: GlobSet,
+    /// Rule of each glob in `path_set`, by index.
+    pub path_rules: Vec<String>,
+    pub wrappers: HashMap<String, Wrapper>,
+    pub shells: HashSet<String>,
+    pub interpreters: HashSet<String>,
+    pub code_options: HashSet<String>,
+    pub code_markers: Vec<CodeMarker>,
+    pub netcat: HashSet<String>,
+    pub netcat_scan_options: Vec<String>,
+    pub netcat_exec_options: Vec<String>,
+    pub socat: HashSet<String>,
+    pub socat_shell_addresses: GlobSet,
+    pub downloaders: HashSet<String>,
+    pub metadata_hosts: HashSet<HostKey>,
+    pub api_server_hosts: HashSet<HostKey>,
+    pub api_server_variables: Vec<String>,
+    pub kubelet_ports: HashSet<u16>,
+    pub network_clients: HashSet<String>,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProgramEntry {
+    pub rule: String,
+    /// Only when an argument matches one of these.
+    pub when_args: Option<GlobSet>,
+    /// Only when run without arguments.
+    pub without_args: bool,
+}
+
+/// A program that runs another: how to find the command it runs.
+#[derive(Debug, Clone, Default)]
+pub struct Wrapper {
+    pub options_with_value: Vec<String>,
+    /// Options whose value is a shell script (`su -c`, `env -S`).
+    pub script_options: Vec<String>,
+    /// Positional arguments before the command (`timeout 5`).
+    pub skip: usize,
+    /// `NAME=value` arguments before the command (`env A=1`).
+    pub skip_assignments: bool,
+    /// `su USER -c ...`: a positional user name may precede the command.
+    pub user_argument: bool,
+    /// `eval`: the remaining arguments, joined by spaces, are a shell script.
+    pub joins_arguments: bool,
+}
+
+/// Markers that, all present in inline code, raise a rule.
+#[derive(Debug, Clone)]
+pub struct CodeMarker {
+    pub rule: String,
+    pub all_of: Vec<String>,
+}
+
+/// Every bound of the command analysis (README, "Analysis limits").
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_script_bytes: usize,
+    pub max_depth: usize,
+    pub max_commands: usize,
+    pub max_nesting: usize,
+    pub max_work: u64,
+}

@@ -1,0 +1,485 @@
+//! Validation and compilation of a policy document into a `Policy` and the detectors'
+//! `Catalogue`. Every problem is reported with the path of the offending value
+//! (`rules.host-pid.technique`), so an admin can find it in the YAML; all problems at once.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
+
+use super::exemption::Exemption;
+use super::load::{Policy, PolicyError, Problem, Rule, API_VERSION, KIND};
+use super::model::*;
+use crate::detect::catalogue::{
+    Catalogue, CodeMarker, ExecCatalogue, HostPathEntry, ImageEntry, Limits, PodCatalogue,
+    ProgramEntry, Wrapper,
+};
+use crate::norm::capability::normalise_capability;
+use crate::norm::host::HostKey;
+use crate::norm::host_path::HostPath;
+use crate::norm::image::ImageRef;
+use crate::norm::pattern::Pattern;
+
+struct Checker {
+    problems: Vec<Problem>,
+    rules: BTreeSet<String>,
+}
+
+impl Checker {
+    fn problem(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.problems.push(Problem {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    fn rule_ref(&mut self, path: String, rule: &str) {
+        if !self.rules.contains(rule) {
+            self.problem(path, format!("unknown rule {rule:?}"));
+        }
+    }
+
+    fn pattern(&mut self, path: String, text: &str, separator: bool) -> Option<Pattern> {
+        if text.is_empty() {
+            self.problem(path, "empty pattern");
+            return None;
+        }
+        match Pattern::new(text, separator) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.problem(path, e);
+                None
+            }
+        }
+    }
+
+    fn patterns(&mut self, path: &str, texts: &[String], separator: bool) -> Vec<Pattern> {
+        texts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| self.pattern(format!("{path}[{i}]"), t, separator))
+            .collect()
+    }
+
+    /// `separator`: `*` stays within one path component (paths), or crosses `/` (anything else).
+    fn glob(&mut self, path: String, text: &str, separator: bool) -> Option<Glob> {
+        match GlobBuilder::new(text).literal_separator(separator).build() {
+            Ok(g) => Some(g),
+            Err(e) => {
+                self.problem(path, format!("bad glob {text:?}: {e}"));
+                None
+            }
+        }
+    }
+
+    fn globset(&mut self, path: &str, texts: &[String], separator: bool) -> GlobSet {
+        let mut builder = GlobSetBuilder::new();
+        for (i, t) in texts.iter().enumerate() {
+            if let Some(g) = self.glob(format!("{path}[{i}]"), t, separator) {
+                builder.add(g);
+            }
+        }
+        builder.build().unwrap_or_else(|_| GlobSet::empty())
+    }
+}
+
+fn valid_technique(t: &str) -> bool {
+    let Some(rest) = t.strip_prefix('T') else {
+        return false;
+    };
+    let (main, sub) = match rest.split_once('.') {
+        Some((m, s)) => (m, Some(s)),
+        None => (rest, None),
+    };
+    main.len() == 4
+        && main.bytes().all(|b| b.is_ascii_digit())
+        && sub.is_none_or(|s| s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn set(items: &[String]) -> HashSet<String> {
+    items.iter().cloned().collect()
+}
+
+pub(super) fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
+    let mut c = Checker {
+        problems: Vec::new(),
+        rules: doc.rules.keys().cloned().collect(),
+    };
+    if doc.api_version != API_VERSION {
+        c.problem("apiVersion", format!("must be {API_VERSION:?}"));
+    }
+    if doc.kind != KIND {
+        c.problem("kind", format!("must be {KIND:?}"));
+    }
+    if doc.thresholds.annotate == 0 {
+        c.problem("thresholds.annotate", "must be at least 1");
+    }
+    if doc.thresholds.deny < doc.thresholds.annotate {
+        c.problem(
+            "thresholds.deny",
+            "must be greater than or equal to thresholds.annotate",
+        );
+    }
+
+    let mut rules = HashMap::new();
+    for (id, spec) in &doc.rules {
+        let path = format!("rules.{id}");
+        if id.is_empty()
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            c.problem(
+                path.clone(),
+                "rule ids use lower-case letters, digits and -",
+            );
+        }
+        if !valid_technique(&spec.technique) {
+            c.problem(
+                format!("{path}.technique"),
+                format!(
+                    "{:?} is not a MITRE ATT&CK technique id (T1234 or T1234.001)",
+                    spec.technique
+                ),
+            );
+        }
+        if spec.score > 1000 {
+            c.problem(format!("{path}.score"), "must be at most 1000");
+        }
+        if spec.message.trim().is_empty() {
+            c.problem(format!("{path}.message"), "must not be empty");
+        }
+        rules.insert(
+            id.clone(),
+            Rule {
+                id: id.clone(),
+                score: spec.score,
+                technique: spec.technique.clone(),
+                message: spec.message.clone(),
+                enabled: spec.enabled,
+                action: spec.action,
+            },
+        );
+    }
+
+    for (i, combo) in doc.combinations.iter().enumerate() {
+        let path = format!("combinations[{i}]");
+        c.rule_ref(format!("{path}.rule"), &combo.rule);
+        if combo.all_of.is_empty() {
+            c.problem(format!("{path}.allOf"), "must name at least one rule");
+        }
+        for (j, r) in combo.all_of.iter().enumerate() {
+            c.rule_ref(format!("{path}.allOf[{j}]"), r);
+        }
+        for (j, r) in combo.any_of.iter().enumerate() {
+            if r != "*" {
+                c.rule_ref(format!("{path}.anyOf[{j}]"), r);
+            }
+        }
+    }
+
+    let mut exemptions = Vec::new();
+    let mut names = HashSet::new();
+    for (i, e) in doc.exemptions.iter().enumerate() {
+        let path = format!("exemptions[{i}]");
+        if e.name.trim().is_empty() {
+            c.problem(format!("{path}.name"), "must not be empty");
+        } else if !names.insert(e.name.clone()) {
+            c.problem(
+                format!("{path}.name"),
+                format!("duplicate name {:?}", e.name),
+            );
+        }
+        let selectors = e.namespaces.len()
+            + e.users.len()
+            + e.groups.len()
+            + e.service_accounts.len()
+            + e.images.len()
+            + e.pod_labels.len();
+        if selectors == 0 {
+            c.problem(
+                path.clone(),
+                "needs at least one selector (namespaces, users, groups, serviceAccounts, images, podLabels); an exemption of everything is mode: off",
+            );
+        }
+        for (j, r) in e.rules.iter().enumerate() {
+            c.rule_ref(format!("{path}.rules[{j}]"), r);
+        }
+        for (j, sa) in e.service_accounts.iter().enumerate() {
+            if !sa.contains('/') {
+                c.problem(
+                    format!("{path}.serviceAccounts[{j}]"),
+                    "must be namespace/name",
+                );
+            }
+        }
+        let pod_labels = e
+            .pod_labels
+            .iter()
+            .filter_map(|(k, v)| {
+                c.pattern(format!("{path}.podLabels.{k}"), v, false)
+                    .map(|p| (k.clone(), p))
+            })
+            .collect();
+        exemptions.push(Exemption {
+            name: e.name.clone(),
+            namespaces: c.patterns(&format!("{path}.namespaces"), &e.namespaces, false),
+            users: c.patterns(&format!("{path}.users"), &e.users, false),
+            groups: c.patterns(&format!("{path}.groups"), &e.groups, false),
+            service_accounts: c.patterns(
+                &format!("{path}.serviceAccounts"),
+                &e.service_accounts,
+                true,
+            ),
+            images: c.patterns(&format!("{path}.images"), &e.images, true),
+            pod_labels,
+            rules: set(&e.rules),
+        });
+    }
+
+    let pod = compile_pod(&mut c, &doc.pod, &rules);
+    let exec = compile_exec(&mut c, &doc.exec);
+
+    if !c.problems.is_empty() {
+        return Err(PolicyError::Invalid(c.problems));
+    }
+    Ok(Policy {
+        mode: doc.mode,
+        thresholds: doc.thresholds,
+        combinations: doc.combinations.clone(),
+        rules,
+        exemptions,
+        catalogue: Catalogue { pod, exec },
+        document: doc,
+    })
+}
+
+fn compile_pod(c: &mut Checker, pod: &PodKnowledge, rules: &HashMap<String, Rule>) -> PodCatalogue {
+    let mut capabilities = HashMap::new();
+    for (name, rule) in &pod.capabilities {
+        c.rule_ref(format!("pod.capabilities.{name}"), rule);
+        capabilities.insert(normalise_capability(name), rule.clone());
+    }
+    let mut host_paths = Vec::new();
+    for (i, hp) in pod.host_paths.iter().enumerate() {
+        let path = format!("pod.hostPaths[{i}]");
+        c.rule_ref(format!("{path}.rule"), &hp.rule);
+        let Some(normal) = HostPath::parse(&hp.path) else {
+            c.problem(format!("{path}.path"), "must be an absolute path");
+            continue;
+        };
+        let components = normal
+            .components()
+            .iter()
+            .filter_map(|comp| c.pattern(format!("{path}.path"), comp, true))
+            .collect();
+        host_paths.push(HostPathEntry {
+            path: normal,
+            components,
+            priority: rules.get(&hp.rule).map_or(0, |r| r.score),
+            rule: hp.rule.clone(),
+            below: hp.below,
+            above: hp.above,
+        });
+    }
+    if let Some(rule) = &pod.other_host_path_rule {
+        c.rule_ref("pod.otherHostPathRule".into(), rule);
+    }
+    let images = pod
+        .images
+        .iter()
+        .enumerate()
+        .map(|(i, img)| {
+            c.rule_ref(format!("pod.images[{i}].rule"), &img.rule);
+            let mut repositories = HashSet::new();
+            for (j, r) in img.repositories.iter().enumerate() {
+                match ImageRef::parse(r) {
+                    Some(parsed) => {
+                        repositories.insert(parsed.full_repository());
+                    }
+                    None => c.problem(
+                        format!("pod.images[{i}].repositories[{j}]"),
+                        format!("{r:?} is not an image repository"),
+                    ),
+                }
+            }
+            ImageEntry {
+                rule: img.rule.clone(),
+                names: set(&img.names),
+                repositories,
+            }
+        })
+        .collect();
+    PodCatalogue {
+        capabilities,
+        host_paths,
+        other_host_path_rule: pod.other_host_path_rule.clone(),
+        images,
+    }
+}
+
+fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
+    let mut programs: HashMap<String, Vec<ProgramEntry>> = HashMap::new();
+    for (i, p) in exec.programs.iter().enumerate() {
+        let path = format!("exec.programs[{i}]");
+        c.rule_ref(format!("{path}.rule"), &p.rule);
+        if p.names.is_empty() {
+            c.problem(format!("{path}.names"), "must name at least one program");
+        }
+        let when_args = if p.when_args.is_empty() {
+            None
+        } else {
+            let mut builder = GlobSetBuilder::new();
+            for (j, a) in p.when_args.iter().enumerate() {
+                match GlobBuilder::new(a).literal_separator(false).build() {
+                    Ok(g) => {
+                        builder.add(g);
+                    }
+                    Err(e) => c.problem(format!("{path}.whenArgs[{j}]"), e.to_string()),
+                }
+            }
+            builder.build().ok()
+        };
+        for name in &p.names {
+            programs
+                .entry(name.clone())
+                .or_default()
+                .push(ProgramEntry {
+                    rule: p.rule.clone(),
+                    when_args: when_args.clone(),
+                    without_args: p.without_args,
+                });
+        }
+    }
+
+    let mut path_builder = GlobSetBuilder::new();
+    let mut path_rules = Vec::new();
+    for (i, p) in exec.paths.iter().enumerate() {
+        let path = format!("exec.paths[{i}]");
+        c.rule_ref(format!("{path}.rule"), &p.rule);
+        for (j, pattern) in p.patterns.iter().enumerate() {
+            if !(pattern.starts_with('/') || pattern.starts_with("**/")) {
+                c.problem(
+                    format!("{path}.patterns[{j}]"),
+                    "must be absolute or start with **/",
+                );
+                continue;
+            }
+            if let Some(g) = c.glob(format!("{path}.patterns[{j}]"), pattern, true) {
+                path_builder.add(g);
+                path_rules.push(p.rule.clone());
+            }
+        }
+    }
+    let path_set = path_builder.build().unwrap_or_else(|_| GlobSet::empty());
+
+    let mut wrappers = HashMap::new();
+    for w in &exec.wrappers {
+        let wrapper = Wrapper {
+            options_with_value: w.options_with_value.clone(),
+            script_options: w.script_options.clone(),
+            skip: w.skip,
+            skip_assignments: w.skip_assignments,
+            user_argument: w.user_argument,
+            joins_arguments: w.joins_arguments,
+        };
+        for name in &w.names {
+            wrappers.insert(name.clone(), wrapper.clone());
+        }
+    }
+    for (i, m) in exec.code_markers.iter().enumerate() {
+        c.rule_ref(format!("exec.codeMarkers[{i}].rule"), &m.rule);
+        if m.all_of.is_empty() || m.all_of.iter().any(|s| s.is_empty()) {
+            c.problem(
+                format!("exec.codeMarkers[{i}].allOf"),
+                "needs non-empty markers",
+            );
+        }
+    }
+    let socat_shell_addresses = c.globset(
+        "exec.socat.shellAddresses",
+        &exec.socat.shell_addresses,
+        false,
+    );
+    let hosts = |c: &mut Checker, path: &str, items: &[String]| -> HashSet<HostKey> {
+        items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, h)| match HostKey::parse_configured(h) {
+                Some(k) => Some(k),
+                None => {
+                    c.problem(
+                        format!("{path}[{i}]"),
+                        format!("{h:?} is not a host name or IP"),
+                    );
+                    None
+                }
+            })
+            .collect()
+    };
+    let metadata_hosts = hosts(
+        c,
+        "exec.network.metadataHosts",
+        &exec.network.metadata_hosts,
+    );
+    let api_server_hosts = hosts(
+        c,
+        "exec.network.apiServerHosts",
+        &exec.network.api_server_hosts,
+    );
+    let limits = exec.limits;
+    if limits.max_script_bytes == 0 || limits.max_script_bytes > 1 << 20 {
+        c.problem(
+            "exec.limits.maxScriptBytes",
+            "must be between 1 and 1048576",
+        );
+    }
+    if limits.max_depth == 0 || limits.max_depth > 16 {
+        c.problem("exec.limits.maxDepth", "must be between 1 and 16");
+    }
+    if limits.max_commands == 0 || limits.max_commands > 4096 {
+        c.problem("exec.limits.maxCommands", "must be between 1 and 4096");
+    }
+    // The upper bound keeps the parser's recursion far from any thread's stack limit.
+    if limits.max_nesting == 0 || limits.max_nesting > 64 {
+        c.problem("exec.limits.maxNesting", "must be between 1 and 64");
+    }
+    if limits.max_work < 1024 || limits.max_work > 1 << 26 {
+        c.problem("exec.limits.maxWork", "must be between 1024 and 67108864");
+    }
+
+    ExecCatalogue {
+        programs,
+        path_set,
+        path_rules,
+        wrappers,
+        shells: set(&exec.shells),
+        interpreters: set(&exec.interpreters.names),
+        code_options: set(&exec.interpreters.code_options),
+        code_markers: exec
+            .code_markers
+            .iter()
+            .map(|m| CodeMarker {
+                rule: m.rule.clone(),
+                all_of: m.all_of.clone(),
+            })
+            .collect(),
+        netcat: set(&exec.netcat.names),
+        netcat_scan_options: exec.netcat.scan_options.clone(),
+        netcat_exec_options: exec.netcat.exec_options.clone(),
+        socat: set(&exec.socat.names),
+        socat_shell_addresses,
+        downloaders: set(&exec.downloaders),
+        metadata_hosts,
+        api_server_hosts,
+        api_server_variables: exec.network.api_server_variables.clone(),
+        kubelet_ports: exec.network.kubelet_ports.iter().copied().collect(),
+        network_clients: set(&exec.network.clients),
+        limits: Limits {
+            max_script_bytes: limits.max_script_bytes,
+            max_depth: limits.max_depth,
+            max_commands: limits.max_commands,
+            max_nesting: limits.max_nesting,
+            max_work: limits.max_work,
+        },
+    }
+}
