@@ -363,3 +363,30 @@ fn informational_findings_do_not_complete_an_escape_path() {
     assert_eq!(d.action, Action::Annotate, "{:?}", rules(&d));
     assert!(!rules(&d).contains(&"escape-runtime-socket".to_string()));
 }
+
+/// Pod Security Standards (baseline) allow an unmasked /proc in a pod that has its own user
+/// namespace (`hostUsers: false`): no finding then, in any kind of container; with the host's
+/// user namespace it is still reported.
+#[test]
+fn unmasked_proc_is_allowed_with_a_user_namespace() {
+    let policy = policy();
+    let unmasked =
+        json!({"name": "c", "image": "busybox", "securityContext": {"procMount": "Unmasked"}});
+    for field in ["containers", "initContainers", "ephemeralContainers"] {
+        let mut spec =
+            json!({"hostUsers": false, "containers": [{"name": "main", "image": "busybox"}]});
+        spec[field]
+            .as_array_mut()
+            .map(|a| a.push(unmasked.clone()))
+            .unwrap_or_else(|| spec[field] = json!([unmasked.clone()]));
+        let d = pod(&policy, spec.clone());
+        assert!(d.findings.is_empty(), "{field}: {:?}", rules(&d));
+        spec["hostUsers"] = json!(true);
+        let d = pod(&policy, spec);
+        assert!(
+            rules(&d).contains(&"proc-mount-unmasked".to_string()),
+            "{field}: {:?}",
+            rules(&d)
+        );
+    }
+}

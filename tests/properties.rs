@@ -77,6 +77,9 @@ fn wrapped_scan(max: usize) -> impl Strategy<Value = String> {
                         "{open}{}{close}",
                         script.replace('\\', "\\\\").replace('`', "\\`")
                     )
+                } else if open.ends_with('\'') {
+                    // Inside single quotes, a quote is written '\''.
+                    format!("{open}{}{close}", script.replace('\'', "'\\''"))
                 } else {
                     format!("{open}{script}{close}")
                 };

@@ -75,6 +75,10 @@ pub struct ExecCatalogue {
     pub api_server_variables: Vec<String>,
     pub kubelet_ports: HashSet<u16>,
     pub network_clients: HashSet<String>,
+    /// Resolve or ping a host, never connect to it.
+    pub non_connecting: HashSet<String>,
+    /// Arguments that only print a version or help.
+    pub lookup_arguments: HashSet<String>,
     pub limits: Limits,
 }
 
@@ -101,6 +105,8 @@ pub struct Wrapper {
     pub user_argument: bool,
     /// `eval`: the remaining arguments, joined by spaces, are a shell script.
     pub joins_arguments: bool,
+    /// Options after which the rest is looked up, not run (`command -v docker`).
+    pub lookup_options: Vec<String>,
 }
 
 /// Markers that, all present in inline code, raise a rule.

@@ -60,7 +60,10 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
             .filter(|(i, _)| inv.script_arg != Some(*i))
             .map(|(_, a)| a)
     };
-    if let Some(entries) = exec.programs.get(&inv.program) {
+    // `docker --version`, `nmap -h`: a version or usage line, not a use of the program.
+    let only_lookup =
+        !inv.args.is_empty() && inv.args.iter().all(|a| exec.lookup_arguments.contains(a));
+    if let Some(entries) = exec.programs.get(&inv.program).filter(|_| !only_lookup) {
         for entry in entries {
             if entry.without_args && !inv.args.is_empty() {
                 continue;
@@ -82,7 +85,9 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
         || exec.netcat.contains(&inv.program)
         || exec.socat.contains(&inv.program)
         || exec.downloaders.contains(&inv.program);
-    for arg in plain_args() {
+    // `nslookup kubernetes.default` resolves a name; it reaches nothing.
+    let connects = !exec.non_connecting.contains(&inv.program);
+    for arg in plain_args().filter(|_| connects) {
         for dest in destinations(arg, client) {
             destination(exec, &dest, &describe(inv), out);
         }

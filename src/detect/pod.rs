@@ -106,10 +106,12 @@ pub fn detect(catalogue: &Catalogue, pod: &PodSubject, budget: &Budget, out: &mu
         );
     }
 
+    // Pod Security Standards allow an unmasked /proc in a pod with its own user namespace.
+    let own_user_namespace = spec.host_users == Some(false);
     let views = containers(spec, &pod.scope);
     for view in &views {
         out.in_container(Some(view.name));
-        container(catalogue, view, budget, out);
+        container(catalogue, view, own_user_namespace, budget, out);
     }
 
     out.in_container(None);
@@ -160,12 +162,18 @@ fn host_path_volume(catalogue: &Catalogue, volume: &str, raw: &str, out: &mut Si
     }
 }
 
-fn container(catalogue: &Catalogue, view: &ContainerView<'_>, budget: &Budget, out: &mut Signals) {
+fn container(
+    catalogue: &Catalogue,
+    view: &ContainerView<'_>,
+    own_user_namespace: bool,
+    budget: &Budget,
+    out: &mut Signals,
+) {
     if let Some(sc) = view.security_context {
         if sc.privileged == Some(true) {
             out.raise("privileged", "securityContext.privileged: true");
         }
-        if sc.proc_mount.as_deref() == Some("Unmasked") {
+        if sc.proc_mount.as_deref() == Some("Unmasked") && !own_user_namespace {
             out.raise("proc-mount-unmasked", "securityContext.procMount: Unmasked");
         }
         if sc.windows_options.as_ref().and_then(|w| w.host_process) == Some(true) {

@@ -381,6 +381,7 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
             skip_assignments: w.skip_assignments,
             user_argument: w.user_argument,
             joins_arguments: w.joins_arguments,
+            lookup_options: w.lookup_options.clone(),
         };
         for name in &w.names {
             wrappers.insert(name.clone(), wrapper.clone());
@@ -474,6 +475,8 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
         api_server_variables: exec.network.api_server_variables.clone(),
         kubelet_ports: exec.network.kubelet_ports.iter().copied().collect(),
         network_clients: set(&exec.network.clients),
+        non_connecting: set(&exec.network.non_connecting),
+        lookup_arguments: set(&exec.lookup_arguments),
         limits: Limits {
             max_script_bytes: limits.max_script_bytes,
             max_depth: limits.max_depth,

@@ -142,6 +142,10 @@ pub struct ExecKnowledge {
     pub netcat: NetcatSpec,
     pub socat: SocatSpec,
     pub downloaders: Vec<String>,
+    /// Arguments that only print a version or help (`--version`): a program run with nothing
+    /// else raises no program rule.
+    #[serde(default)]
+    pub lookup_arguments: Vec<String>,
     pub network: NetworkSpec,
     pub limits: Limits,
 }
@@ -184,6 +188,9 @@ pub struct WrapperSpec {
     /// `eval`: the remaining arguments, joined by spaces, are a shell script.
     #[serde(default)]
     pub joins_arguments: bool,
+    /// Options after which the rest is looked up, not run (`command -v docker`).
+    #[serde(default)]
+    pub lookup_options: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -223,6 +230,10 @@ pub struct NetworkSpec {
     pub api_server_variables: Vec<String>,
     pub kubelet_ports: Vec<u16>,
     pub clients: Vec<String>,
+    /// Clients that resolve or ping a host but never open a connection to it: naming the API
+    /// server or the metadata service is not access.
+    #[serde(default)]
+    pub non_connecting: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize)]

@@ -303,6 +303,10 @@ impl Analyser<'_> {
                 i += 1;
                 continue;
             }
+            if spec.lookup_options.iter().any(|o| o == arg) {
+                // `command -v docker`: the rest is looked up, not run.
+                return;
+            }
             if arg.starts_with('-') && arg.len() > 1 {
                 if let Some((value, consumed)) =
                     option_value(arg, args.get(i + 1), &spec.script_options)

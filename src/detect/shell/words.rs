@@ -70,14 +70,7 @@ impl Analyser<'_> {
         {
             self.obfuscated("spells a command name with escape sequences");
         }
-        if pieces.iter().any(|p| {
-            matches!(
-                p.piece,
-                WordPiece::ParameterExpansion(_)
-                    | WordPiece::CommandSubstitution(_)
-                    | WordPiece::BackquotedCommandSubstitution(_)
-            )
-        }) {
+        if expansion_in_last_component(&pieces) {
             self.obfuscated("builds a command name from variables or substitutions");
         }
     }
@@ -224,4 +217,28 @@ pub(super) fn collect_substitutions(pieces: &[word::WordPieceWithSource], out: &
             _ => {}
         }
     }
+}
+
+/// Whether a variable or substitution builds the program's own name (`n${x}map`, `$(echo nmap)`),
+/// not just the directory it is in (`$JAVA_HOME/bin/java`, `${APP}/run.sh`, which name no
+/// program by themselves and are how scripts find installed tools).
+fn expansion_in_last_component(pieces: &[word::WordPieceWithSource]) -> bool {
+    fn visit(pieces: &[word::WordPieceWithSource], found: &mut bool) {
+        for p in pieces {
+            match &p.piece {
+                WordPiece::Text(t) | WordPiece::SingleQuotedText(t) if t.contains('/') => {
+                    *found = false;
+                }
+                WordPiece::ParameterExpansion(_)
+                | WordPiece::CommandSubstitution(_)
+                | WordPiece::BackquotedCommandSubstitution(_) => *found = true,
+                WordPiece::DoubleQuotedSequence(inner)
+                | WordPiece::GettextDoubleQuotedSequence(inner) => visit(inner, found),
+                _ => {}
+            }
+        }
+    }
+    let mut found = false;
+    visit(pieces, &mut found);
+    found
 }
