@@ -181,7 +181,7 @@ mod tests {
     use std::sync::mpsc::{channel, Receiver};
 
     /// A log output that blocks until told to go on, like a full pipe.
-    struct Stalled(Mutex<Receiver<()>>, std::sync::Arc<Mutex<Vec<u8>>>);
+    struct Stalled(Mutex<Receiver<()>>, Arc<Mutex<Vec<u8>>>);
 
     impl Write for Stalled {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -194,21 +194,41 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_stalled_output_drops_and_counts_instead_of_blocking() {
-        let text = include_str!("../../tests/corpus/exec-reverse-shell.json");
-        let review: AdmissionReview<DynamicObject> = serde_json::from_str(text).unwrap();
+    /// A review judged by the default policy.
+    fn judged(review: serde_json::Value) -> (AdmissionRequest<DynamicObject>, Subject, Decision) {
+        let review: AdmissionReview<DynamicObject> = serde_json::from_value(review).unwrap();
         let request = review.request.unwrap();
         let subject = crate::subject::from_request(&request).unwrap();
         let decision = crate::evaluate(&crate::policy::Policy::embedded_default(), &subject);
+        (request, subject, decision)
+    }
+
+    /// A log whose output blocks until `go` is told to go on: what it wrote, and what it dropped.
+    fn stalled_log() -> (
+        DecisionLog,
+        std::sync::mpsc::Sender<()>,
+        Arc<Mutex<Vec<u8>>>,
+        prometheus::IntCounter,
+    ) {
         let (go, wait) = channel();
-        let written = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let written = Arc::new(Mutex::new(Vec::new()));
         let dropped = prometheus::IntCounter::new("dropped", "dropped lines").unwrap();
         let log = DecisionLog::new(
             Box::new(Stalled(Mutex::new(wait), written.clone())),
             false,
             dropped.clone(),
         );
+        (log, go, written, dropped)
+    }
+
+    fn reverse_shell_review() -> serde_json::Value {
+        serde_json::from_str(include_str!("../../tests/corpus/exec-reverse-shell.json")).unwrap()
+    }
+
+    #[test]
+    fn a_stalled_output_drops_and_counts_instead_of_blocking() {
+        let (request, subject, decision) = judged(reverse_shell_review());
+        let (log, go, written, dropped) = stalled_log();
         let extra = 50;
         for _ in 0..QUEUE_LINES + extra {
             log.record(&request, &subject, &decision);
@@ -238,8 +258,7 @@ mod tests {
 
     #[test]
     fn the_queue_is_bounded_in_bytes_and_lines_keep_argv_short_and_secrets_out() {
-        let text = include_str!("../../tests/corpus/exec-reverse-shell.json");
-        let mut review: serde_json::Value = serde_json::from_str(text).unwrap();
+        let mut review = reverse_shell_review();
         // A bearer token and a 12 KiB script: each line is still only a few KiB.
         review["request"]["object"]["command"] = serde_json::json!([
             "sh",
@@ -249,18 +268,8 @@ mod tests {
                 "x".repeat(12 * 1024)
             ),
         ]);
-        let review: AdmissionReview<DynamicObject> = serde_json::from_value(review).unwrap();
-        let request = review.request.unwrap();
-        let subject = crate::subject::from_request(&request).unwrap();
-        let decision = crate::evaluate(&crate::policy::Policy::embedded_default(), &subject);
-        let (go, wait) = channel();
-        let written = std::sync::Arc::new(Mutex::new(Vec::new()));
-        let dropped = prometheus::IntCounter::new("dropped", "dropped lines").unwrap();
-        let log = DecisionLog::new(
-            Box::new(Stalled(Mutex::new(wait), written.clone())),
-            false,
-            dropped.clone(),
-        );
+        let (request, subject, decision) = judged(review);
+        let (log, go, written, dropped) = stalled_log();
         let sent = 12_000;
         for _ in 0..sent {
             log.record(&request, &subject, &decision);

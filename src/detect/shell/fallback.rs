@@ -29,14 +29,7 @@ impl Analyser<'_> {
                 .filter(|&i| i == 0 || self.known(&self.canonical_program(&words[i])))
                 .collect();
             for (n, start) in starts.into_iter().enumerate() {
-                if self.budget.exhausted() {
-                    return;
-                }
-                if self.commands >= self.exec.limits.max_commands {
-                    self.limit(format!(
-                        "more than {} commands",
-                        self.exec.limits.max_commands
-                    ));
+                if self.out_of_commands() {
                     return;
                 }
                 let redirects = if n == 0 {

@@ -192,6 +192,20 @@ impl Analyser<'_> {
         }
     }
 
+    /// Whether the command count or the work budget is used up; the count is reported as a limit
+    /// (the budget reports itself once the analysis ends).
+    fn out_of_commands(&mut self) -> bool {
+        if self.budget.exhausted() {
+            return true;
+        }
+        let max = self.exec.limits.max_commands;
+        if self.commands >= max {
+            self.limit(format!("more than {max} commands"));
+            return true;
+        }
+        false
+    }
+
     fn limit(&mut self, why: String) {
         if self.out.limit.is_none() {
             self.out.limit = Some(why);
@@ -242,11 +256,7 @@ impl Analyser<'_> {
         let Some(first) = argv.first() else {
             return;
         };
-        if self.commands >= self.exec.limits.max_commands {
-            self.limit(format!(
-                "more than {} commands",
-                self.exec.limits.max_commands
-            ));
+        if self.out_of_commands() {
             return;
         }
         if ctx.depth > self.exec.limits.max_depth {
