@@ -43,13 +43,19 @@ fn raise_analysis(exec: &ExecCatalogue, analysis: &Analysis, stdin: bool, out: &
     }
 }
 
+/// The command as a finding quotes it: its first 80 characters.
 fn describe(inv: &Invocation) -> String {
+    const SHOWN: usize = 80;
     let mut text = inv.program.clone();
     for a in &inv.args {
+        // Enough text for `shorten` to cut; never the whole argv.
+        if text.len() > SHOWN * 4 {
+            break;
+        }
         text.push(' ');
-        text.push_str(a);
+        text.push_str(a.get(..SHOWN * 4).unwrap_or(a));
     }
-    format!("`{}`", shorten(&text, 80))
+    format!("`{}`", shorten(&text, SHOWN))
 }
 
 fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Signals) {

@@ -32,6 +32,8 @@ pub struct Nesting {
     pub cases: usize,
 }
 
+const CASE: Frame = Frame::Keyword("esac");
+
 fn is_paren(frame: Frame) -> bool {
     matches!(frame, Frame::Paren | Frame::Subst)
 }
@@ -41,6 +43,7 @@ fn is_paren(frame: Frame) -> bool {
 struct Open {
     stack: Vec<Frame>,
     parens: usize,
+    cases: usize,
     deepest: Nesting,
     /// The outermost substitution open now: the stack length with it pushed, and where its body
     /// starts.
@@ -58,18 +61,16 @@ impl Open {
     fn reach(&mut self, prefix: usize) {
         self.deepest.depth = self.deepest.depth.max(self.stack.len() + prefix);
         self.deepest.parens = self.deepest.parens.max(self.parens);
-        let cases = self
-            .stack
-            .iter()
-            .filter(|f| **f == Frame::Keyword("esac"))
-            .count();
-        self.deepest.cases = self.deepest.cases.max(cases);
+        self.deepest.cases = self.deepest.cases.max(self.cases);
     }
 
     fn push(&mut self, frame: Frame, prefix: usize) {
         self.stack.push(frame);
         if is_paren(frame) {
             self.parens += 1;
+        }
+        if frame == CASE {
+            self.cases += 1;
         }
         self.reach(prefix);
     }
@@ -97,6 +98,9 @@ impl Open {
         self.stack.pop();
         if is_paren(frame) {
             self.parens -= 1;
+        }
+        if frame == CASE {
+            self.cases -= 1;
         }
     }
 }
