@@ -82,7 +82,6 @@ fn single_risky_settings_are_annotated() {
             json!({"containers": [container(json!({"securityContext": {"capabilities": {"add": ["BPF"]}}}))]}),
             "cap-bpf",
         ),
-        (host_path("/var/run/docker.sock"), "hostpath-runtime-socket"),
         (
             host_path("/etc/kubernetes"),
             "hostpath-kubernetes-credentials",
@@ -133,15 +132,15 @@ fn host_paths_are_judged_by_normalised_path_not_by_name() {
             rules(&d)
         );
     }
-    // Log collection is informational only.
+    // Log collection: a host path like any other, which baseline forbids; annotated only.
     let d = pod(&p, host_path("/var/log/pods"));
-    assert_eq!(d.action, Action::Allow, "{:?}", d.findings);
+    assert_eq!(d.action, Action::Annotate, "{:?}", d.findings);
     assert_eq!(rules(&d), vec!["hostpath-other"]);
-    // The volume's name does not matter.
+    // The volume's name does not matter: an ordinary path named like a socket is only a host path.
     let mut spec = host_path("/tmp/cache");
     spec["volumes"][0]["name"] = json!("docker-sock");
     spec["containers"][0]["volumeMounts"][0]["name"] = json!("docker-sock");
-    assert_eq!(pod(&p, spec).action, Action::Allow);
+    assert_eq!(rules(&pod(&p, spec)), vec!["hostpath-other"]);
 }
 
 #[test]
@@ -336,9 +335,23 @@ fn every_pod_rule_is_covered() {
             s
         },
     ];
-    for path in ["/proc", "/var/lib/docker", "/root", "/opt/data"] {
+    for path in [
+        "/proc",
+        "/var/lib/docker",
+        "/root",
+        "/opt/data",
+        "/dev/sda1",
+    ] {
         specs.push(host_path(path));
     }
+    specs.push(json!({
+        "securityContext": {"seccompProfile": {"type": "Unconfined"}, "sysctls": [{"name": "kernel.msgmax", "value": "1"}]},
+        "containers": [container(json!({"securityContext": {
+            "appArmorProfile": {"type": "Unconfined"},
+            "seLinuxOptions": {"type": "spc_t"},
+            "capabilities": {"add": ["SYS_TIME"]}
+        }}))]
+    }));
     let mut fired = std::collections::BTreeSet::new();
     for spec in specs {
         fired.extend(rules(&pod(&p, spec)));
@@ -360,8 +373,236 @@ fn informational_findings_do_not_complete_an_escape_path() {
     let mut spec = host_path("/var/run/docker.sock");
     spec["containers"][0]["securityContext"] = json!({"allowPrivilegeEscalation": true});
     let d = pod(&p, spec);
-    assert_eq!(d.action, Action::Annotate, "{:?}", rules(&d));
     assert!(!rules(&d).contains(&"escape-runtime-socket".to_string()));
+    // The socket alone decides: 80, nothing added for the informational finding.
+    assert_eq!(d.score, p.rule("hostpath-runtime-socket").unwrap().score);
+}
+
+/// Pod Security Standards (baseline) parity, as a floor: every field the profile forbids is
+/// reported with a rule of its own wherever it may appear (containers, init containers,
+/// ephemeral containers, pod level, every workload kind's template), and never denied by itself
+/// unless it is an escape primitive; values the profile allows raise nothing.
+#[test]
+fn every_field_baseline_forbids_is_reported_and_what_it_allows_is_not() {
+    let p = policy();
+    let container_cases: &[(serde_json::Value, &str)] = &[
+        (
+            json!({"securityContext": {"privileged": true}}),
+            "privileged",
+        ),
+        (
+            json!({"securityContext": {"capabilities": {"add": ["NET_RAW"]}}}),
+            "cap-net-raw",
+        ),
+        (
+            json!({"securityContext": {"capabilities": {"add": ["SYS_TIME"]}}}),
+            "cap-beyond-baseline",
+        ),
+        (
+            json!({"securityContext": {"capabilities": {"add": ["cap_sys_nice"]}}}),
+            "cap-beyond-baseline",
+        ),
+        (
+            json!({"securityContext": {"capabilities": {"add": ["IPC_LOCK"]}}}),
+            "cap-beyond-baseline",
+        ),
+        (
+            json!({"securityContext": {"seccompProfile": {"type": "Unconfined"}}}),
+            "seccomp-unconfined",
+        ),
+        (
+            json!({"securityContext": {"appArmorProfile": {"type": "Unconfined"}}}),
+            "apparmor-unconfined",
+        ),
+        (
+            json!({"securityContext": {"seLinuxOptions": {"type": "spc_t"}}}),
+            "selinux-custom",
+        ),
+        (
+            json!({"securityContext": {"seLinuxOptions": {"user": "system_u"}}}),
+            "selinux-custom",
+        ),
+        (
+            json!({"securityContext": {"seLinuxOptions": {"role": "system_r"}}}),
+            "selinux-custom",
+        ),
+        (
+            json!({"securityContext": {"procMount": "Unmasked"}}),
+            "proc-mount-unmasked",
+        ),
+        (
+            json!({"securityContext": {"windowsOptions": {"hostProcess": true}}}),
+            "windows-host-process",
+        ),
+        (
+            json!({"ports": [{"containerPort": 80, "hostPort": 8080}]}),
+            "host-port",
+        ),
+    ];
+    let pod_cases: &[(serde_json::Value, &str)] = &[
+        (json!({"hostNetwork": true}), "host-network"),
+        (json!({"hostPID": true}), "host-pid"),
+        (json!({"hostIPC": true}), "host-ipc"),
+        (
+            json!({"securityContext": {"seccompProfile": {"type": "Unconfined"}}}),
+            "seccomp-unconfined",
+        ),
+        (
+            json!({"securityContext": {"appArmorProfile": {"type": "Unconfined"}}}),
+            "apparmor-unconfined",
+        ),
+        (
+            json!({"securityContext": {"seLinuxOptions": {"type": "unconfined_t"}}}),
+            "selinux-custom",
+        ),
+        (
+            json!({"securityContext": {"sysctls": [{"name": "kernel.msgmax", "value": "65536"}]}}),
+            "unsafe-sysctl",
+        ),
+        (
+            json!({"securityContext": {"windowsOptions": {"hostProcess": true}}}),
+            "windows-host-process",
+        ),
+        (
+            json!({"volumes": [{"name": "data", "hostPath": {"path": "/data"}}]}),
+            "hostpath-other",
+        ),
+    ];
+    let base = || json!({"containers": [{"name": "main", "image": "busybox"}]});
+    let mut failures = Vec::new();
+    let mut check = |what: String, spec: serde_json::Value, rule: &str| {
+        let d = pod(&p, spec);
+        if !rules(&d).iter().any(|r| r == rule) || d.action != Action::Annotate {
+            failures.push(format!("{what}: {:?} {:?}", d.action, rules(&d)));
+        }
+    };
+    for (extra, rule) in container_cases {
+        for field in ["containers", "initContainers", "ephemeralContainers"] {
+            // Ephemeral containers cannot declare ports.
+            if field == "ephemeralContainers" && *rule == "host-port" {
+                continue;
+            }
+            let mut spec = base();
+            let mut c = container(extra.clone());
+            c["name"] = json!("x");
+            match spec[field].as_array_mut() {
+                Some(list) => list.push(c),
+                None => spec[field] = json!([c]),
+            }
+            check(format!("{field} {extra}"), spec, rule);
+        }
+    }
+    for (extra, rule) in pod_cases {
+        let mut spec = base();
+        for (k, v) in extra.as_object().unwrap() {
+            spec[k] = v.clone();
+        }
+        check(format!("pod {extra}"), spec, rule);
+    }
+    // Every workload kind's template, one container field and one pod field each.
+    for (api, kind) in [
+        ("apps/v1", "Deployment"),
+        ("apps/v1", "ReplicaSet"),
+        ("apps/v1", "StatefulSet"),
+        ("apps/v1", "DaemonSet"),
+        ("batch/v1", "Job"),
+        ("batch/v1", "CronJob"),
+        ("v1", "ReplicationController"),
+    ] {
+        for (spec, rule) in [
+            (
+                json!({"containers": [container(json!({"securityContext": {"capabilities": {"add": ["SYS_TIME"]}}}))]}),
+                "cap-beyond-baseline",
+            ),
+            (
+                json!({"securityContext": {"sysctls": [{"name": "kernel.sem", "value": "1"}]}, "containers": [container(json!({}))]}),
+                "unsafe-sysctl",
+            ),
+        ] {
+            let template = json!({"metadata": {"labels": {"app": "x"}}, "spec": spec});
+            let workload_spec = if kind == "CronJob" {
+                json!({"schedule": "* * * * *", "jobTemplate": {"spec": {"template": template}}})
+            } else {
+                json!({"selector": {"matchLabels": {"app": "x"}}, "template": template})
+            };
+            let d = judge_value(
+                &p,
+                &json!({"apiVersion": api, "kind": kind,
+                "metadata": {"name": "w", "namespace": "team-a"}, "spec": workload_spec}),
+            );
+            if !rules(&d).iter().any(|r| r == rule) || d.action != Action::Annotate {
+                failures.push(format!("{kind} {rule}: {:?} {:?}", d.action, rules(&d)));
+            }
+        }
+    }
+    // What baseline allows.
+    for allowed in [
+        json!({"securityContext": {"capabilities": {"add": ["NET_BIND_SERVICE", "CHOWN", "cap_kill", "SETUID", "SYS_CHROOT"], "drop": ["ALL"]}}}),
+        json!({"securityContext": {"seccompProfile": {"type": "RuntimeDefault"}}}),
+        json!({"securityContext": {"seccompProfile": {"type": "Localhost", "localhostProfile": "profiles/app.json"}}}),
+        json!({"securityContext": {"appArmorProfile": {"type": "RuntimeDefault"}}}),
+        json!({"securityContext": {"seLinuxOptions": {"type": "container_t", "level": "s0:c123,c456"}}}),
+        json!({"securityContext": {"procMount": "Default"}}),
+        json!({"ports": [{"containerPort": 8080}]}),
+    ] {
+        let d = pod(&p, json!({"containers": [container(allowed.clone())]}));
+        if !d.findings.is_empty() {
+            failures.push(format!("allowed {allowed}: {:?}", rules(&d)));
+        }
+    }
+    let d = pod(
+        &p,
+        json!({"securityContext": {"sysctls": [{"name": "net.ipv4.ping_group_range", "value": "0 0"}, {"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}]}, "containers": [container(json!({}))]}),
+    );
+    if !d.findings.is_empty() {
+        failures.push(format!("safe sysctls: {:?}", rules(&d)));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Escape primitives deny on their own: a runtime socket (any runtime, any spelling, or a
+/// directory holding one), the host root, /run, a host block device, privileged with any host
+/// namespace.
+#[test]
+fn escape_primitives_deny_alone() {
+    let p = policy();
+    let mut specs: Vec<(String, serde_json::Value)> = [
+        "/var/run/docker.sock",
+        "/run/containerd/containerd.sock",
+        "/run/crio/crio.sock",
+        "/run/k3s/containerd/containerd.sock",
+        "/var/run/cri-dockerd.sock",
+        "/run",
+        "/var/run",
+        "/run/containerd",
+        "/",
+        "/dev/sda1",
+        "/dev/nvme0n1p1",
+        "/dev/dm-0",
+        "/dev/xvda",
+        "/dev/mapper/root",
+        "/dev/disk/by-uuid/1234",
+    ]
+    .iter()
+    .map(|path| (path.to_string(), host_path(path)))
+    .collect();
+    let mut block = host_path("/srv/disk0");
+    block["volumes"][0]["hostPath"]["type"] = json!("BlockDevice");
+    specs.push(("type BlockDevice".into(), block));
+    for ns in ["hostNetwork", "hostIPC", "hostPID"] {
+        let mut spec =
+            json!({"containers": [container(json!({"securityContext": {"privileged": true}}))]});
+        spec[ns] = json!(true);
+        specs.push((format!("privileged + {ns}"), spec));
+    }
+    let failures: Vec<String> = specs
+        .into_iter()
+        .filter_map(|(what, spec)| {
+            let d = pod(&p, spec);
+            (d.action != Action::Deny).then(|| format!("{what}: {:?} {:?}", d.action, rules(&d)))
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// Pod Security Standards (baseline) allow an unmasked /proc in a pod that has its own user

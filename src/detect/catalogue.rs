@@ -26,6 +26,14 @@ pub struct PodCatalogue {
     pub host_paths: Vec<HostPathEntry>,
     /// Rule for a host path no entry names.
     pub other_host_path_rule: Option<String>,
+    /// Rule for a hostPath volume of `type: BlockDevice`.
+    pub block_device_rule: Option<String>,
+    /// Normalised capabilities Pod Security Standards (baseline) allow to add.
+    pub baseline_capabilities: HashSet<String>,
+    /// Rule for other added capabilities without a rule of their own.
+    pub other_capability_rule: Option<String>,
+    pub safe_sysctls: HashSet<String>,
+    pub selinux_types: HashSet<String>,
     pub images: Vec<ImageEntry>,
 }
 

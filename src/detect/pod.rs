@@ -3,7 +3,7 @@
 //! (command/args, exec probes, lifecycle hooks), read by the same analyser as exec requests.
 
 use k8s_openapi::api::core::v1::{
-    Capabilities, ContainerPort, Lifecycle, PodSpec, Probe, SecurityContext,
+    Capabilities, ContainerPort, Lifecycle, PodSpec, Probe, SELinuxOptions, SecurityContext,
 };
 
 use super::budget::Budget;
@@ -105,6 +105,22 @@ pub fn detect(catalogue: &Catalogue, pod: &PodSubject, budget: &Budget, out: &mu
             "pod securityContext.windowsOptions.hostProcess: true",
         );
     }
+    if let Some(psc) = &spec.security_context {
+        let confinement = Confinement {
+            seccomp: psc.seccomp_profile.as_ref().map(|p| p.type_.as_str()),
+            apparmor: psc.app_armor_profile.as_ref().map(|p| p.type_.as_str()),
+            selinux: psc.se_linux_options.as_ref(),
+        };
+        confinement.check(catalogue, "pod securityContext", out);
+        for sysctl in psc.sysctls.iter().flatten() {
+            if !catalogue.pod.safe_sysctls.contains(&sysctl.name) {
+                out.raise(
+                    "unsafe-sysctl",
+                    format!("pod securityContext.sysctls: {}", sysctl.name),
+                );
+            }
+        }
+    }
 
     // Pod Security Standards allow an unmasked /proc in a pod with its own user namespace.
     let own_user_namespace = spec.host_users == Some(false);
@@ -130,6 +146,61 @@ pub fn detect(catalogue: &Catalogue, pod: &PodSubject, budget: &Budget, out: &mu
             continue;
         }
         host_path_volume(catalogue, &volume.name, &host_path.path, out);
+        if host_path.type_.as_deref() == Some("BlockDevice") {
+            if let Some(rule) = &catalogue.pod.block_device_rule {
+                out.raise(
+                    rule,
+                    format!(
+                        "volume {}: hostPath {} of type BlockDevice",
+                        volume.name, host_path.path
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// The settings Pod Security Standards (baseline) check at pod and at container level: seccomp
+/// and AppArmor must not be `Unconfined`, SELinux may set only the container types.
+struct Confinement<'a> {
+    seccomp: Option<&'a str>,
+    apparmor: Option<&'a str>,
+    selinux: Option<&'a SELinuxOptions>,
+}
+
+impl Confinement<'_> {
+    fn check(&self, catalogue: &Catalogue, at: &str, out: &mut Signals) {
+        if self.seccomp == Some("Unconfined") {
+            out.raise(
+                "seccomp-unconfined",
+                format!("{at}.seccompProfile.type: Unconfined"),
+            );
+        }
+        if self.apparmor == Some("Unconfined") {
+            out.raise(
+                "apparmor-unconfined",
+                format!("{at}.appArmorProfile.type: Unconfined"),
+            );
+        }
+        if let Some(se) = self.selinux {
+            if let Some(user) = se.user.as_deref().filter(|u| !u.is_empty()) {
+                out.raise(
+                    "selinux-custom",
+                    format!("{at}.seLinuxOptions.user: {user}"),
+                );
+            }
+            if let Some(role) = se.role.as_deref().filter(|r| !r.is_empty()) {
+                out.raise(
+                    "selinux-custom",
+                    format!("{at}.seLinuxOptions.role: {role}"),
+                );
+            }
+            if let Some(t) = se.type_.as_deref() {
+                if !catalogue.pod.selinux_types.contains(t) {
+                    out.raise("selinux-custom", format!("{at}.seLinuxOptions.type: {t}"));
+                }
+            }
+        }
     }
 }
 
@@ -191,11 +262,24 @@ fn container(
         if let Some(Capabilities { add: Some(add), .. }) = &sc.capabilities {
             for cap in add {
                 let name = normalise_capability(cap);
-                if let Some(rule) = catalogue.pod.capabilities.get(&name) {
+                let rule = catalogue.pod.capabilities.get(&name).or_else(|| {
+                    catalogue
+                        .pod
+                        .other_capability_rule
+                        .as_ref()
+                        .filter(|_| !catalogue.pod.baseline_capabilities.contains(&name))
+                });
+                if let Some(rule) = rule {
                     out.raise(rule, format!("capabilities.add: {cap}"));
                 }
             }
         }
+        Confinement {
+            seccomp: sc.seccomp_profile.as_ref().map(|p| p.type_.as_str()),
+            apparmor: sc.app_armor_profile.as_ref().map(|p| p.type_.as_str()),
+            selinux: sc.se_linux_options.as_ref(),
+        }
+        .check(catalogue, "securityContext", out);
     }
     for port in view.ports.iter().flat_map(|p| p.iter()) {
         if let Some(hp) = port.host_port.filter(|p| *p > 0) {

@@ -284,6 +284,12 @@ fn compile_pod(c: &mut Checker, pod: &PodKnowledge, rules: &HashMap<String, Rule
     if let Some(rule) = &pod.other_host_path_rule {
         c.rule_ref("pod.otherHostPathRule".into(), rule);
     }
+    if let Some(rule) = &pod.block_device_rule {
+        c.rule_ref("pod.blockDeviceRule".into(), rule);
+    }
+    if let Some(rule) = &pod.other_capability_rule {
+        c.rule_ref("pod.otherCapabilityRule".into(), rule);
+    }
     let images = pod
         .images
         .iter()
@@ -313,6 +319,15 @@ fn compile_pod(c: &mut Checker, pod: &PodKnowledge, rules: &HashMap<String, Rule
         capabilities,
         host_paths,
         other_host_path_rule: pod.other_host_path_rule.clone(),
+        block_device_rule: pod.block_device_rule.clone(),
+        baseline_capabilities: pod
+            .baseline_capabilities
+            .iter()
+            .map(|c| normalise_capability(c))
+            .collect(),
+        other_capability_rule: pod.other_capability_rule.clone(),
+        safe_sysctls: set(&pod.safe_sysctls),
+        selinux_types: set(&pod.selinux_types),
         images,
     }
 }

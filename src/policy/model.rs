@@ -106,6 +106,19 @@ pub struct PodKnowledge {
     pub capabilities: BTreeMap<String, String>,
     pub host_paths: Vec<HostPathSpec>,
     pub other_host_path_rule: Option<String>,
+    /// For hostPath volumes of `type: BlockDevice`, whatever the path.
+    #[serde(default)]
+    pub block_device_rule: Option<String>,
+    /// Capabilities Pod Security Standards (baseline) allow to add.
+    #[serde(default)]
+    pub baseline_capabilities: Vec<String>,
+    /// For added capabilities outside the baseline set without a rule of their own.
+    #[serde(default)]
+    pub other_capability_rule: Option<String>,
+    #[serde(default)]
+    pub safe_sysctls: Vec<String>,
+    #[serde(default, rename = "seLinuxTypes")]
+    pub selinux_types: Vec<String>,
     pub images: Vec<ImageSpec>,
 }
 
