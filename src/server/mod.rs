@@ -103,7 +103,8 @@ pub struct AppState {
     pub evaluation_timeout: Duration,
 }
 
-/// Rejected requests are logged at most once a second: any in-cluster client can send them.
+/// Rejected and fail-closed requests are logged at most once a second: any in-cluster client can
+/// send them.
 static REJECTED_LOG: LogLimiter = LogLimiter::new(Duration::from_secs(1));
 
 /// A 4xx answer for bodies that are not a review we can answer: the API server treats it as a
@@ -239,7 +240,9 @@ fn fail_closed(
     detail: String,
 ) -> Decision {
     app.metrics.errors.with_label_values(&[reason]).inc();
-    tracing::error!(reason, %detail, "request judged without a complete analysis");
+    if let Some(suppressed) = REJECTED_LOG.admit(Instant::now()) {
+        tracing::error!(reason, %detail, suppressed, "request judged without a complete analysis");
+    }
     let signal = Signal {
         rule: "exec-analysis-limit".into(),
         detail,
