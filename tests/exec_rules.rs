@@ -631,3 +631,146 @@ fn lookups_and_name_collisions_are_not_use() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A command run through a second interpreter or runner is read like `sh -c`: eval, awk's
+/// `system()` and pipes to a shell, `find -exec`, `xargs`, `script -c`, `flock`, `tmux`,
+/// `screen`, `setpriv`, `runuser`, `chpst`, `ionice`, `taskset`, `busybox sh`, and interpreter
+/// one-liners with combined flags. Network clients over variable destinations in a loop scan.
+#[test]
+fn no_bypass_through_a_second_interpreter() {
+    let policy = policy();
+    let hidden: &[&[&str]] = &[
+        &["sh", "-c", "eval 'nmap -sS 10.0.0.0/24'"],
+        &["sh", "-c", "eval nmap -sS 10.0.0.0/24"],
+        &["awk", "BEGIN{system(\"nmap -sS 10.0.0.0/24\")}"],
+        &[
+            "gawk",
+            "-F",
+            ":",
+            "BEGIN { system(\"nmap -sS 10.0.0.0/24\") }",
+        ],
+        &["busybox", "awk", "BEGIN{system(\"nmap -sS 10.0.0.0/24\")}"],
+        &["awk", "BEGIN{print \"nmap -sS 10.0.0.0/24\" | \"sh\"}"],
+        &["sh", "-c", "awk 'BEGIN{system(\"nmap -sS 10.0.0.0/24\")}'"],
+        &[
+            "find",
+            "/",
+            "-maxdepth",
+            "0",
+            "-exec",
+            "nmap",
+            "-sS",
+            "10.0.0.0/24",
+            ";",
+        ],
+        &[
+            "find",
+            "/tmp",
+            "-execdir",
+            "nmap",
+            "-sS",
+            "10.0.0.0/24",
+            "{}",
+            "+",
+        ],
+        &[
+            "sh",
+            "-c",
+            "find / -maxdepth 0 -ok nmap -sS 10.0.0.0/24 \\;",
+        ],
+        &["sh", "-c", "echo 10.0.0.0/24 | xargs nmap -sS"],
+        &[
+            "sh",
+            "-c",
+            "echo x | xargs -I{} sh -c 'nmap -sS 10.0.0.0/24'",
+        ],
+        &["script", "-qc", "nmap -sS 10.0.0.0/24", "/dev/null"],
+        &["script", "/dev/null", "-c", "nmap -sS 10.0.0.0/24"],
+        &["flock", "/tmp/lock", "nmap", "-sS", "10.0.0.0/24"],
+        &["flock", "/tmp/lock", "-c", "nmap -sS 10.0.0.0/24"],
+        &[
+            "tmux",
+            "new-session",
+            "-d",
+            "-s",
+            "x",
+            "nmap -sS 10.0.0.0/24",
+        ],
+        &["screen", "-dmS", "x", "nmap", "-sS", "10.0.0.0/24"],
+        &["setpriv", "--reuid", "0", "nmap", "-sS", "10.0.0.0/24"],
+        &["runuser", "-u", "app", "--", "nmap", "-sS", "10.0.0.0/24"],
+        &["chpst", "-u", "app", "nmap", "-sS", "10.0.0.0/24"],
+        &["ionice", "-c", "3", "nmap", "-sS", "10.0.0.0/24"],
+        &["taskset", "0x1", "nmap", "-sS", "10.0.0.0/24"],
+        &["busybox", "sh", "-c", "nmap -sS 10.0.0.0/24"],
+        &[
+            "python3",
+            "-Ic",
+            "import os; os.system('nmap -sS 10.0.0.0/24')",
+        ],
+        &[
+            "python3",
+            "-c",
+            "import os;os.system('nmap -sS 10.0.0.0/24')",
+        ],
+        &["perl", "-ne", "system('nmap -sS 10.0.0.0/24')"],
+        &["perl", "-Mposix", "-e", "system('nmap -sS 10.0.0.0/24')"],
+        &["ruby", "-e", "system('nmap -sS 10.0.0.0/24')"],
+        &[
+            "node",
+            "-e",
+            "require('child_process').execSync('nmap -sS 10.0.0.0/24')",
+        ],
+        &["php", "-r", "system('nmap -sS 10.0.0.0/24');"],
+        &["lua", "-e", "os.execute('nmap -sS 10.0.0.0/24')"],
+    ];
+    let mut failures = Vec::new();
+    for argv in hidden {
+        let d = exec(&policy, argv, false);
+        if !rules(&d).iter().any(|r| r == "exec-network-scan") || d.action != Action::Deny {
+            failures.push(format!("hidden {argv:?}: {:?} {:?}", d.action, rules(&d)));
+        }
+    }
+    let loops: &[&str] = &[
+        "for p in 22 80 443 8080; do curl -s -m1 telnet://10.0.0.5:$p; done",
+        "for i in $(seq 1 254); do ping -c1 10.0.0.$i; nc -zw1 10.0.0.$i 22; done",
+        "while read h; do wget -q -T1 http://$h:10255/pods; done < hosts",
+        "for p in $(seq 1 1024); do (echo > /dev/tcp/10.0.0.5/$p) 2>/dev/null && echo $p; done",
+    ];
+    for script in loops {
+        let d = exec(&policy, &["sh", "-c", script], false);
+        if !rules(&d).iter().any(|r| r == "exec-network-scan") {
+            failures.push(format!("loop {script:?}: {:?}", rules(&d)));
+        }
+    }
+    // The twins: what these runners do without a hidden command stays quiet.
+    let quiet: &[&[&str]] = &[
+        &[
+            "find", "/var/log", "-name", "*.gz", "-mtime", "+7", "-exec", "rm", "{}", ";",
+        ],
+        &["find", "/srv", "-type", "f", "-name", "*.tmp"],
+        &["awk", "-F", ":", "{print $1}", "/etc/hostname"],
+        &["sh", "-c", "ps aux | awk '{print $2}' | head -1"],
+        &["flock", "/tmp/backup.lock", "pg_dump", "-Fc", "shop"],
+        &["script", "-q", "/dev/null"],
+        &["python3", "-u", "app.py"],
+        &["python3", "-m", "http.server", "8080"],
+        &[
+            "sh",
+            "-c",
+            "for f in *.json; do curl -s -X POST -d @$f http://api:8080/import; done",
+        ],
+        &[
+            "sh",
+            "-c",
+            "for i in 1 2 3; do curl -s http://api:8080/items/$i; done",
+        ],
+    ];
+    for argv in quiet {
+        let d = exec(&policy, argv, false);
+        if d.action == Action::Deny || rules(&d).iter().any(|r| r == "exec-network-scan") {
+            failures.push(format!("quiet {argv:?}: {:?} {:?}", d.action, rules(&d)));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

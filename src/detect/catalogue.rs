@@ -71,6 +71,9 @@ pub struct ExecCatalogue {
     pub shells: HashSet<String>,
     pub interpreters: HashSet<String>,
     pub code_options: HashSet<String>,
+    /// Interpreters whose first positional argument is the program (awk).
+    pub positional_code: HashSet<String>,
+    pub positional_code_options: Vec<String>,
     pub code_markers: Vec<CodeMarker>,
     pub netcat: HashSet<String>,
     pub netcat_scan_options: Vec<String>,
@@ -100,7 +103,7 @@ pub struct ProgramEntry {
 }
 
 /// A program that runs another: how to find the command it runs.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Wrapper {
     pub options_with_value: Vec<String>,
     /// Options whose value is a shell script (`su -c`, `env -S`).
@@ -115,6 +118,10 @@ pub struct Wrapper {
     pub joins_arguments: bool,
     /// Options after which the rest is looked up, not run (`command -v docker`).
     pub lookup_options: Vec<String>,
+    /// Options followed by a command that ends at `;` or `+` (`find -exec cmd {} ;`).
+    pub argv_options: Vec<String>,
+    /// Whether what follows the options is a command.
+    pub runs_rest: bool,
 }
 
 /// Markers that, all present in inline code, raise a rule.

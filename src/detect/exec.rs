@@ -93,6 +93,20 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
         || exec.downloaders.contains(&inv.program);
     // `nslookup kubernetes.default` resolves a name; it reaches nothing.
     let connects = !exec.non_connecting.contains(&inv.program);
+    // `for p in $(seq 1 1024); do curl telnet://h:$p; done`: a client over variable destinations
+    // in a loop is a scan, whichever client it is.
+    if client && connects && inv.in_loop {
+        if let Some(arg) = plain_args().find(|a| variable_destination(a)) {
+            out.raise(
+                "exec-network-scan",
+                format!(
+                    "{} in a loop over variable destinations ({})",
+                    describe(inv),
+                    shorten(arg, 40)
+                ),
+            );
+        }
+    }
     for arg in plain_args().filter(|_| connects) {
         for dest in destinations(arg, client) {
             destination(exec, &dest, &describe(inv), out);
@@ -140,6 +154,22 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
             format!("`{}` reading stdin", inv.program),
         );
     }
+}
+
+/// A destination built from a variable: `$h`, `h:$p`, `telnet://10.0.0.$i:22/`, `${net}.1`.
+/// Without a scheme only a bare host, `host:port` or port counts (not a path, not `file=@$f`).
+fn variable_destination(arg: &str) -> bool {
+    let authority = match arg.split_once("://") {
+        Some((_, rest)) => rest.split('/').next().unwrap_or(rest),
+        None if arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "$.:-_{}[]".contains(c)) =>
+        {
+            arg
+        }
+        None => return false,
+    };
+    !arg.starts_with('-') && authority.contains('$')
 }
 
 fn paths(exec: &ExecCatalogue, text: &str, out: &mut Signals) {

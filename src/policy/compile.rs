@@ -397,6 +397,8 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
             user_argument: w.user_argument,
             joins_arguments: w.joins_arguments,
             lookup_options: w.lookup_options.clone(),
+            argv_options: w.argv_options.clone(),
+            runs_rest: w.runs_rest,
         };
         for name in &w.names {
             wrappers.insert(name.clone(), wrapper.clone());
@@ -471,6 +473,8 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
         shells: set(&exec.shells),
         interpreters: set(&exec.interpreters.names),
         code_options: set(&exec.interpreters.code_options),
+        positional_code: set(&exec.interpreters.positional_code),
+        positional_code_options: exec.interpreters.positional_code_options.clone(),
         code_markers: exec
             .code_markers
             .iter()

@@ -204,6 +204,12 @@ pub struct WrapperSpec {
     /// Options after which the rest is looked up, not run (`command -v docker`).
     #[serde(default)]
     pub lookup_options: Vec<String>,
+    /// Options followed by a command that ends at `;` or `+` (`find -exec cmd {} ;`).
+    #[serde(default)]
+    pub argv_options: Vec<String>,
+    /// Whether what follows the options is a command (`timeout 5 cmd`) or not (`find / -name x`).
+    #[serde(default = "yes")]
+    pub runs_rest: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -211,6 +217,12 @@ pub struct WrapperSpec {
 pub struct InterpreterSpec {
     pub names: Vec<String>,
     pub code_options: Vec<String>,
+    /// Interpreters whose first positional argument is the program (`awk 'BEGIN{...}'`).
+    #[serde(default)]
+    pub positional_code: Vec<String>,
+    /// Their options that take a value (`awk -F : -v x=1`); `-f FILE` means no inline code.
+    #[serde(default)]
+    pub positional_code_options: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -317,6 +317,21 @@ impl Analyser<'_> {
                 // `command -v docker`: the rest is looked up, not run.
                 return;
             }
+            if spec.argv_options.iter().any(|o| o == arg) {
+                // `find / -exec cmd {} ;`: a command up to `;` or `+`.
+                let end = args[i + 1..]
+                    .iter()
+                    .position(|a| matches!(a.as_str(), ";" | "+" | "\\;"))
+                    .map_or(args.len(), |p| i + 1 + p);
+                let command = args[i + 1..end].to_vec();
+                if command.len() == 1 && command[0].contains(char::is_whitespace) {
+                    self.script(&command[0], ctx.deeper());
+                } else {
+                    self.argv(command, Vec::new(), None, ctx.deeper());
+                }
+                i = end + 1;
+                continue;
+            }
             if arg.starts_with('-') && arg.len() > 1 {
                 if let Some((value, consumed)) =
                     option_value(arg, args.get(i + 1), &spec.script_options)
@@ -332,6 +347,25 @@ impl Analyser<'_> {
                     i += consumed;
                     continue;
                 }
+                // Combined flags whose last one takes a value: `screen -dmS name`, or a script:
+                // `script -qc 'cmd'`.
+                if let Some(last) = arg.strip_prefix('-').and_then(|c| c.chars().last()) {
+                    let cluster =
+                        arg.len() > 2 && arg[1..].chars().all(|c| c.is_ascii_alphabetic());
+                    let last = format!("-{last}");
+                    if cluster && spec.script_options.contains(&last) {
+                        if let Some(value) = args.get(i + 1) {
+                            script_seen = true;
+                            self.script(value, ctx.deeper());
+                        }
+                        i += 2;
+                        continue;
+                    }
+                    if cluster && spec.options_with_value.contains(&last) {
+                        i += 2;
+                        continue;
+                    }
+                }
                 i += 1;
                 continue;
             }
@@ -345,7 +379,15 @@ impl Analyser<'_> {
                 i += 1;
                 continue;
             }
+            if !spec.runs_rest {
+                // `find / -name x -exec ...`: positional arguments are no command; keep looking.
+                i += 1;
+                continue;
+            }
             break;
+        }
+        if !spec.runs_rest {
+            return;
         }
         let rest: Vec<String> = args[i.min(args.len())..].to_vec();
         if rest.is_empty() {
@@ -411,6 +453,11 @@ impl Analyser<'_> {
     }
 
     fn interpreter(&mut self, args: &[String], index: usize, ctx: Ctx) {
+        let program = self.out.invocations[index].program.clone();
+        if self.exec.positional_code.contains(&program) {
+            self.positional_code(args, index, ctx);
+            return;
+        }
         let mut i = 0;
         while i < args.len() {
             let arg = &args[i];
@@ -421,6 +468,13 @@ impl Analyser<'_> {
                     self.code(&code, ctx);
                 }
                 return;
+            }
+            if let Some(code) = self.combined_code(arg, args.get(i + 1)) {
+                // `-Ic CODE`, `-ne CODE`, `-cCODE`: read as code, but keep scanning in case the
+                // cluster was something else (`perl -Mposix -e CODE`).
+                self.code(&code, ctx);
+                i += 1;
+                continue;
             }
             if arg == "-m" {
                 // `python -m module`: a module by name, nothing inline.
@@ -437,6 +491,50 @@ impl Analyser<'_> {
             return;
         }
         self.out.invocations[index].interactive = true;
+    }
+
+    /// The code a combined option cluster gives: `-Ic CODE` and `-ne CODE` (a code option last,
+    /// the code is `next`), `-cCODE` (a code option first, the code attached).
+    fn combined_code(&self, arg: &str, next: Option<&String>) -> Option<String> {
+        let cluster = arg.strip_prefix('-').filter(|c| !c.starts_with('-'))?;
+        let is_code = |c: char| self.exec.code_options.contains(&format!("-{c}"));
+        let first = cluster.chars().next()?;
+        let last = cluster.chars().last()?;
+        if cluster.len() > 1 && cluster.chars().all(|c| c.is_ascii_alphabetic()) && is_code(last) {
+            return next.cloned();
+        }
+        if cluster.len() > 1 && is_code(first) {
+            return Some(cluster[first.len_utf8()..].to_string());
+        }
+        None
+    }
+
+    /// `awk [-F sep] [-v x=1] 'program' files`: the first positional argument is the program,
+    /// whose strings are read for commands (`system("...")`, `print ... | "sh"`).
+    fn positional_code(&mut self, args: &[String], index: usize, ctx: Ctx) {
+        let mut i = 0;
+        while i < args.len() {
+            let arg = &args[i];
+            if arg == "-f" || arg.starts_with("--file") {
+                // The program is in a file.
+                return;
+            }
+            if arg == "--" {
+                i += 1;
+                break;
+            }
+            if arg.starts_with('-') && arg.len() > 1 {
+                let takes_value = self.exec.positional_code_options.iter().any(|o| o == arg);
+                i += if takes_value { 2 } else { 1 };
+                continue;
+            }
+            break;
+        }
+        if let Some(code) = args.get(i) {
+            let code = code.clone();
+            self.out.invocations[index].script_arg = Some(i);
+            self.code(&code, ctx);
+        }
     }
 
     /// Inline interpreter code: kept for markers; its string literals that look like commands
