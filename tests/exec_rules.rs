@@ -180,6 +180,8 @@ const CASES: &[Case] = &[
     Case { argv: &["python3"], stdin: true, action: Allow, rules: &["exec-interactive-shell"] },
     // Benign admin work stays quiet.
     case(&["ls", "-l", "/srv"], Allow, &[]),
+    // kubectl cp: an upload is a low-score staging finding; what is copied out is judged by path.
+    case(&["tar", "-xmf", "-", "-C", "/tmp/bar"], Allow, &["exec-file-upload"]),
     case(&["cat", "/app/config.yaml"], Allow, &[]),
     case(&["tail", "-f", "/var/log/app.log"], Allow, &[]),
     case(&["psql", "-h", "db", "-U", "app", "-c", "select 1"], Allow, &[]),
@@ -642,6 +644,12 @@ fn no_bypass_through_a_second_interpreter() {
     let hidden: &[&[&str]] = &[
         &["sh", "-c", "eval 'nmap -sS 10.0.0.0/24'"],
         &["sh", "-c", "eval nmap -sS 10.0.0.0/24"],
+        // brush-parser's tokenizer ends this substitution at the inner pattern's `)`.
+        &[
+            "sh",
+            "-c",
+            "case x in x) echo $( case x in x) nmap -sS 10.0.0.0/24;; esac );; esac",
+        ],
         &["awk", "BEGIN{system(\"nmap -sS 10.0.0.0/24\")}"],
         &[
             "gawk",
@@ -773,4 +781,63 @@ fn no_bypass_through_a_second_interpreter() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// `kubectl cp` as the API server admits it (kubectl's own argv): uploads are recorded as
+/// staging (T1105) without a warning, copies out are judged by the paths they copy, including
+/// the `--retries` form and whole credential directories.
+#[test]
+fn kubectl_cp_is_recognised() {
+    let policy = policy();
+    let upload: &[&[&str]] = &[
+        &["tar", "-xmf", "-"],
+        &["tar", "-xmf", "-", "-C", "/tmp/bar"],
+        &[
+            "tar",
+            "--no-same-permissions",
+            "--no-same-owner",
+            "-xmf",
+            "-",
+            "-C",
+            "/app/data",
+        ],
+    ];
+    for argv in upload {
+        let d = exec(&policy, argv, true);
+        assert_eq!(rules(&d), ["exec-file-upload"], "{argv:?}");
+        assert_eq!(d.action, Action::Allow, "{argv:?}");
+        assert_eq!(d.findings[0].technique, "T1105");
+    }
+    let out: &[(&[&str], Option<&str>)] = &[
+        (&["tar", "cf", "-", "/app/logs"], None),
+        (&["sh", "-c", "tar cf - /app/logs | tail -c+1048576"], None),
+        (
+            &["tar", "cf", "-", "/etc/shadow"],
+            Some("exec-credential-hunt"),
+        ),
+        (
+            &["tar", "cf", "-", "/root/.kube"],
+            Some("exec-credential-hunt"),
+        ),
+        (
+            &["sh", "-c", "tar cf - /root/.ssh | tail -c+0"],
+            Some("exec-credential-hunt"),
+        ),
+        (
+            &[
+                "tar",
+                "cf",
+                "-",
+                "/var/run/secrets/kubernetes.io/serviceaccount",
+            ],
+            Some("exec-sa-token-read"),
+        ),
+    ];
+    for (argv, rule) in out {
+        let fired = rules(&exec(&policy, argv, false));
+        match rule {
+            None => assert!(fired.is_empty(), "{argv:?}: {fired:?}"),
+            Some(rule) => assert!(fired.iter().any(|f| f == rule), "{argv:?}: {fired:?}"),
+        }
+    }
 }

@@ -617,6 +617,13 @@ impl Analyser<'_> {
             }
             None => self.fallback(&text, ctx),
         }
+        if text.contains("case") && text.contains("$(") {
+            // brush-parser's tokenizer, like its word parser, can end `$(case x in x) ...)` at
+            // the pattern's `)`; the substitutions as the shell sees them are analysed too.
+            for body in nesting::substitutions(&text) {
+                self.script(&body, ctx.deeper());
+            }
+        }
     }
 
     fn obfuscated(&mut self, how: &str) {
