@@ -618,8 +618,9 @@ impl Analyser<'_> {
             None => self.fallback(&text, ctx),
         }
         if text.contains("case") && text.contains("$(") {
-            // brush-parser's tokenizer, like its word parser, can end `$(case x in x) ...)` at
-            // the pattern's `)`; the substitutions as the shell sees them are analysed too.
+            // brush-parser's tokenizer and word parser both end `$(case x in x) ...)` at the
+            // pattern's `)`; the substitutions as the shell sees them are analysed too, once
+            // for the whole script.
             for body in nesting::substitutions(&text) {
                 self.script(&body, ctx.deeper());
             }

@@ -142,14 +142,9 @@ impl Analyser<'_> {
             return vec![raw.replace(['\'', '"'], "")];
         };
         let mut subs = Vec::new();
+        // brush-parser cuts `$(case x in x) ...;; esac)` at the pattern's `)`; `Analyser::script`
+        // analyses the bodies the shell sees for the whole script, this word included.
         collect_substitutions(&pieces, &mut subs);
-        // brush-parser's word parser ends `$(case x in x) ...;; esac)` at the pattern's `)`;
-        // the pre-scan finds the body the shell runs. Both are analysed.
-        for body in nesting::substitutions(raw) {
-            if !subs.contains(&body) {
-                subs.push(body);
-            }
-        }
         for s in subs {
             self.script(&s, ctx.deeper());
         }
