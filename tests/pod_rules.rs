@@ -208,6 +208,11 @@ fn attack_tool_images_match_on_the_reference() {
         "instrumentisto/nmap:latest",
         "ghcr.io/cdk-team/cdk:v1.5",
         "Peirates",
+        // A toolkit's name anywhere in the repository path.
+        "bustakube/alpine-peirates",
+        "docker.io/someone/linpeas-runner:latest",
+        "ghcr.io/x/tools/kubeletctl-static:1.11",
+        "quay.io/redteam/kube-hunter-custom",
     ] {
         let d = pod(&p, json!({"containers": [{"name": "x", "image": image}]}));
         assert_eq!(d.action, Action::Deny, "{image}: {:?}", d.findings);
@@ -218,8 +223,10 @@ fn attack_tool_images_match_on_the_reference() {
         assert_eq!(d.action, Action::Annotate, "{image}");
     }
     for image in [
+        // The tag is not the name; a near-name is not the name; plain `cdk` is the AWS CDK.
         "ghcr.io/example/shop:kube-hunter",
-        "example/kube-hunter-exporter:1",
+        "example/hunter:1",
+        "public.ecr.aws/example/cdk:2",
         "nginx:1.27",
     ] {
         let d = pod(&p, json!({"containers": [{"name": "x", "image": image}]}));

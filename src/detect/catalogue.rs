@@ -58,6 +58,8 @@ pub struct ImageEntry {
     pub names: HashSet<String>,
     /// Full repositories (`docker.io/aquasec/kube-hunter`), normalised.
     pub repositories: HashSet<String>,
+    /// Lower-case substrings of the repository path (`peirates` in `bustakube/alpine-peirates`).
+    pub name_contains: Vec<String>,
 }
 
 /// Command knowledge: programs, paths, wrappers, shells, interpreters, network clients and hosts.
@@ -78,8 +80,11 @@ pub struct ExecCatalogue {
     pub netcat: HashSet<String>,
     pub netcat_scan_options: Vec<String>,
     pub netcat_exec_options: Vec<String>,
+    pub netcat_listen_options: Vec<String>,
     pub socat: HashSet<String>,
     pub socat_shell_addresses: GlobSet,
+    /// Case-insensitive.
+    pub socat_listen_addresses: GlobSet,
     pub downloaders: HashSet<String>,
     pub metadata_hosts: HashSet<HostKey>,
     pub api_server_hosts: HashSet<HostKey>,
@@ -90,7 +95,63 @@ pub struct ExecCatalogue {
     pub non_connecting: HashSet<String>,
     /// Arguments that only print a version or help.
     pub lookup_arguments: HashSet<String>,
+    pub credential_search: Option<CredentialSearch>,
+    pub kubernetes_api: Option<KubernetesApi>,
+    pub toolkits: Option<Toolkits>,
     pub limits: Limits,
+}
+
+/// What makes a command a search of a filesystem for credentials.
+#[derive(Debug, Clone)]
+pub struct CredentialSearch {
+    pub rule: String,
+    /// Always search a tree.
+    pub searchers: HashSet<String>,
+    /// Search a tree only with one of `recursive_options`.
+    pub recursive_searchers: HashSet<String>,
+    pub recursive_options: Vec<String>,
+    /// Search the whole filesystem whatever their arguments.
+    pub whole_filesystem: HashSet<String>,
+    /// Lower-case substrings naming a credential.
+    pub terms: Vec<String>,
+    /// Lower-case generic words, counted only from a broad root.
+    pub broad_terms: Vec<String>,
+    pub broad_roots: Vec<Pattern>,
+}
+
+/// Kubernetes API use by client verbs and by request paths.
+#[derive(Debug, Clone)]
+pub struct KubernetesApi {
+    pub clients: HashSet<String>,
+    pub options_with_value: Vec<String>,
+    pub verbs: Vec<KubernetesVerb>,
+    pub requests: Vec<KubernetesRequest>,
+    pub write_arguments: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct KubernetesVerb {
+    pub rule: String,
+    pub verbs: HashSet<String>,
+    /// Empty: any resource.
+    pub resources: Vec<Pattern>,
+}
+
+#[derive(Debug, Clone)]
+pub struct KubernetesRequest {
+    pub rule: String,
+    pub paths: GlobSet,
+    pub writes: bool,
+}
+
+/// Known attack toolkits by name.
+#[derive(Debug, Clone)]
+pub struct Toolkits {
+    pub download_rule: String,
+    pub run_rule: String,
+    pub fetchers: HashSet<String>,
+    /// Lower-case substrings.
+    pub names: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

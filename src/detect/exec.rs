@@ -86,6 +86,15 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
     for text in plain_args().chain(&inv.redirects) {
         paths(exec, text, out);
     }
+    if let Some(search) = &exec.credential_search {
+        super::search::detect(search, inv, &describe(inv), out);
+    }
+    if let Some(toolkits) = &exec.toolkits {
+        super::toolkit::detect(exec, toolkits, inv, &describe(inv), out);
+    }
+    if let Some(api) = &exec.kubernetes_api {
+        super::kube_api::client_verbs(api, inv, &describe(inv), out);
+    }
 
     let client = exec.network_clients.contains(&inv.program)
         || exec.netcat.contains(&inv.program)
@@ -105,6 +114,11 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
                     shorten(arg, 40)
                 ),
             );
+        }
+    }
+    if client && connects {
+        if let Some(api) = &exec.kubernetes_api {
+            super::kube_api::client_requests(api, inv, &describe(inv), out);
         }
     }
     for arg in plain_args().filter(|_| connects) {
@@ -137,6 +151,13 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
             .any(|a| exec.socat_shell_addresses.is_match(a))
     {
         out.raise("exec-reverse-shell", describe(inv));
+    } else if exec.socat.contains(&inv.program)
+        && inv
+            .args
+            .iter()
+            .any(|a| exec.socat_listen_addresses.is_match(a.to_lowercase()))
+    {
+        out.raise("exec-listener", describe(inv));
     }
     if exec.downloaders.contains(&inv.program) {
         if let Some(next) = &inv.pipes_into {
@@ -294,6 +315,9 @@ fn netcat(exec: &ExecCatalogue, inv: &Invocation, out: &mut Signals) {
         out.raise("exec-reverse-shell", describe(inv));
         return;
     }
+    if has_option(&exec.netcat_listen_options) {
+        out.raise("exec-listener", describe(inv));
+    }
     let ports: usize = inv
         .args
         .iter()
@@ -324,6 +348,9 @@ fn netcat(exec: &ExecCatalogue, inv: &Invocation, out: &mut Signals) {
 fn inline_code(exec: &ExecCatalogue, code: &str, out: &mut Signals) {
     markers(exec, code, out);
     paths(exec, code, out);
+    if let Some(api) = &exec.kubernetes_api {
+        super::kube_api::code_requests(api, code, out);
+    }
     let what = format!("inline code `{}`", shorten(code, 60));
     for dest in destinations(code, false) {
         destination(exec, &dest, &what, out);

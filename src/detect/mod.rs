@@ -4,10 +4,13 @@
 pub mod budget;
 pub mod catalogue;
 pub mod exec;
+pub mod kube_api;
 pub mod net;
 pub mod paths;
 pub mod pod;
+pub mod search;
 pub mod shell;
+pub mod toolkit;
 
 use crate::subject::{Subject, SubjectBody};
 use catalogue::Catalogue;

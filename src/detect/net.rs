@@ -64,8 +64,46 @@ pub fn destinations(arg: &str, client: bool) -> Vec<Destination> {
     found
 }
 
+/// URL paths named by one argument (`https://10.96.0.1/api/v1/secrets?limit=1` gives
+/// `/api/v1/secrets`). For a network client's argument a URL without scheme counts too
+/// (`curl kubernetes.default/api/v1/pods`, `curl $KUBERNETES_SERVICE_HOST/api`).
+pub fn url_paths(arg: &str, client: bool) -> Vec<&str> {
+    let mut found = Vec::new();
+    for word in arg.split(|c: char| {
+        c.is_whitespace() || c == '"' || c == '\'' || c == ',' || c == '(' || c == ')'
+    }) {
+        let rest = match word.find("://") {
+            Some(idx) => &word[idx + 3..],
+            None if client && !word.starts_with(['-', '/']) => word,
+            None => continue,
+        };
+        let Some(slash) = rest.find('/') else {
+            continue;
+        };
+        let path = &rest[slash..];
+        let path = path.split(['?', '#']).next().unwrap_or(path);
+        found.push(path);
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn url_paths_with_and_without_scheme() {
+        assert_eq!(
+            url_paths("https://10.96.0.1:443/api/v1/secrets?limit=1", false),
+            vec!["/api/v1/secrets"]
+        );
+        assert_eq!(
+            url_paths("kubernetes.default/api/v1/pods", true),
+            vec!["/api/v1/pods"]
+        );
+        assert!(url_paths("kubernetes.default/api/v1/pods", false).is_empty());
+        assert!(url_paths("/etc/passwd", true).is_empty());
+        assert!(url_paths("--data=@x", true).is_empty());
+    }
     use super::*;
 
     fn ip(s: &str) -> HostKey {

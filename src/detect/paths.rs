@@ -42,7 +42,10 @@ pub fn normalise_command_path(raw: &str) -> Option<String> {
 }
 
 /// Path-like fragments inside one argument: `--unix-socket=/run/docker.sock`,
-/// `UNIX-CONNECT:/var/run/docker.sock`, `file:///etc/passwd`, `/proc/1/environ`.
+/// `UNIX-CONNECT:/var/run/docker.sock`, `file:///etc/passwd`, `/proc/1/environ`. Relative
+/// fragments (`release_agent`, `./kernel/core_pattern`) are kept without their `./`: only
+/// `**/` patterns can match them, which is how `cd /proc/sys/kernel; echo x > core_pattern` is
+/// still seen.
 pub fn path_candidates(arg: &str) -> impl Iterator<Item = String> + '_ {
     arg.split(|c: char| {
         c.is_whitespace()
@@ -51,8 +54,24 @@ pub fn path_candidates(arg: &str) -> impl Iterator<Item = String> + '_ {
                 '=' | ':' | ',' | ';' | '\'' | '"' | '<' | '>' | '|' | '(' | ')' | '@' | '`'
             )
     })
-    .filter(|frag| frag.starts_with('/') || frag.starts_with("~/"))
-    .filter_map(normalise_command_path)
+    .filter_map(|frag| {
+        if frag.starts_with('/') || frag.starts_with("~/") {
+            normalise_command_path(frag)
+        } else {
+            relative(frag)
+        }
+    })
+}
+
+fn relative(frag: &str) -> Option<String> {
+    if frag.starts_with('-') || frag.starts_with('$') {
+        return None;
+    }
+    let parts: Vec<&str> = frag
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("/"))
 }
 
 #[cfg(test)]
@@ -64,11 +83,13 @@ mod tests {
         let found: Vec<String> = path_candidates("--unix-socket=/var/run/docker.sock").collect();
         assert_eq!(found, vec!["/run/docker.sock"]);
         let found: Vec<String> = path_candidates("UNIX-CONNECT:/var/run/crio/crio.sock").collect();
-        assert_eq!(found, vec!["/run/crio/crio.sock"]);
+        assert_eq!(found, vec!["UNIX-CONNECT", "/run/crio/crio.sock"]);
         let found: Vec<String> = path_candidates("file:///etc/passwd").collect();
-        assert_eq!(found, vec!["/etc/passwd"]);
+        assert_eq!(found, vec!["file", "/etc/passwd"]);
         let found: Vec<String> = path_candidates("~/.kube/config").collect();
         assert_eq!(found, vec!["~/.kube/config"]);
-        assert_eq!(path_candidates("hello world").count(), 0);
+        let found: Vec<String> = path_candidates("./kernel//core_pattern --x=y").collect();
+        assert_eq!(found, vec!["kernel/core_pattern", "y"]);
+        assert_eq!(path_candidates("-r $HOME").count(), 0);
     }
 }

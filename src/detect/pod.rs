@@ -320,8 +320,15 @@ fn image_signals(catalogue: &Catalogue, raw: &str, out: &mut Signals) {
         return;
     };
     let full = image.full_repository();
+    let repository = image.repository.to_lowercase();
     for entry in &catalogue.pod.images {
-        if entry.names.contains(image.name()) || entry.repositories.contains(&full) {
+        if entry.names.contains(image.name())
+            || entry.repositories.contains(&full)
+            || entry
+                .name_contains
+                .iter()
+                .any(|n| repository.contains(n.as_str()))
+        {
             out.raise(&entry.rule, format!("image {raw}"));
         }
     }

@@ -10,8 +10,9 @@ use super::exemption::Exemption;
 use super::load::{Policy, PolicyError, Problem, Rule, API_VERSION, KIND};
 use super::model::*;
 use crate::detect::catalogue::{
-    Catalogue, CodeMarker, ExecCatalogue, HostPathEntry, ImageEntry, Limits, PodCatalogue,
-    ProgramEntry, Wrapper,
+    Catalogue, CodeMarker, CredentialSearch, ExecCatalogue, HostPathEntry, ImageEntry,
+    KubernetesApi, KubernetesRequest, KubernetesVerb, Limits, PodCatalogue, ProgramEntry, Toolkits,
+    Wrapper,
 };
 use crate::norm::capability::normalise_capability;
 use crate::norm::host::HostKey;
@@ -97,6 +98,20 @@ fn valid_technique(t: &str) -> bool {
 
 fn set(items: &[String]) -> HashSet<String> {
     items.iter().cloned().collect()
+}
+
+/// Substrings compared case-insensitively; an empty one would match everything.
+fn lower(c: &mut Checker, path: &str, items: &[String]) -> Vec<String> {
+    for (i, item) in items.iter().enumerate() {
+        if item.trim().is_empty() {
+            c.problem(format!("{path}[{i}]"), "must not be empty");
+        }
+    }
+    items
+        .iter()
+        .filter(|i| !i.trim().is_empty())
+        .map(|i| i.to_lowercase())
+        .collect()
 }
 
 pub(super) fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
@@ -312,6 +327,11 @@ fn compile_pod(c: &mut Checker, pod: &PodKnowledge, rules: &HashMap<String, Rule
                 rule: img.rule.clone(),
                 names: set(&img.names),
                 repositories,
+                name_contains: lower(
+                    c,
+                    &format!("pod.images[{i}].nameContains"),
+                    &img.name_contains,
+                ),
             }
         })
         .collect();
@@ -418,6 +438,31 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
         &exec.socat.shell_addresses,
         false,
     );
+    let lowered: Vec<String> = exec
+        .socat
+        .listen_addresses
+        .iter()
+        .map(|a| a.to_lowercase())
+        .collect();
+    let socat_listen_addresses = c.globset("exec.socat.listenAddresses", &lowered, false);
+    let credential_search = exec
+        .credential_search
+        .as_ref()
+        .map(|s| compile_credential_search(c, s));
+    let kubernetes_api = exec
+        .kubernetes_api
+        .as_ref()
+        .map(|k| compile_kubernetes_api(c, k));
+    let toolkits = exec.toolkits.as_ref().map(|t| {
+        c.rule_ref("exec.toolkits.downloadRule".into(), &t.download_rule);
+        c.rule_ref("exec.toolkits.runRule".into(), &t.run_rule);
+        Toolkits {
+            download_rule: t.download_rule.clone(),
+            run_rule: t.run_rule.clone(),
+            fetchers: set(&t.fetchers),
+            names: lower(c, "exec.toolkits.names", &t.names),
+        }
+    });
     let hosts = |c: &mut Checker, path: &str, items: &[String]| -> HashSet<HostKey> {
         items
             .iter()
@@ -486,8 +531,10 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
         netcat: set(&exec.netcat.names),
         netcat_scan_options: exec.netcat.scan_options.clone(),
         netcat_exec_options: exec.netcat.exec_options.clone(),
+        netcat_listen_options: exec.netcat.listen_options.clone(),
         socat: set(&exec.socat.names),
         socat_shell_addresses,
+        socat_listen_addresses,
         downloaders: set(&exec.downloaders),
         metadata_hosts,
         api_server_hosts,
@@ -496,6 +543,9 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
         network_clients: set(&exec.network.clients),
         non_connecting: set(&exec.network.non_connecting),
         lookup_arguments: set(&exec.lookup_arguments),
+        credential_search,
+        kubernetes_api,
+        toolkits,
         limits: Limits {
             max_script_bytes: limits.max_script_bytes,
             max_depth: limits.max_depth,
@@ -503,5 +553,68 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
             max_nesting: limits.max_nesting,
             max_work: limits.max_work,
         },
+    }
+}
+
+fn compile_credential_search(c: &mut Checker, s: &CredentialSearchSpec) -> CredentialSearch {
+    let path = "exec.credentialSearch";
+    c.rule_ref(format!("{path}.rule"), &s.rule);
+    CredentialSearch {
+        rule: s.rule.clone(),
+        searchers: set(&s.searchers),
+        recursive_searchers: set(&s.recursive_searchers),
+        recursive_options: s.recursive_options.clone(),
+        whole_filesystem: set(&s.whole_filesystem),
+        terms: lower(c, &format!("{path}.terms"), &s.terms),
+        broad_terms: lower(c, &format!("{path}.broadTerms"), &s.broad_terms),
+        broad_roots: c.patterns(&format!("{path}.broadRoots"), &s.broad_roots, true),
+    }
+}
+
+fn compile_kubernetes_api(c: &mut Checker, k: &KubernetesApiSpec) -> KubernetesApi {
+    let path = "exec.kubernetesApi";
+    let verbs = k
+        .verbs
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            c.rule_ref(format!("{path}.verbs[{i}].rule"), &v.rule);
+            if v.verbs.is_empty() {
+                c.problem(format!("{path}.verbs[{i}].verbs"), "must name a verb");
+            }
+            KubernetesVerb {
+                rule: v.rule.clone(),
+                verbs: set(&v.verbs),
+                resources: c.patterns(&format!("{path}.verbs[{i}].resources"), &v.resources, true),
+            }
+        })
+        .collect();
+    let requests = k
+        .requests
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            c.rule_ref(format!("{path}.requests[{i}].rule"), &r.rule);
+            for (j, p) in r.paths.iter().enumerate() {
+                if !p.starts_with('/') {
+                    c.problem(
+                        format!("{path}.requests[{i}].paths[{j}]"),
+                        "must start with /",
+                    );
+                }
+            }
+            KubernetesRequest {
+                rule: r.rule.clone(),
+                paths: c.globset(&format!("{path}.requests[{i}].paths"), &r.paths, true),
+                writes: r.writes,
+            }
+        })
+        .collect();
+    KubernetesApi {
+        clients: set(&k.clients),
+        options_with_value: k.options_with_value.clone(),
+        verbs,
+        requests,
+        write_arguments: k.write_arguments.clone(),
     }
 }

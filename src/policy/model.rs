@@ -141,6 +141,9 @@ pub struct ImageSpec {
     pub names: Vec<String>,
     #[serde(default)]
     pub repositories: Vec<String>,
+    /// Case-insensitive substrings of the repository path (`bustakube/alpine-peirates`).
+    #[serde(default)]
+    pub name_contains: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -160,7 +163,91 @@ pub struct ExecKnowledge {
     #[serde(default)]
     pub lookup_arguments: Vec<String>,
     pub network: NetworkSpec,
+    #[serde(default)]
+    pub credential_search: Option<CredentialSearchSpec>,
+    #[serde(default)]
+    pub kubernetes_api: Option<KubernetesApiSpec>,
+    #[serde(default)]
+    pub toolkits: Option<ToolkitSpec>,
     pub limits: Limits,
+}
+
+/// Searching a filesystem for credentials (`grep -r 'PRIVATE KEY' /`, `find / -name id_rsa`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CredentialSearchSpec {
+    pub rule: String,
+    /// Programs that always search a tree (find, locate, rg).
+    pub searchers: Vec<String>,
+    /// Programs that search a tree only with a recursive option (grep -r).
+    #[serde(default)]
+    pub recursive_searchers: Vec<String>,
+    #[serde(default)]
+    pub recursive_options: Vec<String>,
+    /// Searchers whose search covers the whole filesystem whatever the arguments (locate).
+    #[serde(default)]
+    pub whole_filesystem: Vec<String>,
+    /// Case-insensitive substrings that name a credential: a search for one raises the rule.
+    pub terms: Vec<String>,
+    /// Generic words (password, token): they raise the rule only from a broad root.
+    #[serde(default)]
+    pub broad_terms: Vec<String>,
+    /// Roots whose search is a sweep of the filesystem (`/`, `/home`, `~`); globs allowed.
+    #[serde(default)]
+    pub broad_roots: Vec<String>,
+}
+
+/// Kubernetes API use from inside a pod, by client verbs and by request paths.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KubernetesApiSpec {
+    /// kubectl and its kin: `CLIENT [options] VERB [RESOURCE]`.
+    pub clients: Vec<String>,
+    /// Their options that take a value, so the verb is found after them.
+    #[serde(default)]
+    pub options_with_value: Vec<String>,
+    pub verbs: Vec<KubernetesVerbSpec>,
+    /// API request paths in URLs, whatever the host (`/api/v1/namespaces/*/secrets`).
+    #[serde(default)]
+    pub requests: Vec<KubernetesRequestSpec>,
+    /// Arguments that make a request a write (`-d`, `--data`, `-X`, `POST`).
+    #[serde(default)]
+    pub write_arguments: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KubernetesVerbSpec {
+    pub rule: String,
+    pub verbs: Vec<String>,
+    /// Only for these resources (`secrets`, `secret/NAME`); empty means any.
+    #[serde(default)]
+    pub resources: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KubernetesRequestSpec {
+    pub rule: String,
+    /// URL paths; `*` stays within one path segment.
+    pub paths: Vec<String>,
+    /// Only when the request writes (creates a pod, rather than lists them).
+    #[serde(default)]
+    pub writes: bool,
+}
+
+/// Known attack toolkits, by a name that appears in their URLs, files and packages.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ToolkitSpec {
+    /// Raised when a fetcher's argument names a toolkit.
+    pub download_rule: String,
+    /// Raised when a program whose file name contains a toolkit name runs.
+    pub run_rule: String,
+    /// Programs that fetch code: downloaders, git, package managers.
+    pub fetchers: Vec<String>,
+    /// Case-insensitive substrings.
+    pub names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -238,6 +325,9 @@ pub struct NetcatSpec {
     pub names: Vec<String>,
     pub scan_options: Vec<String>,
     pub exec_options: Vec<String>,
+    /// Options that make it listen (`nc -l -p 4444`).
+    #[serde(default)]
+    pub listen_options: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -245,6 +335,9 @@ pub struct NetcatSpec {
 pub struct SocatSpec {
     pub names: Vec<String>,
     pub shell_addresses: Vec<String>,
+    /// Addresses that listen (`TCP-LISTEN:4444`); compared case-insensitively.
+    #[serde(default)]
+    pub listen_addresses: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

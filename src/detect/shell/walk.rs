@@ -114,8 +114,14 @@ impl Analyser<'_> {
             ast::CompoundCommand::BraceGroup(b) => self.compound_list(&b.list, ctx),
             ast::CompoundCommand::Subshell(s) => self.compound_list(&s.list, ctx),
             ast::CompoundCommand::ForClause(f) => {
+                // The list is data the body reads (`for p in /proc/[0-9]*`): its words are
+                // matched like arguments, as a command named `for` that no catalogue lists.
+                let mut words = vec!["for".to_string()];
                 for value in f.values.iter().flatten() {
-                    self.expand(&value.value, ctx);
+                    words.extend(self.expand(&value.value, ctx));
+                }
+                if words.len() > 1 {
+                    self.argv(words, Vec::new(), None, ctx);
                 }
                 self.compound_list(&f.body.list, ctx.looping());
             }

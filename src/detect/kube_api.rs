@@ -1,0 +1,124 @@
+//! Kubernetes API use from inside a pod that goes beyond looking: reading secrets, creating pods,
+//! exec-ing into other pods. Found by client verb (`kubectl get secrets -A`, `kubectl run`) and by
+//! request path, whatever the host and client (`curl -k https://10.96.0.1/api/v1/secrets`): the
+//! paths of the Kubernetes API are its own, so the host does not matter.
+
+use super::catalogue::KubernetesApi;
+use super::net::url_paths;
+use super::shell::Invocation;
+use super::{shorten, Signals};
+
+/// `kubectl [options] VERB [RESOURCE...]`.
+pub fn client_verbs(api: &KubernetesApi, inv: &Invocation, what: &str, out: &mut Signals) {
+    if !api.clients.contains(&inv.program) {
+        return;
+    }
+    let positional = positional_args(&inv.args, &api.options_with_value);
+    let Some((verb, rest)) = positional.split_first() else {
+        return;
+    };
+    for entry in &api.verbs {
+        if !entry.verbs.contains(*verb) {
+            continue;
+        }
+        let resource_matches = entry.resources.is_empty()
+            || rest.first().is_some_and(|r| {
+                r.split(',')
+                    .any(|part| entry.resources.iter().any(|p| p.matches(part)))
+            });
+        if resource_matches {
+            out.raise(&entry.rule, what.to_string());
+        }
+    }
+}
+
+/// Arguments that are not options or option values.
+fn positional_args<'a>(args: &'a [String], options_with_value: &[String]) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        if arg == "--" {
+            out.extend(iter.map(String::as_str));
+            break;
+        }
+        if arg.starts_with('-') {
+            if options_with_value.iter().any(|o| o == arg) {
+                iter.next();
+            }
+            continue;
+        }
+        out.push(arg.as_str());
+    }
+    out
+}
+
+/// Request paths in a network client's arguments.
+pub fn client_requests(api: &KubernetesApi, inv: &Invocation, what: &str, out: &mut Signals) {
+    let writes = inv.args.iter().any(|a| {
+        api.write_arguments.iter().any(|w| {
+            a == w
+                || (w.starts_with("--") && a.starts_with(&format!("{w}=")))
+                // `-XPOST`, `-dname=x`: a short option with its value attached.
+                || (w.len() == 2 && w.starts_with('-') && !w.starts_with("--") && a.starts_with(w.as_str()))
+        })
+    });
+    for arg in &inv.args {
+        requests(api, arg, true, writes, what, out);
+    }
+}
+
+/// Request paths in inline code (`requests.get("https://.../api/v1/secrets")`). A write is a
+/// method name (`POST`) anywhere in the code.
+pub fn code_requests(api: &KubernetesApi, code: &str, out: &mut Signals) {
+    let lowered = code.to_lowercase();
+    let writes = api
+        .write_arguments
+        .iter()
+        .filter(|w| !w.starts_with('-'))
+        .any(|w| lowered.contains(&w.to_lowercase()));
+    let what = format!("inline code `{}`", shorten(code, 60));
+    requests(api, code, false, writes, &what, out);
+}
+
+fn requests(
+    api: &KubernetesApi,
+    text: &str,
+    client: bool,
+    writes: bool,
+    what: &str,
+    out: &mut Signals,
+) {
+    for path in url_paths(text, client) {
+        for entry in &api.requests {
+            if (!entry.writes || writes) && entry.paths.is_match(path) {
+                out.raise(
+                    &entry.rule,
+                    format!("{what} requests {}", shorten(path, 80)),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verb_after_options_with_values() {
+        let args: Vec<String> = [
+            "-n",
+            "kube-system",
+            "--context=prod",
+            "get",
+            "secrets",
+            "-o",
+            "yaml",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let opts = vec!["-n".to_string(), "-o".to_string()];
+        assert_eq!(positional_args(&args, &opts), vec!["get", "secrets"]);
+    }
+}

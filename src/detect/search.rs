@@ -1,0 +1,88 @@
+//! Credential hunting: a search of a filesystem for keys, kubeconfigs, cloud credentials or
+//! password files (`grep -r 'BEGIN RSA PRIVATE KEY' /`, `find / -name id_rsa`). Reading one known
+//! file is a path finding (`exec.paths`); sweeping a tree for secrets is what an intruder does and
+//! an operator does not.
+
+use super::catalogue::CredentialSearch;
+use super::paths::normalise_command_path;
+use super::shell::Invocation;
+use super::Signals;
+
+/// Raises the search rule when `inv` searches a tree for a credential term, or for a generic
+/// term (password, token) from a broad root.
+pub fn detect(search: &CredentialSearch, inv: &Invocation, what: &str, out: &mut Signals) {
+    let program = inv.program.as_str();
+    let recursive = search.searchers.contains(program)
+        || (search.recursive_searchers.contains(program)
+            && inv
+                .args
+                .iter()
+                .any(|a| recursive_option(a, &search.recursive_options)));
+    if !recursive {
+        return;
+    }
+    let lowered: Vec<String> = inv.args.iter().map(|a| a.to_lowercase()).collect();
+    let named = |terms: &[String]| {
+        terms
+            .iter()
+            .find(|t| lowered.iter().any(|a| a.contains(t.as_str())))
+            .cloned()
+    };
+    if let Some(term) = named(&search.terms) {
+        out.raise(&search.rule, format!("{what} searches for {term:?}"));
+        return;
+    }
+    let broad =
+        search.whole_filesystem.contains(program) || inv.args.iter().any(|a| broad_root(search, a));
+    if broad {
+        if let Some(term) = named(&search.broad_terms) {
+            out.raise(
+                &search.rule,
+                format!("{what} searches a whole tree for {term:?}"),
+            );
+        }
+    }
+}
+
+/// `-r`, `--recursive`, or a cluster of short options containing one (`-rni`).
+fn recursive_option(arg: &str, options: &[String]) -> bool {
+    options.iter().any(|o| {
+        arg == o
+            || (o.starts_with("--") && arg.starts_with(&format!("{o}=")))
+            || (o.len() == 2
+                && !o.starts_with("--")
+                && arg.starts_with('-')
+                && !arg.starts_with("--")
+                && arg[1..].chars().all(|c| c.is_ascii_alphabetic())
+                && arg[1..].contains(&o[1..]))
+    })
+}
+
+fn broad_root(search: &CredentialSearch, arg: &str) -> bool {
+    let candidate = if arg.starts_with('/') {
+        normalise_command_path(arg)
+    } else {
+        Some(arg.trim_end_matches('/').to_string()).filter(|a| !a.is_empty())
+    };
+    candidate.is_some_and(|c| search.broad_roots.iter().any(|p| p.matches(&c)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recursive_options_in_clusters() {
+        let options = vec![
+            "-r".to_string(),
+            "-R".to_string(),
+            "--recursive".to_string(),
+        ];
+        for yes in ["-r", "-rni", "-iR", "--recursive"] {
+            assert!(recursive_option(yes, &options), "{yes}");
+        }
+        for no in ["-i", "--regexp=r", "-e", "r", "--include=*.r"] {
+            assert!(!recursive_option(no, &options), "{no}");
+        }
+    }
+}

@@ -1,0 +1,41 @@
+//! Known attack toolkits by name, wherever the name appears: in what a fetcher downloads
+//! (`curl -LO .../kubeletctl_linux_amd64`, `git clone .../PEASS-ng`, `pip install kube-hunter`) and
+//! in the file name of what runs (`/tmp/linpeas_linux_amd64`, `bash /tmp/LinEnum.sh`). A renamed
+//! binary escapes this; its download URL usually does not.
+
+use super::catalogue::{ExecCatalogue, Toolkits};
+use super::shell::Invocation;
+use super::Signals;
+
+pub fn detect(
+    exec: &ExecCatalogue,
+    toolkits: &Toolkits,
+    inv: &Invocation,
+    what: &str,
+    out: &mut Signals,
+) {
+    let named = |text: &str| {
+        let text = text.to_lowercase();
+        toolkits
+            .names
+            .iter()
+            .find(|n| text.contains(n.as_str()))
+            .cloned()
+    };
+    if toolkits.fetchers.contains(&inv.program) {
+        if let Some(name) = inv.args.iter().find_map(|a| named(a)) {
+            out.raise(&toolkits.download_rule, format!("{what} fetches {name}"));
+        }
+    }
+    if let Some(name) = named(&inv.program) {
+        out.raise(&toolkits.run_rule, format!("{what} runs {name}"));
+    }
+    // `bash /tmp/linpeas.sh`, `python3 ./deepce.py`: the script file is the toolkit.
+    let runs_file = exec.shells.contains(&inv.program) || exec.interpreters.contains(&inv.program);
+    if runs_file && inv.script_arg.is_none() {
+        let file = inv.args.iter().find(|a| !a.starts_with('-'));
+        if let Some(name) = file.and_then(|f| named(f.rsplit('/').next().unwrap_or(f))) {
+            out.raise(&toolkits.run_rule, format!("{what} runs {name}"));
+        }
+    }
+}
