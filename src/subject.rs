@@ -79,11 +79,66 @@ pub struct AttachOptions {
     pub tty: bool,
 }
 
+/// PodPortForwardOptions. The API server fills `ports` from the URL's query; kubectl sends its
+/// ports inside the stream instead, so they are usually absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct PortForward {
+    #[serde(deserialize_with = "nullable")]
+    pub ports: Vec<i64>,
+}
+
+fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// What a proxy request reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyTarget {
+    Pod,
+    Service,
+    Node,
+}
+
+/// pods/proxy, services/proxy, nodes/proxy: PodProxyOptions, ServiceProxyOptions and
+/// NodeProxyOptions carry only `path`; the port is in the request's name (`web:8080`,
+/// `https:web:8443`, `node-1:10250`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyRequest {
+    pub target: ProxyTarget,
+    pub name: String,
+    pub path: String,
+}
+
+impl ProxyRequest {
+    /// The port named in `[scheme:]name[:port]`, if it is a number.
+    pub fn port(&self) -> Option<u16> {
+        let parts: Vec<&str> = self.name.split(':').collect();
+        match parts.as_slice() {
+            [_, port] | [_, _, port] => port.parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+struct ProxyOptions {
+    #[serde(deserialize_with = "nullable")]
+    path: String,
+}
+
 #[derive(Debug, Clone)]
 pub enum SubjectBody {
     Pod(Box<PodSubject>),
     Exec(ExecCommand),
     Attach(AttachOptions),
+    PortForward(PortForward),
+    Proxy(ProxyRequest),
     /// Not something reconguard judges; the reason says what it was.
     Skipped(String),
 }
@@ -266,6 +321,24 @@ pub fn from_manifest(value: &Value) -> Result<Vec<Subject>, SubjectError> {
             let exec = ExecCommand::deserialize(value).map_err(|e| invalid("PodExecOptions", e))?;
             Ok(vec![base(SubjectBody::Exec(exec))])
         }
+        "PodPortForwardOptions" => {
+            let forward =
+                PortForward::deserialize(value).map_err(|e| invalid("PodPortForwardOptions", e))?;
+            Ok(vec![base(SubjectBody::PortForward(forward))])
+        }
+        "PodProxyOptions" | "ServiceProxyOptions" | "NodeProxyOptions" => {
+            let options = ProxyOptions::deserialize(value).map_err(|e| invalid(kind, e))?;
+            let target = match kind {
+                "PodProxyOptions" => ProxyTarget::Pod,
+                "ServiceProxyOptions" => ProxyTarget::Service,
+                _ => ProxyTarget::Node,
+            };
+            Ok(vec![base(SubjectBody::Proxy(ProxyRequest {
+                target,
+                name: meta.and_then(|m| str_field(m, "name")).unwrap_or_default(),
+                path: options.path,
+            }))])
+        }
         _ => match template_path(split_api_version(api_version), kind) {
             Some(path) => Ok(vec![base(SubjectBody::Pod(Box::new(pod_from(
                 value,
@@ -356,6 +429,27 @@ pub fn from_request(req: &AdmissionRequest<DynamicObject>) -> Result<Subject, Su
             SubjectBody::Attach(
                 AttachOptions::deserialize(object).map_err(|e| invalid("PodAttachOptions", e))?,
             )
+        }
+        ("", "pods", Some("portforward"), "CONNECT") => SubjectBody::PortForward(match object {
+            Some(o) => {
+                PortForward::deserialize(o).map_err(|e| invalid("PodPortForwardOptions", e))?
+            }
+            None => PortForward::default(),
+        }),
+        ("", r @ ("pods" | "services" | "nodes"), Some("proxy"), "CONNECT") => {
+            let options = match object {
+                Some(o) => ProxyOptions::deserialize(o).map_err(|e| invalid("proxy options", e))?,
+                None => ProxyOptions::default(),
+            };
+            SubjectBody::Proxy(ProxyRequest {
+                target: match r {
+                    "pods" => ProxyTarget::Pod,
+                    "services" => ProxyTarget::Service,
+                    _ => ProxyTarget::Node,
+                },
+                name: req.name.clone(),
+                path: options.path,
+            })
         }
         ("", "pods", Some("ephemeralcontainers"), "UPDATE" | "CREATE") => {
             let object = object.ok_or(SubjectError::Missing("request.object"))?;

@@ -587,3 +587,67 @@ async fn failed_tls_handshakes_are_counted_by_reason() {
     assert_eq!(resp.status(), 200);
     server.stop().await.unwrap();
 }
+
+/// Port-forwards and proxies over real TLS, as the API server sends them (CONNECT, the options
+/// object, the port in the name): judged, counted by subresource, and logged with their ports and
+/// paths.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn port_forwards_and_proxies_are_judged_over_tls() {
+    let server = Server::start(|_, _| {}).await;
+    let client = h2_client(&server.ca_pem);
+    let url = server.url("/validate");
+    for (file, allowed, rule) in [
+        ("portforward-etcd.json", false, "portforward-node-port"),
+        ("proxy-node-exec.json", false, "proxy-kubelet-command"),
+        ("proxy-pod-kubelet-port.json", false, "proxy-node-port"),
+    ] {
+        let (status, _, body) = post(&client, &url, &corpus(file)).await;
+        assert_eq!(status, 200, "{file}");
+        let resp = &body["response"];
+        assert_eq!(resp["allowed"], allowed, "{file}: {resp}");
+        let message = resp["status"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(rule), "{file}: {message}");
+    }
+    for file in [
+        "portforward-kubectl.json",
+        "proxy-node-metrics.json",
+        "proxy-service.json",
+    ] {
+        let (_, _, body) = post(&client, &url, &corpus(file)).await;
+        assert_eq!(body["response"]["allowed"], true, "{file}");
+        assert!(body["response"].get("warnings").is_none(), "{file}");
+    }
+    let text = server.metrics_text().await;
+    for (sub, decision, count) in [
+        ("portforward", "deny", 1.0),
+        ("portforward", "allow", 1.0),
+        ("proxy", "deny", 2.0),
+        ("proxy", "allow", 2.0),
+    ] {
+        assert_eq!(
+            metric(
+                &text,
+                "reconguard_admission_requests_total",
+                &[("subresource", sub), ("decision", decision)]
+            ),
+            count,
+            "{sub} {decision}"
+        );
+    }
+    let dir = server.stop().await.unwrap();
+    let log = std::fs::read_to_string(dir.path().join("decisions.jsonl")).unwrap();
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let forward = lines
+        .iter()
+        .find(|l| l["subresource"] == "portforward")
+        .unwrap();
+    assert_eq!(forward["ports"], json!([2379]));
+    let exec = lines.iter().find(|l| l["resource"] == "nodes").unwrap();
+    assert_eq!(
+        exec["proxy_path"],
+        "/exec/kube-system/kube-proxy-x2v9q/kube-proxy"
+    );
+}

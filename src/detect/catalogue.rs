@@ -16,6 +16,19 @@ use crate::norm::pattern::Pattern;
 pub struct Catalogue {
     pub pod: PodCatalogue,
     pub exec: ExecCatalogue,
+    pub connect: Option<ConnectCatalogue>,
+}
+
+/// Port-forward and proxy knowledge.
+#[derive(Debug, Clone)]
+pub struct ConnectCatalogue {
+    pub node_ports: HashSet<u16>,
+    pub port_forward_rule: String,
+    pub unseen_ports_rule: Option<String>,
+    pub proxy_port_rule: String,
+    pub proxy_paths: GlobSet,
+    /// Rule of each glob in `proxy_paths`, by index.
+    pub proxy_path_rules: Vec<String>,
 }
 
 /// Pod-spec knowledge: capabilities, host paths, attack-tool images.

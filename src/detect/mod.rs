@@ -3,6 +3,7 @@
 
 pub mod budget;
 pub mod catalogue;
+pub mod connect;
 pub mod exec;
 pub mod kube_api;
 pub mod net;
@@ -79,6 +80,16 @@ pub fn detect(catalogue: &Catalogue, subject: &Subject) -> Vec<Signal> {
             );
             if attach.stdin {
                 signals.raise("exec-attach", "stdin attached");
+            }
+        }
+        SubjectBody::PortForward(forward) => {
+            if let Some(connect) = &catalogue.connect {
+                connect::port_forward(connect, forward, &mut signals);
+            }
+        }
+        SubjectBody::Proxy(request) => {
+            if let Some(connect) = &catalogue.connect {
+                connect::proxy(connect, request, &mut signals);
             }
         }
         SubjectBody::Skipped(_) => {}

@@ -10,9 +10,9 @@ use super::exemption::Exemption;
 use super::load::{Policy, PolicyError, Problem, Rule, API_VERSION, KIND};
 use super::model::*;
 use crate::detect::catalogue::{
-    Catalogue, CodeMarker, CredentialSearch, ExecCatalogue, HostPathEntry, ImageEntry,
-    KubernetesApi, KubernetesRequest, KubernetesVerb, Limits, PodCatalogue, ProgramEntry, Toolkits,
-    Wrapper,
+    Catalogue, CodeMarker, ConnectCatalogue, CredentialSearch, ExecCatalogue, HostPathEntry,
+    ImageEntry, KubernetesApi, KubernetesRequest, KubernetesVerb, Limits, PodCatalogue,
+    ProgramEntry, Toolkits, Wrapper,
 };
 use crate::norm::capability::normalise_capability;
 use crate::norm::host::HostKey;
@@ -253,6 +253,7 @@ pub(super) fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
 
     let pod = compile_pod(&mut c, &doc.pod, &rules);
     let exec = compile_exec(&mut c, &doc.exec);
+    let connect = doc.connect.as_ref().map(|k| compile_connect(&mut c, k));
 
     if !c.problems.is_empty() {
         return Err(PolicyError::Invalid(c.problems));
@@ -263,7 +264,7 @@ pub(super) fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         combinations: doc.combinations.clone(),
         rules,
         exemptions,
-        catalogue: Catalogue { pod, exec },
+        catalogue: Catalogue { pod, exec, connect },
         document: doc,
     })
 }
@@ -616,5 +617,37 @@ fn compile_kubernetes_api(c: &mut Checker, k: &KubernetesApiSpec) -> KubernetesA
         verbs,
         requests,
         write_arguments: k.write_arguments.clone(),
+    }
+}
+
+fn compile_connect(c: &mut Checker, k: &ConnectKnowledge) -> ConnectCatalogue {
+    c.rule_ref("connect.portForwardRule".into(), &k.port_forward_rule);
+    c.rule_ref("connect.proxyPortRule".into(), &k.proxy_port_rule);
+    if let Some(rule) = &k.unseen_ports_rule {
+        c.rule_ref("connect.unseenPortsRule".into(), rule);
+    }
+    let mut builder = GlobSetBuilder::new();
+    let mut rules = Vec::new();
+    for (i, p) in k.proxy_paths.iter().enumerate() {
+        let path = format!("connect.proxyPaths[{i}]");
+        c.rule_ref(format!("{path}.rule"), &p.rule);
+        for (j, pattern) in p.patterns.iter().enumerate() {
+            if !pattern.starts_with('/') {
+                c.problem(format!("{path}.patterns[{j}]"), "must start with /");
+                continue;
+            }
+            if let Some(g) = c.glob(format!("{path}.patterns[{j}]"), pattern, true) {
+                builder.add(g);
+                rules.push(p.rule.clone());
+            }
+        }
+    }
+    ConnectCatalogue {
+        node_ports: k.node_ports.iter().copied().collect(),
+        port_forward_rule: k.port_forward_rule.clone(),
+        unseen_ports_rule: k.unseen_ports_rule.clone(),
+        proxy_port_rule: k.proxy_port_rule.clone(),
+        proxy_paths: builder.build().unwrap_or_else(|_| GlobSet::empty()),
+        proxy_path_rules: rules,
     }
 }

@@ -21,6 +21,23 @@ pub struct PolicyDocument {
     pub combinations: Vec<CombinationSpec>,
     pub pod: PodKnowledge,
     pub exec: ExecKnowledge,
+    #[serde(default)]
+    pub connect: Option<ConnectKnowledge>,
+}
+
+/// pods/portforward and the proxy subresources (CONNECT requests).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ConnectKnowledge {
+    /// Ports of node services (kubelet, etcd, API server, runtimes, metadata servers).
+    pub node_ports: Vec<u16>,
+    /// A port-forward naming one of them.
+    pub port_forward_rule: String,
+    /// A port-forward whose ports the request does not name.
+    pub unseen_ports_rule: Option<String>,
+    /// A pod or service proxy whose name names one of them (`web:10250`).
+    pub proxy_port_rule: String,
+    pub proxy_paths: Vec<PathSpec>,
 }
 
 /// `audit` reports what would be denied without denying; `off` admits everything unexamined.

@@ -36,6 +36,12 @@ struct Entry<'a> {
     argv_bytes: Option<usize>,
     stdin: Option<bool>,
     tty: Option<bool>,
+    /// pods/proxy, services/proxy, nodes/proxy: the path requested (first 1024 bytes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proxy_path: Option<String>,
+    /// pods/portforward: the ports named, when the request names them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ports: Option<&'a [i64]>,
     dry_run: bool,
     decision: &'a str,
     score: u32,
@@ -116,6 +122,11 @@ impl DecisionLog {
             }
             _ => (None, None, None, None),
         };
+        let (proxy_path, ports) = match &subject.body {
+            SubjectBody::Proxy(p) => (Some(redact(&crate::detect::shorten(&p.path, 1024))), None),
+            SubjectBody::PortForward(f) => (None, Some(f.ports.as_slice())),
+            _ => (None, None),
+        };
         let time = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
@@ -135,6 +146,8 @@ impl DecisionLog {
             argv: argv.map(|(kept, _)| kept),
             stdin,
             tty,
+            proxy_path,
+            ports,
             dry_run: subject.dry_run,
             decision: decision.action.as_str(),
             score: decision.score,

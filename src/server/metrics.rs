@@ -16,8 +16,17 @@ const RESOURCES: &[&str] = &[
     "jobs",
     "cronjobs",
     "replicationcontrollers",
+    "services",
+    "nodes",
 ];
-const SUBRESOURCES: &[&str] = &["", "exec", "attach", "ephemeralcontainers"];
+const SUBRESOURCES: &[&str] = &[
+    "",
+    "exec",
+    "attach",
+    "ephemeralcontainers",
+    "portforward",
+    "proxy",
+];
 const OPERATIONS: &[&str] = &["CREATE", "UPDATE", "DELETE", "CONNECT"];
 /// Distinct namespaces tracked in `denials_total`; later ones are counted as `other`.
 const MAX_NAMESPACES: usize = 1000;

@@ -68,7 +68,9 @@ interactive = hooks["interactive.reconguard.io"]
 def resources(hook):
     return {(op, res) for r in hook["rules"] for op in r["operations"] for res in r["resources"]}
 assert resources(pods) == {("CREATE", "pods"), ("UPDATE", "pods")}, resources(pods)
-assert resources(interactive) == {("CONNECT", "pods/exec"), ("CONNECT", "pods/attach"), ("UPDATE", "pods/ephemeralcontainers")}
+assert resources(interactive) == {("CONNECT", "pods/exec"), ("CONNECT", "pods/attach"), ("UPDATE", "pods/ephemeralcontainers"), ("CONNECT", "pods/portforward"), ("CONNECT", "pods/proxy"), ("CONNECT", "services/proxy"), ("CONNECT", "nodes/proxy")}, resources(interactive)
+# nodes/proxy is cluster-scoped; everything else the entry judges is namespaced.
+assert {res for r in interactive["rules"] if r["scope"] == "Cluster" for res in r["resources"]} == {"nodes/proxy"}
 assert set(hooks) == {"pods.reconguard.io", "interactive.reconguard.io", "workloads.reconguard.io"}, set(hooks)
 for name, w in hooks.items():
     assert w["sideEffects"] == "NoneOnDryRun" and w["admissionReviewVersions"] == ["v1"]
@@ -102,6 +104,18 @@ assert any(d["kind"] == "PodDisruptionBudget" for d in docs)
 PY
 }
 check "webhook configuration, secret and deployment have the agreed shape" webhook_shape
+
+tunnels_opt_out() {
+  render --set webhook.interactive.tunnels=false | python3 -c '
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(sys.stdin) if d]
+vwc = next(d for d in docs if d["kind"] == "ValidatingWebhookConfiguration")
+hook = next(w for w in vwc["webhooks"] if w["name"] == "interactive.reconguard.io")
+res = {x for r in hook["rules"] for x in r["resources"]}
+assert res == {"pods/exec", "pods/attach", "pods/ephemeralcontainers"}, res
+'
+}
+check "port-forward and proxy judgement can be turned off (webhook.interactive.tunnels=false)" tunnels_opt_out
 
 network_policy_shape() {
   python3 - "$work/existing.yaml" <<'PY'
