@@ -194,3 +194,22 @@ fn pod_and_service_proxies_to_node_service_ports_deny() {
         }
     }
 }
+
+/// Every port-forward and proxy rule of the default policy is exercised above.
+#[test]
+fn every_tunnel_rule_is_covered() {
+    let mut fired = std::collections::BTreeSet::new();
+    fired.extend(rules(&forward(json!([10250]))));
+    fired.extend(rules(&forward(Value::Null)));
+    fired.extend(rules(&proxy("pods", "x:2379", "/exec/a/b/c")));
+    fired.extend(rules(&proxy("nodes", "n", "/configz")));
+    let uncovered: Vec<_> = policy()
+        .rules
+        .keys()
+        .filter(|id| {
+            (id.starts_with("portforward-") || id.starts_with("proxy-")) && !fired.contains(*id)
+        })
+        .cloned()
+        .collect();
+    assert!(uncovered.is_empty(), "{uncovered:?}");
+}
