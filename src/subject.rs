@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::PodSpec;
 use kube::core::admission::{AdmissionRequest, AdmissionReview, Operation};
-use kube::core::DynamicObject;
+use kube::core::{DynamicObject, ObjectMeta};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -22,6 +22,8 @@ pub enum PodScope {
 pub struct PodSubject {
     pub spec: PodSpec,
     pub labels: BTreeMap<String, String>,
+    /// Read for the deprecated seccomp and AppArmor annotations, never for exemptions.
+    pub annotations: BTreeMap<String, String>,
     pub scope: PodScope,
 }
 
@@ -229,8 +231,8 @@ fn dig<'a>(value: &'a Value, path: &[&str]) -> Option<&'a Value> {
     path.iter().try_fold(value, |v, key| v.get(key))
 }
 
-fn labels_of(meta: Option<&Value>) -> BTreeMap<String, String> {
-    meta.and_then(|m| m.get("labels"))
+fn string_map(meta: Option<&Value>, key: &str) -> BTreeMap<String, String> {
+    meta.and_then(|m| m.get(key))
         .and_then(|l| BTreeMap::<String, String>::deserialize(l).ok())
         .unwrap_or_default()
 }
@@ -241,11 +243,11 @@ fn pod_spec(spec: Option<&Value>) -> Result<PodSpec, SubjectError> {
 }
 
 /// The pod subject of a workload object (its template) or of a Pod (`template` is None).
-/// `labels` are the Pod's own labels when the metadata is kept apart (DynamicObject).
+/// `own` is the Pod's own metadata when it is kept apart (DynamicObject).
 fn pod_from(
     object: &Value,
     template: Option<&[&str]>,
-    labels: Option<BTreeMap<String, String>>,
+    own: Option<&ObjectMeta>,
 ) -> Result<PodSubject, SubjectError> {
     let (meta, spec) = match template {
         Some(path) => {
@@ -254,12 +256,17 @@ fn pod_from(
         }
         None => (object.get("metadata"), object.get("spec")),
     };
+    let (labels, annotations) = match (template, own) {
+        (None, Some(own)) => (
+            own.labels.clone().unwrap_or_default(),
+            own.annotations.clone().unwrap_or_default(),
+        ),
+        _ => (string_map(meta, "labels"), string_map(meta, "annotations")),
+    };
     Ok(PodSubject {
         spec: pod_spec(spec)?,
-        labels: match (template, labels) {
-            (None, Some(labels)) => labels,
-            _ => labels_of(meta),
-        },
+        labels,
+        annotations,
         scope: PodScope::All,
     })
 }
@@ -392,10 +399,7 @@ pub fn from_request(req: &AdmissionRequest<DynamicObject>) -> Result<Subject, Su
     let subresource = req.sub_resource.clone().filter(|s| !s.is_empty());
     // DynamicObject keeps metadata apart from the rest (`data`).
     let object = req.object.as_ref().map(|o| &o.data);
-    let labels = req
-        .object
-        .as_ref()
-        .map(|o| o.metadata.labels.clone().unwrap_or_default());
+    let own_meta = req.object.as_ref().map(|o| &o.metadata);
     let old_object = req.old_object.as_ref().map(|o| &o.data);
     let group = req.resource.group.as_str();
     let resource = req.resource.resource.as_str();
@@ -416,7 +420,7 @@ pub fn from_request(req: &AdmissionRequest<DynamicObject>) -> Result<Subject, Su
         }
         ("", "pods", None, "CREATE" | "UPDATE") => {
             let object = object.ok_or(SubjectError::Missing("request.object"))?;
-            SubjectBody::Pod(Box::new(pod_from(object, None, labels)?))
+            SubjectBody::Pod(Box::new(pod_from(object, None, own_meta)?))
         }
         ("", "pods", Some("exec"), "CONNECT") => {
             let object = object.ok_or(SubjectError::Missing("request.object"))?;
@@ -458,7 +462,7 @@ pub fn from_request(req: &AdmissionRequest<DynamicObject>) -> Result<Subject, Su
                 .into_iter()
                 .filter(|n| !before.contains(n))
                 .collect();
-            let mut pod = pod_from(object, None, labels)?;
+            let mut pod = pod_from(object, None, own_meta)?;
             pod.scope = PodScope::EphemeralOnly(added);
             SubjectBody::Pod(Box::new(pod))
         }

@@ -644,3 +644,113 @@ fn unmasked_proc_is_allowed_with_a_user_namespace() {
         );
     }
 }
+
+/// The deprecated seccomp and AppArmor annotations, which Pod Security Standards (baseline) still
+/// check, on a Pod, on a workload's template, and on a Pod as the API server sends it (metadata
+/// apart from the rest); the values baseline allows raise nothing.
+#[test]
+fn deprecated_seccomp_and_apparmor_annotations_are_read() {
+    let p = policy();
+    let forbidden = [
+        (
+            "seccomp.security.alpha.kubernetes.io/pod",
+            "unconfined",
+            "seccomp-unconfined",
+        ),
+        (
+            "container.seccomp.security.alpha.kubernetes.io/app",
+            "unconfined",
+            "seccomp-unconfined",
+        ),
+        (
+            "container.apparmor.security.beta.kubernetes.io/app",
+            "unconfined",
+            "apparmor-unconfined",
+        ),
+        (
+            "container.apparmor.security.beta.kubernetes.io/app",
+            "somethingElse",
+            "apparmor-unconfined",
+        ),
+    ];
+    let allowed = [
+        (
+            "seccomp.security.alpha.kubernetes.io/pod",
+            "runtime/default",
+        ),
+        (
+            "container.seccomp.security.alpha.kubernetes.io/app",
+            "docker/default",
+        ),
+        (
+            "container.seccomp.security.alpha.kubernetes.io/app",
+            "localhost/profiles/app.json",
+        ),
+        (
+            "container.apparmor.security.beta.kubernetes.io/app",
+            "runtime/default",
+        ),
+        (
+            "container.apparmor.security.beta.kubernetes.io/app",
+            "localhost/k8s-apparmor-app",
+        ),
+        ("example.com/seccomp", "unconfined"),
+    ];
+    let spec = json!({"containers": [{"name": "app", "image": "nginx"}]});
+    let as_pod = |key: &str, value: &str| {
+        judge_value(
+            &p,
+            &json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": "p", "namespace": "team-a", "annotations": {key: value}},
+                "spec": spec}),
+        )
+    };
+    let as_deployment = |key: &str, value: &str| {
+        judge_value(
+            &p,
+            &json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": "d", "namespace": "team-a"},
+                "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {
+                    "metadata": {"labels": {"a": "b"}, "annotations": {key: value}}, "spec": spec}}}),
+        )
+    };
+    let as_review = |key: &str, value: &str| {
+        judge_value(
+            &p,
+            &json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+                "uid": "u", "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                "resource": {"group": "", "version": "v1", "resource": "pods"},
+                "namespace": "team-a", "operation": "CREATE", "userInfo": {},
+                "object": {"apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": "p", "annotations": {key: value}}, "spec": spec}}}),
+        )
+    };
+    let mut failures = Vec::new();
+    for (key, value, rule) in forbidden {
+        for (how, d) in [
+            ("pod", as_pod(key, value)),
+            ("deployment", as_deployment(key, value)),
+            ("review", as_review(key, value)),
+        ] {
+            if rules(&d) != [rule] || d.action != Action::Annotate {
+                failures.push(format!(
+                    "{how} {key}={value}: {:?} {:?}",
+                    d.action,
+                    rules(&d)
+                ));
+            }
+        }
+    }
+    for (key, value) in allowed {
+        for (how, d) in [
+            ("pod", as_pod(key, value)),
+            ("deployment", as_deployment(key, value)),
+            ("review", as_review(key, value)),
+        ] {
+            if !d.findings.is_empty() {
+                failures.push(format!("{how} {key}={value}: {:?}", rules(&d)));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

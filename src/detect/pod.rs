@@ -122,6 +122,10 @@ pub fn detect(catalogue: &Catalogue, pod: &PodSubject, budget: &Budget, out: &mu
         }
     }
 
+    if pod.scope == PodScope::All {
+        deprecated_annotations(pod, out);
+    }
+
     // Pod Security Standards allow an unmasked /proc in a pod with its own user namespace.
     let own_user_namespace = spec.host_users == Some(false);
     let views = containers(spec, &pod.scope);
@@ -330,6 +334,36 @@ fn image_signals(catalogue: &Catalogue, raw: &str, out: &mut Signals) {
                 .any(|n| repository.contains(n.as_str()))
         {
             out.raise(&entry.rule, format!("image {raw}"));
+        }
+    }
+}
+
+/// The annotations that set seccomp and AppArmor before the fields existed. Pod Security
+/// Standards (baseline) still check them: a kubelet that honours them runs the container
+/// unconfined. Annotations are requester-controlled, so they can only raise a finding here.
+fn deprecated_annotations(pod: &PodSubject, out: &mut Signals) {
+    const SECCOMP_POD: &str = "seccomp.security.alpha.kubernetes.io/pod";
+    const SECCOMP_CONTAINER: &str = "container.seccomp.security.alpha.kubernetes.io/";
+    const APPARMOR_CONTAINER: &str = "container.apparmor.security.beta.kubernetes.io/";
+    for (key, value) in &pod.annotations {
+        let seccomp = key == SECCOMP_POD || key.starts_with(SECCOMP_CONTAINER);
+        if seccomp
+            && !matches!(value.as_str(), "runtime/default" | "docker/default")
+            && !value.starts_with("localhost/")
+        {
+            out.raise(
+                "seccomp-unconfined",
+                format!("annotation {key}: {}", super::shorten(value, 60)),
+            );
+        }
+        if key.starts_with(APPARMOR_CONTAINER)
+            && value != "runtime/default"
+            && !value.starts_with("localhost/")
+        {
+            out.raise(
+                "apparmor-unconfined",
+                format!("annotation {key}: {}", super::shorten(value, 60)),
+            );
         }
     }
 }
