@@ -20,6 +20,7 @@ use payload::{decode, string_literals};
 mod args;
 mod fallback;
 mod fold;
+mod ir;
 mod nesting;
 mod payload;
 mod syntax;
@@ -610,11 +611,7 @@ impl Analyser<'_> {
             return;
         }
         match syntax::parse_script(&text) {
-            Some(program) => {
-                for complete in &program.complete_commands {
-                    self.compound_list(complete, ctx);
-                }
-            }
+            Some(script) => self.walk(&script, ctx),
             None => self.fallback(&text, ctx),
         }
         if text.contains("case") && text.contains("$(") {

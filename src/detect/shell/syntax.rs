@@ -1,28 +1,191 @@
-//! brush-parser behind guards: parser panics become parse failures, control characters are
-//! spaces, here-documents are never given to it. Callers check nesting and the work budget
-//! first (`Analyser::unparseable`).
+//! brush-parser behind guards, and the one place that knows its types: its trees are turned
+//! into `ir` types here. Parser panics become parse failures, control characters are spaces,
+//! here-documents are never given to it. Callers check nesting and the work budget first
+//! (`Analyser::unparseable`), which also bounds the recursion of the conversion below.
 
 use brush_parser::{ast, word};
 
+use super::ir::{
+    Command, Compound, Item, Parameter, Piece, Pipeline, Redirect, Script, SimpleCommand,
+};
+
 /// A shell word's pieces, if it parses. Callers check nesting and budget first.
-pub(super) fn parse_word(raw: &str) -> Option<Vec<word::WordPieceWithSource>> {
+pub(super) fn parse_word(raw: &str) -> Option<Vec<Piece>> {
     let raw = without_control_characters(raw);
-    shielded(|| word::parse(&raw, &brush_parser::ParserOptions::default()).ok()).flatten()
+    let pieces =
+        shielded(|| word::parse(&raw, &brush_parser::ParserOptions::default()).ok()).flatten()?;
+    Some(pieces.iter().map(|p| piece(&p.piece)).collect())
 }
 
-/// A script's syntax tree, if it parses. Callers check nesting and budget first.
-pub(super) fn parse_script(text: &str) -> Option<ast::Program> {
+/// A script's syntax, if it parses. Callers check nesting and budget first.
+pub(super) fn parse_script(text: &str) -> Option<Script> {
     if text.contains("<<") {
         return None;
     }
     let text = without_control_characters(text);
     let options = brush_parser::ParserOptions::default();
-    shielded(|| {
+    let program = shielded(|| {
         brush_parser::Parser::new(std::io::Cursor::new(text.as_bytes()), &options)
             .parse_program()
             .ok()
     })
-    .flatten()
+    .flatten()?;
+    let mut script = Script::default();
+    for complete in &program.complete_commands {
+        script.0.extend(list(complete).0);
+    }
+    Some(script)
+}
+
+fn list(list: &ast::CompoundList) -> Script {
+    let mut out = Vec::new();
+    for item in &list.0 {
+        let and_or = &item.0;
+        out.push(pipeline(&and_or.first));
+        for next in &and_or.additional {
+            match next {
+                ast::AndOr::And(p) | ast::AndOr::Or(p) => out.push(pipeline(p)),
+            }
+        }
+    }
+    Script(out)
+}
+
+fn pipeline(p: &ast::Pipeline) -> Pipeline {
+    Pipeline(p.seq.iter().map(command).collect())
+}
+
+fn command(cmd: &ast::Command) -> Command {
+    match cmd {
+        ast::Command::Simple(sc) => Command::Simple(SimpleCommand {
+            prefix: sc
+                .prefix
+                .iter()
+                .flat_map(|p| p.0.iter())
+                .map(item)
+                .collect(),
+            name: sc.word_or_name.as_ref().map(|w| w.value.clone()),
+            suffix: sc
+                .suffix
+                .iter()
+                .flat_map(|s| s.0.iter())
+                .map(item)
+                .collect(),
+        }),
+        ast::Command::Compound(cc, redirects) => Command::Compound(
+            compound(cc),
+            redirects
+                .iter()
+                .flat_map(|r| r.0.iter())
+                .map(redirect)
+                .collect(),
+        ),
+        ast::Command::Function(def) => Command::Compound(compound(&def.body.0), Vec::new()),
+        ast::Command::ExtendedTest(..) => Command::Test,
+    }
+}
+
+fn compound(cc: &ast::CompoundCommand) -> Compound {
+    match cc {
+        ast::CompoundCommand::BraceGroup(b) => Compound::Group(list(&b.list)),
+        ast::CompoundCommand::Subshell(s) => Compound::Group(list(&s.list)),
+        ast::CompoundCommand::ForClause(f) => Compound::For {
+            values: f.values.iter().flatten().map(|w| w.value.clone()).collect(),
+            body: list(&f.body.list),
+        },
+        ast::CompoundCommand::ArithmeticForClause(f) => Compound::ArithmeticFor(list(&f.body.list)),
+        ast::CompoundCommand::WhileClause(w) | ast::CompoundCommand::UntilClause(w) => {
+            Compound::Loop {
+                condition: list(&w.0),
+                body: list(&w.1.list),
+            }
+        }
+        ast::CompoundCommand::IfClause(i) => {
+            let mut branches = vec![list(&i.condition), list(&i.then)];
+            for e in i.elses.iter().flatten() {
+                if let Some(c) = &e.condition {
+                    branches.push(list(c));
+                }
+                branches.push(list(&e.body));
+            }
+            Compound::If(branches)
+        }
+        ast::CompoundCommand::CaseClause(c) => Compound::Case(
+            c.cases
+                .iter()
+                .filter_map(|i| i.cmd.as_ref())
+                .map(list)
+                .collect(),
+        ),
+        ast::CompoundCommand::Coprocess(c) => Compound::Coprocess(Box::new(command(&c.body))),
+        ast::CompoundCommand::Arithmetic(a) => Compound::Arithmetic(a.expr.value.clone()),
+    }
+}
+
+fn item(item: &ast::CommandPrefixOrSuffixItem) -> Item {
+    match item {
+        ast::CommandPrefixOrSuffixItem::Word(w) => Item::Word(w.value.clone()),
+        ast::CommandPrefixOrSuffixItem::AssignmentWord(a, w) => Item::Assignment {
+            variable: match (&a.name, &a.value) {
+                (ast::AssignmentName::VariableName(n), ast::AssignmentValue::Scalar(v)) => {
+                    Some((n.clone(), v.value.clone()))
+                }
+                _ => None,
+            },
+            word: w.value.clone(),
+        },
+        ast::CommandPrefixOrSuffixItem::IoRedirect(r) => Item::Redirect(redirect(r)),
+        ast::CommandPrefixOrSuffixItem::ProcessSubstitution(_, sub) => {
+            Item::ProcessSubstitution(list(&sub.list))
+        }
+    }
+}
+
+fn redirect(r: &ast::IoRedirect) -> Redirect {
+    match r {
+        ast::IoRedirect::File(_, _, target) => match target {
+            ast::IoFileRedirectTarget::Filename(w) | ast::IoFileRedirectTarget::Duplicate(w) => {
+                Redirect::File(w.value.clone())
+            }
+            ast::IoFileRedirectTarget::ProcessSubstitution(_, sub) => {
+                Redirect::ProcessSubstitution(list(&sub.list))
+            }
+            ast::IoFileRedirectTarget::Fd(_) => Redirect::Fd,
+        },
+        ast::IoRedirect::OutputAndError(w, _) => Redirect::OutputAndError(w.value.clone()),
+        ast::IoRedirect::HereString(_, w) => Redirect::HereString(w.value.clone()),
+        ast::IoRedirect::HereDocument(_, doc) => Redirect::HereDocument(doc.doc.value.clone()),
+    }
+}
+
+fn piece(p: &word::WordPiece) -> Piece {
+    use word::WordPiece as W;
+    match p {
+        W::Text(t) => Piece::Text(t.clone()),
+        W::SingleQuotedText(t) => Piece::SingleQuoted(t.clone()),
+        W::AnsiCQuotedText(t) => Piece::AnsiC(t.clone()),
+        W::EscapeSequence(t) => Piece::Escape(t.clone()),
+        W::DoubleQuotedSequence(inner) | W::GettextDoubleQuotedSequence(inner) => {
+            Piece::DoubleQuoted(inner.iter().map(|p| piece(&p.piece)).collect())
+        }
+        W::TildeExpansion(_) => Piece::Tilde,
+        W::ParameterExpansion(expr) => Piece::Parameter(match expr {
+            word::ParameterExpr::Parameter { parameter, .. } => match parameter {
+                word::Parameter::Named(n) => Parameter::Named(n.clone()),
+                other => Parameter::Special(format!("${other}")),
+            },
+            _ => Parameter::Operator,
+        }),
+        W::CommandSubstitution(s) => Piece::Substitution {
+            script: s.clone(),
+            backquoted: false,
+        },
+        W::BackquotedCommandSubstitution(s) => Piece::Substitution {
+            script: s.clone(),
+            backquoted: true,
+        },
+        W::ArithmeticExpression(_) => Piece::Arithmetic,
+    }
 }
 
 /// Control characters other than tab and newline become spaces before parsing: brush-parser

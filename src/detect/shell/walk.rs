@@ -1,31 +1,25 @@
 //! The walk over a parsed script: lists, pipelines (with what flows between their stages),
 //! compound commands, simple commands, their words and redirections. Every compound level
 //! counts towards `limits.max_nesting`.
-use brush_parser::ast;
 
 use super::fold::{constant_output, Flow};
+use super::ir::{Command, Compound, Item, Pipeline, Redirect, Script, SimpleCommand};
 use super::words::strip_unknown_variables;
 use super::{truncate, Analyser, Ctx};
 
 impl Analyser<'_> {
-    pub(super) fn compound_list(&mut self, list: &ast::CompoundList, ctx: Ctx) {
-        for item in &list.0 {
-            let and_or = &item.0;
-            self.pipeline(&and_or.first, ctx);
-            for next in &and_or.additional {
-                match next {
-                    ast::AndOr::And(p) | ast::AndOr::Or(p) => self.pipeline(p, ctx),
-                }
-            }
+    pub(super) fn walk(&mut self, script: &Script, ctx: Ctx) {
+        for pipeline in &script.0 {
+            self.pipeline(pipeline, ctx);
         }
     }
 
-    pub(super) fn pipeline(&mut self, pipeline: &ast::Pipeline, ctx: Ctx) {
+    pub(super) fn pipeline(&mut self, pipeline: &Pipeline, ctx: Ctx) {
         let stages: Vec<Option<Vec<String>>> = pipeline
-            .seq
+            .0
             .iter()
             .map(|cmd| match cmd {
-                ast::Command::Simple(sc) => Some(self.quiet_words(sc)),
+                Command::Simple(sc) => Some(self.quiet_words(sc)),
                 _ => None,
             })
             .collect();
@@ -36,7 +30,7 @@ impl Analyser<'_> {
         // What flows between stages when it is known: `echo 'nmap ...' | sh`,
         // `echo pamn | rev | sh`, `printf '\x6e...' | bash`.
         let mut flow: Option<Flow> = None;
-        for (i, cmd) in pipeline.seq.iter().enumerate() {
+        for (i, cmd) in pipeline.0.iter().enumerate() {
             let pipes_into = names.get(i + 1).cloned().flatten();
             if let (Some(f), Some(Some(argv))) = (&flow, stages.get(i)) {
                 self.stdin_into(argv, f, ctx);
@@ -71,36 +65,33 @@ impl Analyser<'_> {
     }
 
     /// The words of a simple command, expanded without analysing anything.
-    pub(super) fn quiet_words(&self, sc: &ast::SimpleCommand) -> Vec<String> {
+    pub(super) fn quiet_words(&self, sc: &SimpleCommand) -> Vec<String> {
         let mut words = Vec::new();
-        if let Some(name) = &sc.word_or_name {
-            words.push(self.expand_quiet(&name.value));
+        if let Some(name) = &sc.name {
+            words.push(self.expand_quiet(name));
         }
-        for item in sc.suffix.iter().flat_map(|s| s.0.iter()) {
-            if let ast::CommandPrefixOrSuffixItem::Word(w) = item {
-                words.push(self.expand_quiet(&w.value));
+        for item in &sc.suffix {
+            if let Item::Word(w) = item {
+                words.push(self.expand_quiet(w));
             }
         }
         words
     }
 
-    pub(super) fn command(&mut self, cmd: &ast::Command, pipes_into: Option<String>, ctx: Ctx) {
+    pub(super) fn command(&mut self, cmd: &Command, pipes_into: Option<String>, ctx: Ctx) {
         match cmd {
-            ast::Command::Simple(sc) => self.simple(sc, pipes_into, ctx),
-            ast::Command::Compound(cc, redirects) => {
+            Command::Simple(sc) => self.simple(sc, pipes_into, ctx),
+            Command::Compound(cc, redirects) => {
                 self.compound(cc, ctx);
-                if let Some(r) = redirects {
-                    for redirect in &r.0 {
-                        self.redirect_target(redirect, ctx);
-                    }
+                for redirect in redirects {
+                    self.redirect_target(redirect, ctx);
                 }
             }
-            ast::Command::Function(def) => self.compound(&def.body.0, ctx),
-            ast::Command::ExtendedTest(..) => {}
+            Command::Test => {}
         }
     }
 
-    pub(super) fn compound(&mut self, cc: &ast::CompoundCommand, ctx: Ctx) {
+    pub(super) fn compound(&mut self, cc: &Compound, ctx: Ctx) {
         // The pre-scan bounds the tree's depth; this counter keeps the walk bounded on its own.
         let ctx = ctx.nested();
         if ctx.nesting > self.exec.limits.max_nesting {
@@ -111,88 +102,63 @@ impl Analyser<'_> {
             return;
         }
         match cc {
-            ast::CompoundCommand::BraceGroup(b) => self.compound_list(&b.list, ctx),
-            ast::CompoundCommand::Subshell(s) => self.compound_list(&s.list, ctx),
-            ast::CompoundCommand::ForClause(f) => {
+            Compound::Group(list) => self.walk(list, ctx),
+            Compound::For { values, body } => {
                 // The list is data the body reads (`for p in /proc/[0-9]*`): its words are
                 // matched like arguments, as a command named `for` that no catalogue lists.
                 let mut words = vec!["for".to_string()];
-                for value in f.values.iter().flatten() {
-                    words.extend(self.expand(&value.value, ctx));
+                for value in values {
+                    words.extend(self.expand(value, ctx));
                 }
                 if words.len() > 1 {
                     self.argv(words, Vec::new(), None, ctx);
                 }
-                self.compound_list(&f.body.list, ctx.looping());
+                self.walk(body, ctx.looping());
             }
-            ast::CompoundCommand::ArithmeticForClause(f) => {
-                self.compound_list(&f.body.list, ctx.looping())
+            Compound::ArithmeticFor(body) => self.walk(body, ctx.looping()),
+            Compound::Loop { condition, body } => {
+                self.walk(condition, ctx.looping());
+                self.walk(body, ctx.looping());
             }
-            ast::CompoundCommand::WhileClause(w) | ast::CompoundCommand::UntilClause(w) => {
-                self.compound_list(&w.0, ctx.looping());
-                self.compound_list(&w.1.list, ctx.looping());
-            }
-            ast::CompoundCommand::IfClause(i) => {
-                self.compound_list(&i.condition, ctx);
-                self.compound_list(&i.then, ctx);
-                for e in i.elses.iter().flatten() {
-                    if let Some(c) = &e.condition {
-                        self.compound_list(c, ctx);
-                    }
-                    self.compound_list(&e.body, ctx);
+            Compound::If(branches) | Compound::Case(branches) => {
+                for branch in branches {
+                    self.walk(branch, ctx);
                 }
             }
-            ast::CompoundCommand::CaseClause(c) => {
-                for item in &c.cases {
-                    if let Some(cmd) = &item.cmd {
-                        self.compound_list(cmd, ctx);
-                    }
-                }
-            }
-            ast::CompoundCommand::Coprocess(c) => self.command(&c.body, None, ctx),
+            Compound::Coprocess(body) => self.command(body, None, ctx),
             // `$(...)` inside an arithmetic expression runs; and brush-parser 0.4 reads nested
             // subshells written `( ( cmd ) )` as an arithmetic command, which bash does not. The
             // expression is analysed as a script: arithmetic on variables names no program.
-            ast::CompoundCommand::Arithmetic(a) => self.script(&a.expr.value, ctx.deeper()),
+            Compound::Arithmetic(expr) => self.script(expr, ctx.deeper()),
         }
     }
 
     /// A redirection's target file, or a here-document fed to a shell.
-    pub(super) fn redirect_target(
-        &mut self,
-        redirect: &ast::IoRedirect,
-        ctx: Ctx,
-    ) -> Option<String> {
+    pub(super) fn redirect_target(&mut self, redirect: &Redirect, ctx: Ctx) -> Option<String> {
         match redirect {
-            ast::IoRedirect::File(_, _, target) => match target {
-                ast::IoFileRedirectTarget::Filename(w)
-                | ast::IoFileRedirectTarget::Duplicate(w) => {
-                    Some(self.expand(&w.value, ctx).join(" "))
-                }
-                ast::IoFileRedirectTarget::ProcessSubstitution(_, sub) => {
-                    self.compound_list(&sub.list, ctx.deeper());
-                    None
-                }
-                ast::IoFileRedirectTarget::Fd(_) => None,
-            },
-            ast::IoRedirect::OutputAndError(w, _) => Some(self.expand(&w.value, ctx).join(" ")),
-            ast::IoRedirect::HereString(_, w) => {
-                let body = self.expand(&w.value, ctx).join(" ");
+            Redirect::File(w) | Redirect::OutputAndError(w) => Some(self.expand(w, ctx).join(" ")),
+            Redirect::ProcessSubstitution(sub) => {
+                self.walk(sub, ctx.deeper());
+                None
+            }
+            Redirect::Fd => None,
+            Redirect::HereString(w) => {
+                let body = self.expand(w, ctx).join(" ");
                 self.out.code.push(body);
                 None
             }
-            ast::IoRedirect::HereDocument(_, doc) => {
-                self.out.code.push(doc.doc.value.clone());
+            Redirect::HereDocument(doc) => {
+                self.out.code.push(doc.clone());
                 None
             }
         }
     }
 
-    pub(super) fn simple(&mut self, sc: &ast::SimpleCommand, pipes_into: Option<String>, ctx: Ctx) {
+    pub(super) fn simple(&mut self, sc: &SimpleCommand, pipes_into: Option<String>, ctx: Ctx) {
         let mut words: Vec<String> = Vec::new();
         let mut redirects: Vec<String> = Vec::new();
         let mut here_bodies = Vec::new();
-        for item in sc.prefix.iter().flat_map(|p| p.0.iter()) {
+        for item in &sc.prefix {
             self.item(
                 item,
                 true,
@@ -202,9 +168,9 @@ impl Analyser<'_> {
                 &mut here_bodies,
             );
         }
-        if let Some(name) = &sc.word_or_name {
-            self.inspect_command_name(&name.value);
-            let mut expanded = self.expand(&name.value, ctx);
+        if let Some(name) = &sc.name {
+            self.inspect_command_name(name);
+            let mut expanded = self.expand(name, ctx);
             // `n${x}map`: an unset variable expands to nothing.
             if let Some(first) = expanded.first_mut() {
                 if !self.known(&self.canonical_program(first)) {
@@ -216,7 +182,7 @@ impl Analyser<'_> {
             }
             words.extend(expanded);
         }
-        for item in sc.suffix.iter().flat_map(|s| s.0.iter()) {
+        for item in &sc.suffix {
             self.item(
                 item,
                 false,
@@ -247,7 +213,7 @@ impl Analyser<'_> {
 
     pub(super) fn item(
         &mut self,
-        item: &ast::CommandPrefixOrSuffixItem,
+        item: &Item,
         in_prefix: bool,
         ctx: Ctx,
         words: &mut Vec<String>,
@@ -255,36 +221,26 @@ impl Analyser<'_> {
         here_bodies: &mut Vec<String>,
     ) {
         match item {
-            ast::CommandPrefixOrSuffixItem::Word(w) => words.extend(self.expand(&w.value, ctx)),
-            ast::CommandPrefixOrSuffixItem::AssignmentWord(a, w) => {
+            Item::Word(w) => words.extend(self.expand(w, ctx)),
+            Item::Assignment { variable, word } => {
                 if !in_prefix {
-                    words.extend(self.expand(&w.value, ctx));
-                } else if let (
-                    ast::AssignmentName::VariableName(n),
-                    ast::AssignmentValue::Scalar(v),
-                ) = (&a.name, &a.value)
-                {
-                    let value = self.expand(&v.value, ctx).join(" ");
-                    self.vars.insert(n.clone(), value);
+                    words.extend(self.expand(word, ctx));
+                } else if let Some((name, value)) = variable {
+                    let value = self.expand(value, ctx).join(" ");
+                    self.vars.insert(name.clone(), value);
                 }
             }
-            ast::CommandPrefixOrSuffixItem::IoRedirect(r) => {
+            Item::Redirect(r) => {
                 match r {
-                    ast::IoRedirect::HereDocument(_, doc) => {
-                        here_bodies.push(doc.doc.value.clone())
-                    }
-                    ast::IoRedirect::HereString(_, w) => {
-                        here_bodies.push(self.expand(&w.value, ctx).join(" "))
-                    }
+                    Redirect::HereDocument(doc) => here_bodies.push(doc.clone()),
+                    Redirect::HereString(w) => here_bodies.push(self.expand(w, ctx).join(" ")),
                     _ => {}
                 }
                 if let Some(t) = self.redirect_target(r, ctx) {
                     redirects.push(t);
                 }
             }
-            ast::CommandPrefixOrSuffixItem::ProcessSubstitution(_, sub) => {
-                self.compound_list(&sub.list, ctx.deeper());
-            }
+            Item::ProcessSubstitution(sub) => self.walk(sub, ctx.deeper()),
         }
     }
 }

@@ -1,8 +1,7 @@
 //! Shell words: quotes removed, known variables substituted, `$IFS` splitting, substitutions
 //! analysed as scripts (found by brush-parser and by the nesting pre-scan), constant
 //! substitutions folded, and command names built to hide themselves noticed.
-use brush_parser::ast;
-use brush_parser::word::{self, Parameter, ParameterExpr, WordPiece};
+use super::ir::{Command, Parameter, Piece};
 
 use super::fold::constant_output;
 use super::payload::ansi_c_unescape;
@@ -10,7 +9,7 @@ use super::{nesting, syntax, Analyser, Ctx};
 
 impl Analyser<'_> {
     /// A shell word's pieces, when it is safe to parse, the budget covers it, and it parses.
-    pub(super) fn parse_word(&self, raw: &str) -> Option<Vec<word::WordPieceWithSource>> {
+    pub(super) fn parse_word(&self, raw: &str) -> Option<Vec<Piece>> {
         if !self.parseable(raw, 0) || !self.budget.spend(raw.len()) {
             return None;
         }
@@ -26,19 +25,13 @@ impl Analyser<'_> {
         {
             return None;
         }
-        let program = syntax::parse_script(script)?;
-        let [complete] = program.complete_commands.as_slice() else {
+        let parsed = syntax::parse_script(script)?;
+        let [pipeline] = parsed.0.as_slice() else {
             return None;
         };
-        let [item] = complete.0.as_slice() else {
-            return None;
-        };
-        if !item.0.additional.is_empty() {
-            return None;
-        }
         let mut flow = None;
-        for cmd in &item.0.first.seq {
-            let ast::Command::Simple(sc) = cmd else {
+        for cmd in &pipeline.0 {
+            let Command::Simple(sc) = cmd else {
                 return None;
             };
             flow = Some(constant_output(&self.quiet_words(sc), flow)?);
@@ -54,10 +47,8 @@ impl Analyser<'_> {
         };
         let has_quote = pieces.iter().any(|p| {
             matches!(
-                p.piece,
-                WordPiece::SingleQuotedText(_)
-                    | WordPiece::DoubleQuotedSequence(_)
-                    | WordPiece::AnsiCQuotedText(_)
+                p,
+                Piece::SingleQuoted(_) | Piece::DoubleQuoted(_) | Piece::AnsiC(_)
             )
         });
         if has_quote && pieces.len() > 1 {
@@ -65,7 +56,7 @@ impl Analyser<'_> {
         }
         if pieces
             .iter()
-            .any(|p| matches!(&p.piece, WordPiece::AnsiCQuotedText(t) if t.contains('\\')))
+            .any(|p| matches!(p, Piece::AnsiC(t) if t.contains('\\')))
             || raw.starts_with("$'")
         {
             self.obfuscated("spells a command name with escape sequences");
@@ -80,7 +71,7 @@ impl Analyser<'_> {
             Some(pieces) => {
                 let mut out = String::new();
                 for p in &pieces {
-                    self.literal_piece(&p.piece, &mut out);
+                    self.literal_piece(p, &mut out);
                 }
                 out
             }
@@ -88,37 +79,31 @@ impl Analyser<'_> {
         }
     }
 
-    pub(super) fn literal_piece(&self, piece: &WordPiece, out: &mut String) {
+    pub(super) fn literal_piece(&self, piece: &Piece, out: &mut String) {
         match piece {
-            WordPiece::Text(t) | WordPiece::SingleQuotedText(t) => out.push_str(t),
-            WordPiece::AnsiCQuotedText(t) => out.push_str(&ansi_c_unescape(t)),
-            WordPiece::EscapeSequence(t) => out.push_str(t.strip_prefix('\\').unwrap_or(t)),
-            WordPiece::DoubleQuotedSequence(inner)
-            | WordPiece::GettextDoubleQuotedSequence(inner) => {
+            Piece::Text(t) | Piece::SingleQuoted(t) => out.push_str(t),
+            Piece::AnsiC(t) => out.push_str(&ansi_c_unescape(t)),
+            Piece::Escape(t) => out.push_str(t.strip_prefix('\\').unwrap_or(t)),
+            Piece::DoubleQuoted(inner) => {
                 for p in inner {
-                    self.literal_piece(&p.piece, out);
+                    self.literal_piece(p, out);
                 }
             }
-            WordPiece::TildeExpansion(_) => out.push('~'),
-            WordPiece::ParameterExpansion(expr) => out.push_str(&self.parameter(expr)),
-            WordPiece::CommandSubstitution(script)
-            | WordPiece::BackquotedCommandSubstitution(script) => {
-                match self.constant_script_output(script) {
-                    Some(text) => out.push_str(text.trim_end_matches('\n')),
-                    None => out.push_str("$(...)"),
-                }
-            }
-            WordPiece::ArithmeticExpression(_) => out.push_str("$((...))"),
+            Piece::Tilde => out.push('~'),
+            Piece::Parameter(parameter) => out.push_str(&self.parameter(parameter)),
+            Piece::Substitution { script, .. } => match self.constant_script_output(script) {
+                Some(text) => out.push_str(text.trim_end_matches('\n')),
+                None => out.push_str("$(...)"),
+            },
+            Piece::Arithmetic => out.push_str("$((...))"),
         }
     }
 
-    pub(super) fn parameter(&self, expr: &ParameterExpr) -> String {
-        let name = match expr {
-            ParameterExpr::Parameter { parameter, .. } => match parameter {
-                Parameter::Named(n) => n.clone(),
-                other => return format!("${other}"),
-            },
-            _ => return "${...}".to_string(),
+    pub(super) fn parameter(&self, parameter: &Parameter) -> String {
+        let name = match parameter {
+            Parameter::Named(n) => n.clone(),
+            Parameter::Special(written) => return written.clone(),
+            Parameter::Operator => return "${...}".to_string(),
         };
         if name == "IFS" {
             return " ".to_string();
@@ -151,12 +136,12 @@ impl Analyser<'_> {
         let mut out = String::new();
         let mut split = false;
         for p in &pieces {
-            if let WordPiece::ParameterExpansion(expr) = &p.piece {
-                if self.parameter(expr) == " " {
+            if let Piece::Parameter(parameter) = p {
+                if self.parameter(parameter) == " " {
                     split = true;
                 }
             }
-            self.literal_piece(&p.piece, &mut out);
+            self.literal_piece(p, &mut out);
         }
         if split {
             out.split_whitespace().map(str::to_string).collect()
@@ -200,15 +185,18 @@ pub(super) fn strip_unknown_variables(word: &str) -> String {
     out
 }
 
-pub(super) fn collect_substitutions(pieces: &[word::WordPieceWithSource], out: &mut Vec<String>) {
+pub(super) fn collect_substitutions(pieces: &[Piece], out: &mut Vec<String>) {
     for p in pieces {
-        match &p.piece {
-            WordPiece::CommandSubstitution(s) => out.push(s.clone()),
-            WordPiece::BackquotedCommandSubstitution(s) => {
-                out.push(nesting::unescape_backquoted(s))
-            }
-            WordPiece::DoubleQuotedSequence(inner)
-            | WordPiece::GettextDoubleQuotedSequence(inner) => collect_substitutions(inner, out),
+        match p {
+            Piece::Substitution {
+                script,
+                backquoted: false,
+            } => out.push(script.clone()),
+            Piece::Substitution {
+                script,
+                backquoted: true,
+            } => out.push(nesting::unescape_backquoted(script)),
+            Piece::DoubleQuoted(inner) => collect_substitutions(inner, out),
             _ => {}
         }
     }
@@ -217,18 +205,15 @@ pub(super) fn collect_substitutions(pieces: &[word::WordPieceWithSource], out: &
 /// Whether a variable or substitution builds the program's own name (`n${x}map`, `$(echo nmap)`),
 /// not just the directory it is in (`$JAVA_HOME/bin/java`, `${APP}/run.sh`, which name no
 /// program by themselves and are how scripts find installed tools).
-fn expansion_in_last_component(pieces: &[word::WordPieceWithSource]) -> bool {
-    fn visit(pieces: &[word::WordPieceWithSource], found: &mut bool) {
+fn expansion_in_last_component(pieces: &[Piece]) -> bool {
+    fn visit(pieces: &[Piece], found: &mut bool) {
         for p in pieces {
-            match &p.piece {
-                WordPiece::Text(t) | WordPiece::SingleQuotedText(t) if t.contains('/') => {
+            match p {
+                Piece::Text(t) | Piece::SingleQuoted(t) if t.contains('/') => {
                     *found = false;
                 }
-                WordPiece::ParameterExpansion(_)
-                | WordPiece::CommandSubstitution(_)
-                | WordPiece::BackquotedCommandSubstitution(_) => *found = true,
-                WordPiece::DoubleQuotedSequence(inner)
-                | WordPiece::GettextDoubleQuotedSequence(inner) => visit(inner, found),
+                Piece::Parameter(_) | Piece::Substitution { .. } => *found = true,
+                Piece::DoubleQuoted(inner) => visit(inner, found),
                 _ => {}
             }
         }
