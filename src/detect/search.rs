@@ -12,6 +12,13 @@ use super::Signals;
 /// term (password, token) from a broad root.
 pub fn detect(search: &CredentialSearch, inv: &Invocation, what: &str, out: &mut Signals) {
     let program = inv.program.as_str();
+    if search.scanners.contains(program) && inv.args.iter().any(|a| broad_root(search, a)) {
+        out.raise(
+            &search.rule,
+            format!("{what} scans a whole tree for secrets"),
+        );
+        return;
+    }
     let recursive = search.searchers.contains(program)
         || (search.recursive_searchers.contains(program)
             && inv

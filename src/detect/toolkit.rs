@@ -39,3 +39,19 @@ pub fn detect(
         }
     }
 }
+
+/// A toolkit's URL inside interpreter code (`urllib.request.urlretrieve('https://.../linpeas.sh')`).
+pub fn in_code(toolkits: &Toolkits, code: &str, out: &mut Signals) {
+    let urls = code
+        .split(|c: char| c.is_whitespace() || matches!(c, '\'' | '"' | '(' | ')' | ',' | ';'))
+        .filter(|w| w.contains("://"));
+    for url in urls {
+        let lowered = url.to_lowercase();
+        if let Some(name) = toolkits.names.iter().find(|n| lowered.contains(n.as_str())) {
+            out.raise(
+                &toolkits.download_rule,
+                format!("inline code fetches {name} ({})", super::shorten(url, 80)),
+            );
+        }
+    }
+}

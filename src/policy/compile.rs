@@ -389,7 +389,14 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
 
     let mut path_builder = GlobSetBuilder::new();
     let mut path_rules = Vec::new();
+    let mut write_builder = GlobSetBuilder::new();
+    let mut write_rules = Vec::new();
     for (i, p) in exec.paths.iter().enumerate() {
+        let (builder, rules) = if p.writes {
+            (&mut write_builder, &mut write_rules)
+        } else {
+            (&mut path_builder, &mut path_rules)
+        };
         let path = format!("exec.paths[{i}]");
         c.rule_ref(format!("{path}.rule"), &p.rule);
         for (j, pattern) in p.patterns.iter().enumerate() {
@@ -401,12 +408,13 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
                 continue;
             }
             if let Some(g) = c.glob(format!("{path}.patterns[{j}]"), pattern, true) {
-                path_builder.add(g);
-                path_rules.push(p.rule.clone());
+                builder.add(g);
+                rules.push(p.rule.clone());
             }
         }
     }
     let path_set = path_builder.build().unwrap_or_else(|_| GlobSet::empty());
+    let write_path_set = write_builder.build().unwrap_or_else(|_| GlobSet::empty());
 
     let mut wrappers = HashMap::new();
     for w in &exec.wrappers {
@@ -515,6 +523,10 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
         programs,
         path_set,
         path_rules,
+        write_path_set,
+        write_path_rules: write_rules,
+        writers: set(&exec.writers),
+        shell_relays: set(&exec.shell_relays),
         wrappers,
         shells: set(&exec.shells),
         interpreters: set(&exec.interpreters.names),
@@ -566,6 +578,7 @@ fn compile_credential_search(c: &mut Checker, s: &CredentialSearchSpec) -> Crede
         recursive_searchers: set(&s.recursive_searchers),
         recursive_options: s.recursive_options.clone(),
         whole_filesystem: set(&s.whole_filesystem),
+        scanners: set(&s.scanners),
         terms: lower(c, &format!("{path}.terms"), &s.terms),
         broad_terms: lower(c, &format!("{path}.broadTerms"), &s.broad_terms),
         broad_roots: c.patterns(&format!("{path}.broadRoots"), &s.broad_roots, true),

