@@ -1037,7 +1037,10 @@ fn discovery_and_probes_annotate_without_denying() {
         ),
         ("cat /proc/sched_debug", "exec-proc-process-read"),
         ("mount -o remount,size=1G /dev/shm", "exec-mount"),
-        ("device=/dev/$(lsblk -i | grep part | tail -1); mount $device /mnt/h", "exec-mount"),
+        (
+            "device=/dev/$(lsblk -i | grep part | tail -1); mount $device /mnt/h",
+            "exec-mount",
+        ),
     ];
     let mut failures = Vec::new();
     for (command, rule) in cases {
