@@ -79,12 +79,9 @@ pub struct ImageEntry {
 #[derive(Debug, Clone)]
 pub struct ExecCatalogue {
     pub programs: HashMap<String, Vec<ProgramEntry>>,
-    pub path_set: GlobSet,
-    /// Rule of each glob in `path_set`, by index.
-    pub path_rules: Vec<String>,
-    /// Paths that count only when written, and their rules.
-    pub write_path_set: GlobSet,
-    pub write_path_rules: Vec<String>,
+    pub paths: PathRules,
+    /// Paths that count only when written.
+    pub written_paths: PathRules,
     pub writers: HashSet<String>,
     pub shell_relays: HashSet<String>,
     pub wrappers: HashMap<String, Wrapper>,
@@ -117,6 +114,59 @@ pub struct ExecCatalogue {
     pub kubernetes_api: Option<KubernetesApi>,
     pub toolkits: Option<Toolkits>,
     pub limits: Limits,
+}
+
+/// Path globs and their rules. Relative names (`core_pattern`) can only match `**/` globs, and a
+/// script's every word is such a candidate, so they are matched by their last component first:
+/// a hash lookup among the `**/NAME` globs, a small set of `**/NAME*` globs, and only for a
+/// relative path with a `/` the longer `**/A/B` globs.
+#[derive(Debug, Clone)]
+pub struct PathRules {
+    pub absolute: GlobSet,
+    pub absolute_rules: Vec<String>,
+    /// `**/NAME` with a literal NAME: NAME -> rules.
+    pub relative_names: HashMap<String, Vec<String>>,
+    /// `**/NAME*`: one component with a wildcard, matched against the last component.
+    pub relative_single: GlobSet,
+    pub relative_single_rules: Vec<String>,
+    /// `**/A/B...`: several components.
+    pub relative_multi: GlobSet,
+    pub relative_multi_rules: Vec<String>,
+}
+
+impl PathRules {
+    /// The rules a normalised candidate path raises.
+    pub fn matching<'a>(&'a self, candidate: &str) -> Vec<&'a str> {
+        if candidate.starts_with('/') || candidate.starts_with('~') {
+            return indexed(&self.absolute, &self.absolute_rules, candidate);
+        }
+        let last = candidate.rsplit('/').next().unwrap_or(candidate);
+        let mut found: Vec<&str> = self
+            .relative_names
+            .get(last)
+            .map(|rules| rules.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        found.extend(indexed(
+            &self.relative_single,
+            &self.relative_single_rules,
+            last,
+        ));
+        if candidate.contains('/') {
+            found.extend(indexed(
+                &self.relative_multi,
+                &self.relative_multi_rules,
+                candidate,
+            ));
+        }
+        found
+    }
+}
+
+fn indexed<'a>(set: &GlobSet, rules: &'a [String], candidate: &str) -> Vec<&'a str> {
+    set.matches(candidate)
+        .into_iter()
+        .filter_map(|i| rules.get(i).map(String::as_str))
+        .collect()
 }
 
 /// What makes a command a search of a filesystem for credentials.

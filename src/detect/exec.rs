@@ -44,7 +44,7 @@ fn raise_analysis(exec: &ExecCatalogue, analysis: &Analysis, stdin: bool, out: &
 }
 
 /// The command as a finding quotes it: its first 80 characters.
-fn describe(inv: &Invocation) -> String {
+pub(super) fn describe(inv: &Invocation) -> String {
     const SHOWN: usize = 80;
     let mut text = inv.program.clone();
     for a in &inv.args {
@@ -104,13 +104,13 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
         }
     }
     if let Some(search) = &exec.credential_search {
-        super::search::detect(search, inv, &describe(inv), out);
+        super::search::detect(search, inv, out);
     }
     if let Some(toolkits) = &exec.toolkits {
-        super::toolkit::detect(exec, toolkits, inv, &describe(inv), out);
+        super::toolkit::detect(exec, toolkits, inv, out);
     }
     if let Some(api) = &exec.kubernetes_api {
-        super::kube_api::client_verbs(api, inv, &describe(inv), out);
+        super::kube_api::client_verbs(api, inv, out);
     }
 
     let client = exec.network_clients.contains(&inv.program)
@@ -135,12 +135,12 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
     }
     if client && connects {
         if let Some(api) = &exec.kubernetes_api {
-            super::kube_api::client_requests(api, inv, &describe(inv), out);
+            super::kube_api::client_requests(api, inv, out);
         }
     }
     for arg in plain_args().filter(|_| connects) {
         for dest in destinations(arg, client) {
-            destination(exec, &dest, &describe(inv), out);
+            destination(exec, &dest, &|| describe(inv), out);
         }
         if client
             && exec
@@ -212,42 +212,44 @@ fn variable_destination(arg: &str) -> bool {
 
 fn paths(exec: &ExecCatalogue, text: &str, out: &mut Signals) {
     for candidate in path_candidates(text) {
-        for idx in exec.path_set.matches(&candidate) {
-            if let Some(rule) = exec.path_rules.get(idx) {
-                out.raise(rule, format!("names {candidate}"));
-            }
+        for rule in exec.paths.matching(&candidate) {
+            out.raise(rule, format!("names {candidate}"));
         }
     }
 }
 
 fn written_paths(exec: &ExecCatalogue, text: &str, out: &mut Signals) {
     for candidate in path_candidates(text) {
-        for idx in exec.write_path_set.matches(&candidate) {
-            if let Some(rule) = exec.write_path_rules.get(idx) {
-                out.raise(rule, format!("writes {candidate}"));
-            }
+        for rule in exec.written_paths.matching(&candidate) {
+            out.raise(rule, format!("writes {candidate}"));
         }
     }
 }
 
-fn destination(exec: &ExecCatalogue, dest: &Destination, what: &str, out: &mut Signals) {
+/// `what` describes the command, built only when a finding quotes it.
+fn destination(
+    exec: &ExecCatalogue,
+    dest: &Destination,
+    what: &dyn Fn() -> String,
+    out: &mut Signals,
+) {
     if exec.metadata_hosts.contains(&dest.host) {
         out.raise(
             "exec-cloud-metadata",
-            format!("{what} reaches {}", dest.host),
+            format!("{} reaches {}", what(), dest.host),
         );
     }
     if exec.api_server_hosts.contains(&dest.host) {
         out.raise(
             "exec-apiserver-access",
-            format!("{what} reaches {}", dest.host),
+            format!("{} reaches {}", what(), dest.host),
         );
     }
     if let Some(port) = dest.port {
         if exec.kubelet_ports.contains(&port) {
             out.raise(
                 "exec-kubelet-access",
-                format!("{what} reaches port {port} on {}", dest.host),
+                format!("{} reaches port {port} on {}", what(), dest.host),
             );
         }
     }
@@ -282,7 +284,7 @@ fn dev_tcp(exec: &ExecCatalogue, inv: &Invocation, dev: &DevTcp, out: &mut Signa
                 host: dest.host,
                 port,
             },
-            &what,
+            &|| what.clone(),
             out,
         );
     }
@@ -381,7 +383,7 @@ fn inline_code(exec: &ExecCatalogue, code: &str, out: &mut Signals) {
     if let Some(toolkits) = &exec.toolkits {
         super::toolkit::in_code(toolkits, code, out);
     }
-    let what = format!("inline code `{}`", shorten(code, 60));
+    let what = || format!("inline code `{}`", shorten(code, 60));
     for dest in destinations(code, false) {
         destination(exec, &dest, &what, out);
     }
@@ -389,7 +391,7 @@ fn inline_code(exec: &ExecCatalogue, code: &str, out: &mut Signals) {
         .into_iter()
         .find(|h| exec.metadata_hosts.contains(h))
     {
-        out.raise("exec-cloud-metadata", format!("{what} names {host}"));
+        out.raise("exec-cloud-metadata", format!("{} names {host}", what()));
     }
 }
 

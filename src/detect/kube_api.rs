@@ -4,12 +4,13 @@
 //! paths of the Kubernetes API are its own, so the host does not matter.
 
 use super::catalogue::KubernetesApi;
+use super::exec::describe;
 use super::net::url_paths;
 use super::shell::Invocation;
 use super::{shorten, Signals};
 
 /// `kubectl [options] VERB [RESOURCE...]`.
-pub fn client_verbs(api: &KubernetesApi, inv: &Invocation, what: &str, out: &mut Signals) {
+pub fn client_verbs(api: &KubernetesApi, inv: &Invocation, out: &mut Signals) {
     if !api.clients.contains(&inv.program) {
         return;
     }
@@ -27,7 +28,7 @@ pub fn client_verbs(api: &KubernetesApi, inv: &Invocation, what: &str, out: &mut
                     .any(|part| entry.resources.iter().any(|p| p.matches(part)))
             });
         if resource_matches {
-            out.raise(&entry.rule, what.to_string());
+            out.raise(&entry.rule, describe(inv));
         }
     }
 }
@@ -53,7 +54,7 @@ fn positional_args<'a>(args: &'a [String], options_with_value: &[String]) -> Vec
 }
 
 /// Request paths in a network client's arguments.
-pub fn client_requests(api: &KubernetesApi, inv: &Invocation, what: &str, out: &mut Signals) {
+pub fn client_requests(api: &KubernetesApi, inv: &Invocation, out: &mut Signals) {
     let writes = inv.args.iter().any(|a| {
         api.write_arguments.iter().any(|w| {
             a == w
@@ -63,7 +64,7 @@ pub fn client_requests(api: &KubernetesApi, inv: &Invocation, what: &str, out: &
         })
     });
     for arg in &inv.args {
-        requests(api, arg, true, writes, what, out);
+        requests(api, arg, true, writes, &|| describe(inv), out);
     }
 }
 
@@ -76,7 +77,7 @@ pub fn code_requests(api: &KubernetesApi, code: &str, out: &mut Signals) {
         .iter()
         .filter(|w| !w.starts_with('-'))
         .any(|w| lowered.contains(&w.to_lowercase()));
-    let what = format!("inline code `{}`", shorten(code, 60));
+    let what = || format!("inline code `{}`", shorten(code, 60));
     requests(api, code, false, writes, &what, out);
 }
 
@@ -85,7 +86,7 @@ fn requests(
     text: &str,
     client: bool,
     writes: bool,
-    what: &str,
+    what: &dyn Fn() -> String,
     out: &mut Signals,
 ) {
     for path in url_paths(text, client) {
@@ -93,7 +94,7 @@ fn requests(
             if (!entry.writes || writes) && entry.paths.is_match(path) {
                 out.raise(
                     &entry.rule,
-                    format!("{what} requests {}", shorten(path, 80)),
+                    format!("{} requests {}", what(), shorten(path, 80)),
                 );
             }
         }

@@ -1,6 +1,8 @@
 //! Paths in pod specs and commands against the host-path catalogue, after normalisation
 //! (`crate::norm::host_path`).
 
+use std::borrow::Cow;
+
 use super::catalogue::HostPathEntry;
 use crate::norm::host_path::HostPath;
 
@@ -46,7 +48,7 @@ pub fn normalise_command_path(raw: &str) -> Option<String> {
 /// fragments (`release_agent`, `./kernel/core_pattern`) are kept without their `./`: only
 /// `**/` patterns can match them, which is how `cd /proc/sys/kernel; echo x > core_pattern` is
 /// still seen.
-pub fn path_candidates(arg: &str) -> impl Iterator<Item = String> + '_ {
+pub fn path_candidates(arg: &str) -> impl Iterator<Item = Cow<'_, str>> + '_ {
     arg.split(|c: char| {
         c.is_whitespace()
             || matches!(
@@ -56,22 +58,27 @@ pub fn path_candidates(arg: &str) -> impl Iterator<Item = String> + '_ {
     })
     .filter_map(|frag| {
         if frag.starts_with('/') || frag.starts_with("~/") {
-            normalise_command_path(frag)
+            normalise_command_path(frag).map(Cow::Owned)
         } else {
             relative(frag)
         }
     })
 }
 
-fn relative(frag: &str) -> Option<String> {
-    if frag.starts_with('-') || frag.starts_with('$') {
+/// A relative name as written (most words: no copy), or a relative path without `.` and empty
+/// components.
+fn relative(frag: &str) -> Option<Cow<'_, str>> {
+    if frag.is_empty() || frag.starts_with('-') || frag.starts_with('$') || frag == "." {
         return None;
+    }
+    if !frag.contains('/') {
+        return Some(Cow::Borrowed(frag));
     }
     let parts: Vec<&str> = frag
         .split('/')
         .filter(|c| !c.is_empty() && *c != ".")
         .collect();
-    (!parts.is_empty()).then(|| parts.join("/"))
+    (!parts.is_empty()).then(|| Cow::Owned(parts.join("/")))
 }
 
 #[cfg(test)]
@@ -80,15 +87,25 @@ mod tests {
 
     #[test]
     fn finds_paths_inside_arguments() {
-        let found: Vec<String> = path_candidates("--unix-socket=/var/run/docker.sock").collect();
+        let found: Vec<String> = path_candidates("--unix-socket=/var/run/docker.sock")
+            .map(String::from)
+            .collect();
         assert_eq!(found, vec!["/run/docker.sock"]);
-        let found: Vec<String> = path_candidates("UNIX-CONNECT:/var/run/crio/crio.sock").collect();
+        let found: Vec<String> = path_candidates("UNIX-CONNECT:/var/run/crio/crio.sock")
+            .map(String::from)
+            .collect();
         assert_eq!(found, vec!["UNIX-CONNECT", "/run/crio/crio.sock"]);
-        let found: Vec<String> = path_candidates("file:///etc/passwd").collect();
+        let found: Vec<String> = path_candidates("file:///etc/passwd")
+            .map(String::from)
+            .collect();
         assert_eq!(found, vec!["file", "/etc/passwd"]);
-        let found: Vec<String> = path_candidates("~/.kube/config").collect();
+        let found: Vec<String> = path_candidates("~/.kube/config")
+            .map(String::from)
+            .collect();
         assert_eq!(found, vec!["~/.kube/config"]);
-        let found: Vec<String> = path_candidates("./kernel//core_pattern --x=y").collect();
+        let found: Vec<String> = path_candidates("./kernel//core_pattern --x=y")
+            .map(String::from)
+            .collect();
         assert_eq!(found, vec!["kernel/core_pattern", "y"]);
         assert_eq!(path_candidates("-r $HOME").count(), 0);
     }

@@ -4,18 +4,20 @@
 //! an operator does not.
 
 use super::catalogue::CredentialSearch;
+use super::exec::describe;
 use super::paths::normalise_command_path;
 use super::shell::Invocation;
 use super::Signals;
 
 /// Raises the search rule when `inv` searches a tree for a credential term, or for a generic
 /// term (password, token) from a broad root.
-pub fn detect(search: &CredentialSearch, inv: &Invocation, what: &str, out: &mut Signals) {
+pub fn detect(search: &CredentialSearch, inv: &Invocation, out: &mut Signals) {
+    let what = || describe(inv);
     let program = inv.program.as_str();
     if search.scanners.contains(program) && inv.args.iter().any(|a| broad_root(search, a)) {
         out.raise(
             &search.rule,
-            format!("{what} scans a whole tree for secrets"),
+            format!("{} scans a whole tree for secrets", what()),
         );
         return;
     }
@@ -36,7 +38,7 @@ pub fn detect(search: &CredentialSearch, inv: &Invocation, what: &str, out: &mut
             .cloned()
     };
     if let Some(term) = named(&search.terms) {
-        out.raise(&search.rule, format!("{what} searches for {term:?}"));
+        out.raise(&search.rule, format!("{} searches for {term:?}", what()));
         return;
     }
     let broad =
@@ -45,7 +47,7 @@ pub fn detect(search: &CredentialSearch, inv: &Invocation, what: &str, out: &mut
         if let Some(term) = named(&search.broad_terms) {
             out.raise(
                 &search.rule,
-                format!("{what} searches a whole tree for {term:?}"),
+                format!("{} searches a whole tree for {term:?}", what()),
             );
         }
     }

@@ -4,16 +4,12 @@
 //! binary escapes this; its download URL usually does not.
 
 use super::catalogue::{ExecCatalogue, Toolkits};
+use super::exec::describe;
 use super::shell::Invocation;
 use super::Signals;
 
-pub fn detect(
-    exec: &ExecCatalogue,
-    toolkits: &Toolkits,
-    inv: &Invocation,
-    what: &str,
-    out: &mut Signals,
-) {
+pub fn detect(exec: &ExecCatalogue, toolkits: &Toolkits, inv: &Invocation, out: &mut Signals) {
+    let what = || describe(inv);
     let named = |text: &str| {
         let text = text.to_lowercase();
         toolkits
@@ -24,18 +20,21 @@ pub fn detect(
     };
     if toolkits.fetchers.contains(&inv.program) {
         if let Some(name) = inv.args.iter().find_map(|a| named(a)) {
-            out.raise(&toolkits.download_rule, format!("{what} fetches {name}"));
+            out.raise(
+                &toolkits.download_rule,
+                format!("{} fetches {name}", what()),
+            );
         }
     }
     if let Some(name) = named(&inv.program) {
-        out.raise(&toolkits.run_rule, format!("{what} runs {name}"));
+        out.raise(&toolkits.run_rule, format!("{} runs {name}", what()));
     }
     // `bash /tmp/linpeas.sh`, `python3 ./deepce.py`: the script file is the toolkit.
     let runs_file = exec.shells.contains(&inv.program) || exec.interpreters.contains(&inv.program);
     if runs_file && inv.script_arg.is_none() {
         let file = inv.args.iter().find(|a| !a.starts_with('-'));
         if let Some(name) = file.and_then(|f| named(f.rsplit('/').next().unwrap_or(f))) {
-            out.raise(&toolkits.run_rule, format!("{what} runs {name}"));
+            out.raise(&toolkits.run_rule, format!("{} runs {name}", what()));
         }
     }
 }

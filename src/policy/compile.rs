@@ -11,7 +11,7 @@ use super::load::{Policy, PolicyError, Problem, Rule, API_VERSION, KIND};
 use super::model::*;
 use crate::detect::catalogue::{
     Catalogue, CodeMarker, ConnectCatalogue, CredentialSearch, ExecCatalogue, HostPathEntry,
-    ImageEntry, KubernetesApi, KubernetesRequest, KubernetesVerb, Limits, PodCatalogue,
+    ImageEntry, KubernetesApi, KubernetesRequest, KubernetesVerb, Limits, PathRules, PodCatalogue,
     ProgramEntry, Toolkits, Wrapper,
 };
 use crate::norm::capability::normalise_capability;
@@ -353,6 +353,71 @@ fn compile_pod(c: &mut Checker, pod: &PodKnowledge, rules: &HashMap<String, Rule
     }
 }
 
+struct PathRulesBuilder {
+    absolute: GlobSetBuilder,
+    absolute_rules: Vec<String>,
+    relative_names: HashMap<String, Vec<String>>,
+    relative_single: GlobSetBuilder,
+    relative_single_rules: Vec<String>,
+    relative_multi: GlobSetBuilder,
+    relative_multi_rules: Vec<String>,
+}
+
+impl Default for PathRulesBuilder {
+    fn default() -> Self {
+        PathRulesBuilder {
+            absolute: GlobSetBuilder::new(),
+            absolute_rules: Vec::new(),
+            relative_names: HashMap::new(),
+            relative_single: GlobSetBuilder::new(),
+            relative_single_rules: Vec::new(),
+            relative_multi: GlobSetBuilder::new(),
+            relative_multi_rules: Vec::new(),
+        }
+    }
+}
+
+impl PathRulesBuilder {
+    /// Every glob matches absolute paths; `**/` globs also match relative names (see
+    /// `PathRules::matching`). `separator` globs: `*` stays within a component.
+    fn add(&mut self, c: &mut Checker, at: String, pattern: &str, rule: &str) {
+        let Some(glob) = c.glob(at.clone(), pattern, true) else {
+            return;
+        };
+        if let Some(rest) = pattern.strip_prefix("**/") {
+            if !rest.contains('/') && !rest.contains(['*', '?', '[', '{']) {
+                self.relative_names
+                    .entry(rest.to_string())
+                    .or_default()
+                    .push(rule.to_string());
+            } else if !rest.contains('/') {
+                if let Some(single) = c.glob(at, rest, true) {
+                    self.relative_single.add(single);
+                    self.relative_single_rules.push(rule.to_string());
+                }
+            } else {
+                self.relative_multi.add(glob.clone());
+                self.relative_multi_rules.push(rule.to_string());
+            }
+        }
+        self.absolute.add(glob);
+        self.absolute_rules.push(rule.to_string());
+    }
+
+    fn build(self) -> PathRules {
+        let build = |b: GlobSetBuilder| b.build().unwrap_or_else(|_| GlobSet::empty());
+        PathRules {
+            absolute: build(self.absolute),
+            absolute_rules: self.absolute_rules,
+            relative_names: self.relative_names,
+            relative_single: build(self.relative_single),
+            relative_single_rules: self.relative_single_rules,
+            relative_multi: build(self.relative_multi),
+            relative_multi_rules: self.relative_multi_rules,
+        }
+    }
+}
+
 fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
     let mut programs: HashMap<String, Vec<ProgramEntry>> = HashMap::new();
     for (i, p) in exec.programs.iter().enumerate() {
@@ -387,18 +452,16 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
         }
     }
 
-    let mut path_builder = GlobSetBuilder::new();
-    let mut path_rules = Vec::new();
-    let mut write_builder = GlobSetBuilder::new();
-    let mut write_rules = Vec::new();
+    let mut paths = PathRulesBuilder::default();
+    let mut written_paths = PathRulesBuilder::default();
     for (i, p) in exec.paths.iter().enumerate() {
-        let (builder, rules) = if p.writes {
-            (&mut write_builder, &mut write_rules)
-        } else {
-            (&mut path_builder, &mut path_rules)
-        };
         let path = format!("exec.paths[{i}]");
         c.rule_ref(format!("{path}.rule"), &p.rule);
+        let target = if p.writes {
+            &mut written_paths
+        } else {
+            &mut paths
+        };
         for (j, pattern) in p.patterns.iter().enumerate() {
             if !(pattern.starts_with('/') || pattern.starts_with("**/")) {
                 c.problem(
@@ -407,14 +470,9 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
                 );
                 continue;
             }
-            if let Some(g) = c.glob(format!("{path}.patterns[{j}]"), pattern, true) {
-                builder.add(g);
-                rules.push(p.rule.clone());
-            }
+            target.add(c, format!("{path}.patterns[{j}]"), pattern, &p.rule);
         }
     }
-    let path_set = path_builder.build().unwrap_or_else(|_| GlobSet::empty());
-    let write_path_set = write_builder.build().unwrap_or_else(|_| GlobSet::empty());
 
     let mut wrappers = HashMap::new();
     for w in &exec.wrappers {
@@ -521,10 +579,8 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
 
     ExecCatalogue {
         programs,
-        path_set,
-        path_rules,
-        write_path_set,
-        write_path_rules: write_rules,
+        paths: paths.build(),
+        written_paths: written_paths.build(),
         writers: set(&exec.writers),
         shell_relays: set(&exec.shell_relays),
         wrappers,
@@ -662,5 +718,69 @@ fn compile_connect(c: &mut Checker, k: &ConnectKnowledge) -> ConnectCatalogue {
         proxy_port_rule: k.proxy_port_rule.clone(),
         proxy_paths: builder.build().unwrap_or_else(|_| GlobSet::empty()),
         proxy_path_rules: rules,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Matching relative names by their last component gives exactly what one glob set over
+    /// every pattern gives.
+    #[test]
+    fn split_path_rules_match_like_one_glob_set() {
+        let patterns = [
+            "**/release_agent",
+            "**/.ssh",
+            "**/core_pat*",
+            "**/.ssh/id_*",
+            "**/var/lib/etcd/**",
+            "**/binfmt_misc/register",
+            "/etc/shadow",
+            "/*/**/etc/shadow",
+        ];
+        let mut c = Checker {
+            problems: Vec::new(),
+            rules: BTreeSet::new(),
+        };
+        let mut builder = PathRulesBuilder::default();
+        let mut whole = GlobSetBuilder::new();
+        for (i, p) in patterns.iter().enumerate() {
+            builder.add(&mut c, format!("p{i}"), p, p);
+            whole.add(GlobBuilder::new(p).literal_separator(true).build().unwrap());
+        }
+        let rules = builder.build();
+        let whole = whole.build().unwrap();
+        for candidate in [
+            "release_agent",
+            "x/release_agent",
+            "release_agent/x",
+            ".ssh",
+            "home/u/.ssh",
+            ".ssh/id_rsa",
+            "a/.ssh/id_ed25519",
+            "core_pattern",
+            "kernel/core_pattern",
+            "var/lib/etcd/member",
+            "x/var/lib/etcd/member/snap",
+            "fs/binfmt_misc/register",
+            "register",
+            "/etc/shadow",
+            "/host/etc/shadow",
+            "/host/x/release_agent",
+            "etc/shadow",
+            "nothing",
+        ] {
+            let mut got: Vec<&str> = rules.matching(candidate);
+            got.sort();
+            let mut want: Vec<&str> = whole
+                .matches(candidate)
+                .into_iter()
+                .map(|i| patterns[i])
+                .collect();
+            want.sort();
+            assert_eq!(got, want, "{candidate}");
+        }
+        assert!(c.problems.is_empty());
     }
 }

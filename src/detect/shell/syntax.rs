@@ -14,7 +14,7 @@ pub(super) fn parse_word(raw: &str) -> Option<Vec<Piece>> {
     let raw = without_control_characters(raw);
     let pieces =
         shielded(|| word::parse(&raw, &brush_parser::ParserOptions::default()).ok()).flatten()?;
-    Some(pieces.iter().map(|p| piece(&p.piece)).collect())
+    Some(pieces.into_iter().map(|p| piece(p.piece)).collect())
 }
 
 /// A script's syntax, if it parses. Callers check nesting and budget first.
@@ -31,18 +31,20 @@ pub(super) fn parse_script(text: &str) -> Option<Script> {
     })
     .flatten()?;
     let mut script = Script::default();
-    for complete in &program.complete_commands {
+    for complete in program.complete_commands {
         script.0.extend(list(complete).0);
     }
     Some(script)
 }
 
-fn list(list: &ast::CompoundList) -> Script {
+// The conversions consume brush's tree, moving its strings rather than copying them.
+
+fn list(list: ast::CompoundList) -> Script {
     let mut out = Vec::new();
-    for item in &list.0 {
-        let and_or = &item.0;
-        out.push(pipeline(&and_or.first));
-        for next in &and_or.additional {
+    for item in list.0 {
+        let and_or = item.0;
+        out.push(pipeline(and_or.first));
+        for next in and_or.additional {
             match next {
                 ast::AndOr::And(p) | ast::AndOr::Or(p) => out.push(pipeline(p)),
             }
@@ -51,137 +53,127 @@ fn list(list: &ast::CompoundList) -> Script {
     Script(out)
 }
 
-fn pipeline(p: &ast::Pipeline) -> Pipeline {
-    Pipeline(p.seq.iter().map(command).collect())
+fn pipeline(p: ast::Pipeline) -> Pipeline {
+    Pipeline(p.seq.into_iter().map(command).collect())
 }
 
-fn command(cmd: &ast::Command) -> Command {
+fn command(cmd: ast::Command) -> Command {
     match cmd {
         ast::Command::Simple(sc) => Command::Simple(SimpleCommand {
-            prefix: sc
-                .prefix
-                .iter()
-                .flat_map(|p| p.0.iter())
-                .map(item)
-                .collect(),
-            name: sc.word_or_name.as_ref().map(|w| w.value.clone()),
-            suffix: sc
-                .suffix
-                .iter()
-                .flat_map(|s| s.0.iter())
-                .map(item)
-                .collect(),
+            prefix: sc.prefix.into_iter().flat_map(|p| p.0).map(item).collect(),
+            name: sc.word_or_name.map(|w| w.value),
+            suffix: sc.suffix.into_iter().flat_map(|s| s.0).map(item).collect(),
         }),
         ast::Command::Compound(cc, redirects) => Command::Compound(
             compound(cc),
             redirects
-                .iter()
-                .flat_map(|r| r.0.iter())
+                .into_iter()
+                .flat_map(|r| r.0)
                 .map(redirect)
                 .collect(),
         ),
-        ast::Command::Function(def) => Command::Compound(compound(&def.body.0), Vec::new()),
+        ast::Command::Function(def) => Command::Compound(compound(def.body.0), Vec::new()),
         ast::Command::ExtendedTest(..) => Command::Test,
     }
 }
 
-fn compound(cc: &ast::CompoundCommand) -> Compound {
+fn compound(cc: ast::CompoundCommand) -> Compound {
     match cc {
-        ast::CompoundCommand::BraceGroup(b) => Compound::Group(list(&b.list)),
-        ast::CompoundCommand::Subshell(s) => Compound::Group(list(&s.list)),
+        ast::CompoundCommand::BraceGroup(b) => Compound::Group(list(b.list)),
+        ast::CompoundCommand::Subshell(s) => Compound::Group(list(s.list)),
         ast::CompoundCommand::ForClause(f) => Compound::For {
-            values: f.values.iter().flatten().map(|w| w.value.clone()).collect(),
-            body: list(&f.body.list),
+            values: f.values.into_iter().flatten().map(|w| w.value).collect(),
+            body: list(f.body.list),
         },
-        ast::CompoundCommand::ArithmeticForClause(f) => Compound::ArithmeticFor(list(&f.body.list)),
+        ast::CompoundCommand::ArithmeticForClause(f) => Compound::ArithmeticFor(list(f.body.list)),
         ast::CompoundCommand::WhileClause(w) | ast::CompoundCommand::UntilClause(w) => {
             Compound::Loop {
-                condition: list(&w.0),
-                body: list(&w.1.list),
+                condition: list(w.0),
+                body: list(w.1.list),
             }
         }
         ast::CompoundCommand::IfClause(i) => {
-            let mut branches = vec![list(&i.condition), list(&i.then)];
-            for e in i.elses.iter().flatten() {
-                if let Some(c) = &e.condition {
+            let mut branches = vec![list(i.condition), list(i.then)];
+            for e in i.elses.into_iter().flatten() {
+                if let Some(c) = e.condition {
                     branches.push(list(c));
                 }
-                branches.push(list(&e.body));
+                branches.push(list(e.body));
             }
             Compound::If(branches)
         }
         ast::CompoundCommand::CaseClause(c) => Compound::Case(
             c.cases
-                .iter()
-                .filter_map(|i| i.cmd.as_ref())
+                .into_iter()
+                .filter_map(|i| i.cmd)
                 .map(list)
                 .collect(),
         ),
-        ast::CompoundCommand::Coprocess(c) => Compound::Coprocess(Box::new(command(&c.body))),
-        ast::CompoundCommand::Arithmetic(a) => Compound::Arithmetic(a.expr.value.clone()),
+        ast::CompoundCommand::Coprocess(c) => Compound::Coprocess(Box::new(command(*c.body))),
+        ast::CompoundCommand::Arithmetic(a) => Compound::Arithmetic(a.expr.value),
     }
 }
 
-fn item(item: &ast::CommandPrefixOrSuffixItem) -> Item {
+fn item(item: ast::CommandPrefixOrSuffixItem) -> Item {
     match item {
-        ast::CommandPrefixOrSuffixItem::Word(w) => Item::Word(w.value.clone()),
+        ast::CommandPrefixOrSuffixItem::Word(w) => Item::Word(w.value),
         ast::CommandPrefixOrSuffixItem::AssignmentWord(a, w) => Item::Assignment {
-            variable: match (&a.name, &a.value) {
+            variable: match (a.name, a.value) {
                 (ast::AssignmentName::VariableName(n), ast::AssignmentValue::Scalar(v)) => {
-                    Some((n.clone(), v.value.clone()))
+                    Some((n, v.value))
                 }
                 _ => None,
             },
-            word: w.value.clone(),
+            word: w.value,
         },
         ast::CommandPrefixOrSuffixItem::IoRedirect(r) => Item::Redirect(redirect(r)),
         ast::CommandPrefixOrSuffixItem::ProcessSubstitution(_, sub) => {
-            Item::ProcessSubstitution(list(&sub.list))
+            Item::ProcessSubstitution(list(sub.list))
         }
     }
 }
 
-fn redirect(r: &ast::IoRedirect) -> Redirect {
+fn redirect(r: ast::IoRedirect) -> Redirect {
     match r {
         ast::IoRedirect::File(_, _, target) => match target {
             ast::IoFileRedirectTarget::Filename(w) | ast::IoFileRedirectTarget::Duplicate(w) => {
-                Redirect::File(w.value.clone())
+                Redirect::File(w.value)
             }
             ast::IoFileRedirectTarget::ProcessSubstitution(_, sub) => {
-                Redirect::ProcessSubstitution(list(&sub.list))
+                Redirect::ProcessSubstitution(list(sub.list))
             }
             ast::IoFileRedirectTarget::Fd(_) => Redirect::Fd,
         },
-        ast::IoRedirect::OutputAndError(w, _) => Redirect::OutputAndError(w.value.clone()),
-        ast::IoRedirect::HereString(_, w) => Redirect::HereString(w.value.clone()),
-        ast::IoRedirect::HereDocument(_, doc) => Redirect::HereDocument(doc.doc.value.clone()),
+        ast::IoRedirect::OutputAndError(w, _) => Redirect::OutputAndError(w.value),
+        ast::IoRedirect::HereString(_, w) => Redirect::HereString(w.value),
+        ast::IoRedirect::HereDocument(_, doc) => Redirect::HereDocument(doc.doc.value),
     }
 }
 
-fn piece(p: &word::WordPiece) -> Piece {
+fn piece(p: word::WordPiece) -> Piece {
     use word::WordPiece as W;
     match p {
-        W::Text(t) => Piece::Text(t.clone()),
-        W::SingleQuotedText(t) => Piece::SingleQuoted(t.clone()),
-        W::AnsiCQuotedText(t) => Piece::AnsiC(t.clone()),
-        W::EscapeSequence(t) => Piece::Escape(t.clone()),
+        W::Text(t) => Piece::Text(t),
+        W::SingleQuotedText(t) => Piece::SingleQuoted(t),
+        W::AnsiCQuotedText(t) => Piece::AnsiC(t),
+        W::EscapeSequence(t) => Piece::Escape(t),
         W::DoubleQuotedSequence(inner) | W::GettextDoubleQuotedSequence(inner) => {
-            Piece::DoubleQuoted(inner.iter().map(|p| piece(&p.piece)).collect())
+            Piece::DoubleQuoted(inner.into_iter().map(|p| piece(p.piece)).collect())
         }
         W::TildeExpansion(_) => Piece::Tilde,
         W::ParameterExpansion(expr) => Piece::Parameter(match expr {
             word::ParameterExpr::Parameter { parameter, .. } => match parameter {
-                word::Parameter::Named(n) => Parameter::Named(n.clone()),
+                word::Parameter::Named(n) => Parameter::Named(n),
                 other => Parameter::Special(format!("${other}")),
             },
             _ => Parameter::Operator,
         }),
-        W::CommandSubstitution(s) => Piece::Substitution {
-            script: s.clone(),
+        W::CommandSubstitution(script) => Piece::Substitution {
+            script,
             backquoted: false,
         },
-        W::BackquotedCommandSubstitution(s) => Piece::Substitution {
-            script: s.clone(),
+        W::BackquotedCommandSubstitution(script) => Piece::Substitution {
+            script,
             backquoted: true,
         },
         W::ArithmeticExpression(_) => Piece::Arithmetic,
