@@ -22,31 +22,26 @@ pub fn port_forward(connect: &ConnectCatalogue, forward: &PortForward, out: &mut
 }
 
 pub fn proxy(connect: &ConnectCatalogue, request: &ProxyRequest, out: &mut Signals) {
-    let what = match request.target {
+    let target = match request.target {
         ProxyTarget::Pod => "pod",
         ProxyTarget::Service => "service",
         ProxyTarget::Node => "node",
     };
+    let what = if request.name.is_empty() {
+        target.to_string()
+    } else {
+        format!("{target} {}", shorten(&request.name, 80))
+    };
     // A node proxy always reaches the kubelet; for pods and services the port says where.
     if request.target != ProxyTarget::Node {
         if let Some(port) = request.port().filter(|p| connect.node_ports.contains(p)) {
-            out.raise(
-                &connect.proxy_port_rule,
-                format!("{what} {} port {port}", shorten(&request.name, 80)),
-            );
+            out.raise(&connect.proxy_port_rule, format!("{what} port {port}"));
         }
     }
     let path = normalise_url_path(&request.path);
     for idx in connect.proxy_paths.matches(&path) {
         if let Some(rule) = connect.proxy_path_rules.get(idx) {
-            out.raise(
-                rule,
-                format!(
-                    "{what} {} path {}",
-                    shorten(&request.name, 80),
-                    shorten(&path, 120)
-                ),
-            );
+            out.raise(rule, format!("{what} path {}", shorten(&path, 120)));
         }
     }
 }
