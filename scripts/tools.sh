@@ -37,3 +37,9 @@ if ! command -v kubernetes-validate >/dev/null 2>&1; then
   echo "tools: installing kubernetes-validate (PyPI)"
   python3 -m pip install -q kubernetes-validate
 fi
+
+# buildah: builds and runs the image daemonless (vfs storage, chroot isolation); no Docker engine.
+if ! command -v buildah >/dev/null 2>&1; then
+  echo "tools: installing buildah (Debian)"
+  apt_install buildah
+fi

@@ -14,7 +14,7 @@ use reconguard::policy::{Policy, DEFAULT_POLICY_YAML};
 #[derive(Parser)]
 #[command(
     name = "reconguard",
-    version,
+    version = env!("RECONGUARD_LONG_VERSION"),
     about = "Kubernetes admission webhook against container-borne reconnaissance"
 )]
 struct Cli {
@@ -75,6 +75,10 @@ struct ServeArgs {
     tls_cert: Option<PathBuf>,
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// Without --tls-cert: write the generated CA's PEM here (otherwise it is only logged, so
+    /// `serve` runs on a read-only filesystem).
+    #[arg(long, conflicts_with = "tls_cert")]
+    ca_out: Option<PathBuf>,
     /// Policy file (reloaded when it changes). Default: the embedded policy.
     #[arg(long)]
     policy: Option<PathBuf>,
@@ -180,6 +184,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         metrics_listen: args.metrics_listen,
         tls_cert: args.tls_cert,
         tls_key: args.tls_key,
+        ca_out: args.ca_out,
         policy: args.policy,
         reload_interval: std::time::Duration::from_secs(args.reload_interval.max(1)),
         drain_timeout: std::time::Duration::from_secs(args.drain_timeout),

@@ -651,3 +651,44 @@ async fn port_forwards_and_proxies_are_judged_over_tls() {
         "/exec/kube-system/kube-proxy-x2v9q/kube-proxy"
     );
 }
+
+/// Without certificate files the server makes its own; `--ca-out` writes that CA where the
+/// flag says (and nowhere else), and the CA verifies what the server serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_signed_mode_writes_its_ca_only_where_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_path = dir.path().join("ca.pem");
+    let config = ServeConfig {
+        ca_out: Some(ca_path.clone()),
+        shutdown_delay: Duration::ZERO,
+        ..ServeConfig::default()
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let metrics = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(run_with_listeners(config, listener, metrics, async move {
+        let _ = rx.await;
+    }));
+    eventually("the CA file is written", || {
+        let ca_path = ca_path.clone();
+        async move { ca_path.exists() }
+    })
+    .await;
+    let ca = std::fs::read_to_string(&ca_path).unwrap();
+    assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"), "{ca}");
+    let client = h2_client(&ca);
+    let health = client
+        .get(format!("https://localhost:{port}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "nothing but the CA is written"
+    );
+    tx.send(()).unwrap();
+    task.await.unwrap().unwrap();
+}

@@ -53,6 +53,9 @@ pub struct ServeConfig {
     pub metrics_listen: SocketAddr,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// Self-signed mode: where to write the generated CA's PEM. Without it the PEM is only
+    /// logged, so the mode needs no writable filesystem (a read-only image root).
+    pub ca_out: Option<PathBuf>,
     pub policy: Option<PathBuf>,
     pub reload_interval: Duration,
     pub drain_timeout: Duration,
@@ -78,6 +81,7 @@ impl Default for ServeConfig {
             metrics_listen: ([0, 0, 0, 0], 9090).into(),
             tls_cert: None,
             tls_key: None,
+            ca_out: None,
             policy: None,
             reload_interval: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(20),
@@ -365,7 +369,7 @@ pub fn metrics_router(app: Arc<AppState>) -> Router {
         .with_state(app)
 }
 
-/// Certificate files, or a self-signed pair made now (its CA is written next to it and logged).
+/// Certificate files, or a self-signed pair made now (its CA logged, or written to `--ca-out`).
 fn initial_certificate(config: &ServeConfig) -> anyhow::Result<tls::ServingCert> {
     match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => {
@@ -383,12 +387,17 @@ fn initial_certificate(config: &ServeConfig) -> anyhow::Result<tls::ServingCert>
             ];
             let generated = crate::certs::generate(&names, 365)
                 .context("generating a self-signed certificate")?;
-            let dir = std::env::temp_dir().join(format!("reconguard-{}", std::process::id()));
-            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-            let ca = dir.join("ca.crt");
-            std::fs::write(&ca, &generated.ca_pem)
-                .with_context(|| format!("writing {}", ca.display()))?;
-            tracing::warn!(ca = %ca.display(), "no --tls-cert/--tls-key: serving a generated certificate for localhost; its CA is at this path");
+            match &config.ca_out {
+                Some(path) => {
+                    std::fs::write(path, &generated.ca_pem)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    tracing::warn!(ca = %path.display(), "no --tls-cert/--tls-key: serving a generated certificate for localhost; its CA is at this path");
+                }
+                None => tracing::warn!(
+                    ca_pem = %generated.ca_pem,
+                    "no --tls-cert/--tls-key: serving a generated certificate for localhost; its CA follows (--ca-out FILE writes it to a file)"
+                ),
+            }
             tls::load_pem(generated.cert_pem.as_bytes(), generated.key_pem.as_bytes())
                 .context("loading the generated certificate")
         }

@@ -117,6 +117,18 @@ assert res == {"pods/exec", "pods/attach", "pods/ephemeralcontainers"}, res
 }
 check "port-forward and proxy judgement can be turned off (webhook.interactive.tunnels=false)" tunnels_opt_out
 
+image_reference() {
+  local digest out app
+  digest="sha256:$(printf '%064d' 7)"
+  app=$(sed -n 's/^appVersion: "\(.*\)"/\1/p' "$chart/Chart.yaml")
+  out=$(render) && [[ "$out" == *"image: \"ghcr.io/reconguard/reconguard:$app\""* ]] || return 1
+  out=$(render --set image.tag=9.9.9) && [[ "$out" == *'image: "ghcr.io/reconguard/reconguard:9.9.9"'* ]] || return 1
+  out=$(render --set image.tag=9.9.9 --set image.digest="$digest") &&
+    [[ "$out" == *"image: \"ghcr.io/reconguard/reconguard@$digest\""* ]] || return 1
+  ! render --set image.digest=latest >/dev/null 2>&1
+}
+check "image reference: appVersion by default, a tag, a digest winning over the tag, a bad digest refused" image_reference
+
 network_policy_shape() {
   python3 - "$work/existing.yaml" <<'PY'
 import sys, yaml
