@@ -912,6 +912,8 @@ fn high_confidence_attack_behaviour_denies_alone() {
         ("kubectl create job x --image=alpine", "exec-api-workload-control"),
         ("curl -sk -X POST -H 'Content-Type: application/json' https://kubernetes.default/api/v1/namespaces/default/pods -d @pod.json", "exec-api-workload-control"),
         ("curl -sk 'https://10.96.0.1/api/v1/namespaces/default/pods/web/exec?command=id&stdout=true'", "exec-api-workload-control"),
+        ("curl -sk -XPOST https://10.96.0.1/api/v1/namespaces/default/pods --data-binary @p.json", "exec-api-workload-control"),
+        ("wget -qO- --method=POST --body-file=p.json https://kubernetes.default/api/v1/namespaces/x/pods", "exec-api-workload-control"),
         // Kernel escape interfaces, cgroup and host-device mounts, by any path spelling.
         ("mount -t cgroup -o rdma cgroup /tmp/cgrp", "exec-escape-artifact"),
         ("mkdir /tmp/x && mount -t cgroup2 none /tmp/x", "exec-escape-artifact"),
@@ -1027,6 +1029,7 @@ fn discovery_and_probes_annotate_without_denying() {
         ),
         ("kubectl auth can-i --list", "exec-kubectl"),
         ("kubectl get pods -A", "exec-kubectl"),
+        ("curl -sk https://10.96.0.1/api/v1/namespaces/default/pods -H \"Authorization: Bearer $T\"", "exec-apiserver-access"),
         ("cat ~/.aws/credentials", "exec-credential-read"),
         ("env | grep AWS_SECRET", "exec-credential-read"),
         // Reading core_pattern is how operators find core dumps; writing it is an escape.
