@@ -96,7 +96,10 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
     if let Some(next) = &inv.pipes_into {
         let shell = |p: &str| exec.shells.contains(p);
         let relay = |p: &str| exec.shell_relays.contains(p);
-        if (shell(&inv.program) && relay(next)) || (relay(&inv.program) && shell(next)) {
+        // The shell must read its commands from the pipe (no `-c` script): `sh -c 'cat f' | nc`
+        // sends a file, `cat /tmp/f | sh -i | nc` serves a shell.
+        let bare_shell = shell(&inv.program) && inv.interactive;
+        if (bare_shell && relay(next)) || (relay(&inv.program) && shell(next)) {
             out.raise(
                 "exec-reverse-shell",
                 format!("{} piped into {next}", describe(inv)),

@@ -331,7 +331,7 @@ fn image_signals(catalogue: &Catalogue, raw: &str, out: &mut Signals) {
             || entry
                 .name_contains
                 .iter()
-                .any(|n| repository.contains(n.as_str()))
+                .any(|n| crate::norm::pattern::contains_word(&repository, n))
         {
             out.raise(&entry.rule, format!("image {raw}"));
         }

@@ -7,6 +7,7 @@ use super::catalogue::{ExecCatalogue, Toolkits};
 use super::exec::describe;
 use super::shell::Invocation;
 use super::Signals;
+use crate::norm::pattern::contains_word;
 
 pub fn detect(exec: &ExecCatalogue, toolkits: &Toolkits, inv: &Invocation, out: &mut Signals) {
     let what = || describe(inv);
@@ -15,7 +16,7 @@ pub fn detect(exec: &ExecCatalogue, toolkits: &Toolkits, inv: &Invocation, out: 
         toolkits
             .names
             .iter()
-            .find(|n| text.contains(n.as_str()))
+            .find(|n| contains_word(&text, n))
             .cloned()
     };
     if toolkits.fetchers.contains(&inv.program) {
@@ -46,7 +47,7 @@ pub fn in_code(toolkits: &Toolkits, code: &str, out: &mut Signals) {
         .filter(|w| w.contains("://"));
     for url in urls {
         let lowered = url.to_lowercase();
-        if let Some(name) = toolkits.names.iter().find(|n| lowered.contains(n.as_str())) {
+        if let Some(name) = toolkits.names.iter().find(|n| contains_word(&lowered, n)) {
             out.raise(
                 &toolkits.download_rule,
                 format!("inline code fetches {name} ({})", super::shorten(url, 80)),
