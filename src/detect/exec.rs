@@ -330,19 +330,7 @@ fn port_count(arg: &str) -> Option<usize> {
 }
 
 fn netcat(exec: &ExecCatalogue, inv: &Invocation, out: &mut Signals) {
-    let has_option = |options: &[String]| {
-        inv.args.iter().any(|a| {
-            options.iter().any(|o| {
-                a == o
-                    || (o.len() == 2
-                        && !o.starts_with("--")
-                        && a.starts_with('-')
-                        && !a.starts_with("--")
-                        && (a.starts_with(o.as_str()) || a[1..].contains(&o[1..])))
-                    || (o.starts_with("--") && a.starts_with(&format!("{o}=")))
-            })
-        })
-    };
+    let has_option = |options: &[String]| super::options::any_given(&inv.args, options);
     if has_option(&exec.netcat_exec_options) {
         out.raise("exec-reverse-shell", describe(inv));
         return;

@@ -55,14 +55,7 @@ fn positional_args<'a>(args: &'a [String], options_with_value: &[String]) -> Vec
 
 /// Request paths in a network client's arguments.
 pub fn client_requests(api: &KubernetesApi, inv: &Invocation, out: &mut Signals) {
-    let writes = inv.args.iter().any(|a| {
-        api.write_arguments.iter().any(|w| {
-            a == w
-                || (w.starts_with("--") && a.starts_with(&format!("{w}=")))
-                // `-XPOST`, `-dname=x`: a short option with its value attached.
-                || (w.len() == 2 && w.starts_with('-') && !w.starts_with("--") && a.starts_with(w.as_str()))
-        })
-    });
+    let writes = super::options::any_given(&inv.args, &api.write_arguments);
     for arg in &inv.args {
         requests(api, arg, true, writes, &|| describe(inv), out);
     }

@@ -7,6 +7,7 @@ pub mod connect;
 pub mod exec;
 pub mod kube_api;
 pub mod net;
+pub mod options;
 pub mod paths;
 pub mod pod;
 pub mod search;

@@ -23,10 +23,7 @@ pub fn detect(search: &CredentialSearch, inv: &Invocation, out: &mut Signals) {
     }
     let recursive = search.searchers.contains(program)
         || (search.recursive_searchers.contains(program)
-            && inv
-                .args
-                .iter()
-                .any(|a| recursive_option(a, &search.recursive_options)));
+            && super::options::any_given(&inv.args, &search.recursive_options));
     if !recursive {
         return;
     }
@@ -53,20 +50,6 @@ pub fn detect(search: &CredentialSearch, inv: &Invocation, out: &mut Signals) {
     }
 }
 
-/// `-r`, `--recursive`, or a cluster of short options containing one (`-rni`).
-fn recursive_option(arg: &str, options: &[String]) -> bool {
-    options.iter().any(|o| {
-        arg == o
-            || (o.starts_with("--") && arg.starts_with(&format!("{o}=")))
-            || (o.len() == 2
-                && !o.starts_with("--")
-                && arg.starts_with('-')
-                && !arg.starts_with("--")
-                && arg[1..].chars().all(|c| c.is_ascii_alphabetic())
-                && arg[1..].contains(&o[1..]))
-    })
-}
-
 fn broad_root(search: &CredentialSearch, arg: &str) -> bool {
     let candidate = if arg.starts_with('/') {
         normalise_command_path(arg)
@@ -74,24 +57,4 @@ fn broad_root(search: &CredentialSearch, arg: &str) -> bool {
         Some(arg.trim_end_matches('/').to_string()).filter(|a| !a.is_empty())
     };
     candidate.is_some_and(|c| search.broad_roots.iter().any(|p| p.matches(&c)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn recursive_options_in_clusters() {
-        let options = vec![
-            "-r".to_string(),
-            "-R".to_string(),
-            "--recursive".to_string(),
-        ];
-        for yes in ["-r", "-rni", "-iR", "--recursive"] {
-            assert!(recursive_option(yes, &options), "{yes}");
-        }
-        for no in ["-i", "--regexp=r", "-e", "r", "--include=*.r"] {
-            assert!(!recursive_option(no, &options), "{no}");
-        }
-    }
 }

@@ -7,21 +7,7 @@ bin=${RECONGUARD_BIN:-target/debug/reconguard}
 chart=charts/reconguard
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-passed=0
-failed=0
-
-check() {
-  local name=$1
-  shift
-  if out=$("$@" 2>&1); then
-    echo "PASS: $name"
-    passed=$((passed + 1))
-  else
-    echo "FAIL: $name"
-    echo "$out" | sed 's/^/    /' | tail -40
-    failed=$((failed + 1))
-  fi
-}
+source tests/lib/check.sh
 
 render() { helm template reconguard "$chart" --namespace reconguard "$@"; }
 
@@ -199,5 +185,4 @@ check "promtool check rules" promtool check rules "$chart/files/alerts.yaml"
 check "promtool test rules" promtool test rules tests/alerts/alerts_test.yaml
 check "PrometheusRule embeds the rules file" bash -c "grep -q 'alert: ReconguardRequestsDenied' $work/certmanager.yaml"
 
-echo "chart checks: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+checks_summary chart

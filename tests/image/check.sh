@@ -6,21 +6,7 @@
 # image reference is what the release pipeline pushes.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-pass=0
-fail=0
-check() {
-  local name="$1"
-  shift
-  local out
-  if out=$("$@" 2>&1); then
-    echo "PASS: $name"
-    pass=$((pass + 1))
-  else
-    echo "FAIL: $name"
-    echo "$out" | sed 's/^/    /' | tail -30
-    fail=$((fail + 1))
-  fi
-}
+source tests/lib/check.sh
 
 export BUILDAH_FLAGS="--storage-driver vfs"
 bh() { buildah --storage-driver vfs "$@"; }
@@ -151,5 +137,4 @@ version_line() {
 }
 check "reconguard --version in the image names the version and the commit" version_line
 
-echo "image checks: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+checks_summary image

@@ -5,21 +5,7 @@
 # no workflow-wide permissions, and the test job running the README's test command.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-pass=0
-fail=0
-check() {
-  local name="$1"
-  shift
-  local out
-  if out=$("$@" 2>&1); then
-    echo "PASS: $name"
-    pass=$((pass + 1))
-  else
-    echo "FAIL: $name"
-    echo "$out" | sed 's/^/    /' | tail -30
-    fail=$((fail + 1))
-  fi
-}
+source tests/lib/check.sh
 
 check "zizmor (pedantic) finds nothing" zizmor --offline --persona pedantic .github/workflows/
 check "actionlint finds nothing" \
@@ -51,5 +37,4 @@ PY
 }
 check "every action pinned to a commit, permissions per job, timeouts, ci runs scripts/test" repository_rules
 
-echo "workflow checks: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+checks_summary workflow
