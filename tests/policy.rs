@@ -197,3 +197,78 @@ fn image_exemptions_need_every_container_to_match() {
     two["spec"]["containers"].as_array_mut().unwrap().push(json!({"name": "b", "image": "instrumentisto/nmap", "securityContext": {"privileged": true}}));
     assert_eq!(judge_value(&p, &two).action, Action::Deny);
 }
+
+/// The rule contract: a policy that lacks a rule the engine raises by name, or defines one that
+/// nothing raises, is refused with the rule's path, so a policy written for another release
+/// cannot silently switch detectors off.
+#[test]
+fn the_rule_contract_is_checked_both_ways() {
+    for id in reconguard::detect::RULES_RAISED_BY_NAME {
+        let text = error_text(with(|v| {
+            v["rules"].as_object_mut().unwrap().remove(*id);
+            // Combinations may name it among their parts; drop those so only the contract speaks.
+            v["combinations"] = json!([]);
+        }));
+        assert!(
+            text.contains(&format!("rules.{id}")) && text.contains("missing"),
+            "{id}: {text}"
+        );
+    }
+    let text = error_text(with(|v| {
+        v["rules"]["exec-typo"] =
+            json!({"score": 10, "technique": "T1059", "message": "never raised"});
+    }));
+    assert!(
+        text.contains("rules.exec-typo") && text.contains("nothing raises"),
+        "{text}"
+    );
+    // A catalogue entry that names a new rule is what makes it raised.
+    let ok = with(|v| {
+        v["rules"]["exec-custom"] =
+            json!({"score": 30, "technique": "T1059", "message": "a site-specific tool"});
+        v["exec"]["programs"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"rule": "exec-custom", "names": ["site-tool"]}));
+    });
+    assert!(ok.is_ok(), "{:?}", ok.err().map(|e| e.to_string()));
+}
+
+/// `RULES_RAISED_BY_NAME` is exactly the set of rule ids written as literals in the engine's
+/// sources: a detector that starts raising a new rule by name must list it.
+#[test]
+fn rules_raised_by_name_match_the_sources() {
+    let policy = policy();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = std::collections::BTreeSet::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                if !path.ends_with("policy") {
+                    stack.push(path);
+                }
+                continue;
+            }
+            if path.extension().is_some_and(|e| e == "rs") {
+                let mut text = std::fs::read_to_string(&path).unwrap();
+                // The list itself is not a use.
+                if let Some(start) = text.find("pub const RULES_RAISED_BY_NAME") {
+                    let end = start + text[start..].find("];").unwrap();
+                    text.replace_range(start..end, "");
+                }
+                for literal in text.split('"').skip(1).step_by(2) {
+                    if policy.rules.contains_key(literal) {
+                        found.insert(literal.to_string());
+                    }
+                }
+            }
+        }
+    }
+    let listed: std::collections::BTreeSet<String> = reconguard::detect::RULES_RAISED_BY_NAME
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(found, listed);
+}

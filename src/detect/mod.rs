@@ -17,6 +17,37 @@ pub mod toolkit;
 use crate::subject::{Subject, SubjectBody};
 use catalogue::Catalogue;
 
+/// Rule ids the detectors (and the server, for evaluations that fail) raise by name; every other
+/// rule is named by a catalogue entry of the policy. Loading a policy checks both directions
+/// (`policy::compile`), and `tests/policy.rs` checks this list against the sources.
+pub const RULES_RAISED_BY_NAME: &[&str] = &[
+    "allow-privilege-escalation",
+    "apparmor-unconfined",
+    "exec-analysis-limit",
+    "exec-apiserver-access",
+    "exec-attach",
+    "exec-cloud-metadata",
+    "exec-encoded-payload",
+    "exec-interactive-shell",
+    "exec-kubelet-access",
+    "exec-listener",
+    "exec-network-scan",
+    "exec-obfuscation",
+    "exec-port-probe",
+    "exec-remote-script",
+    "exec-reverse-shell",
+    "host-ipc",
+    "host-network",
+    "host-pid",
+    "host-port",
+    "privileged",
+    "proc-mount-unmasked",
+    "seccomp-unconfined",
+    "selinux-custom",
+    "unsafe-sysctl",
+    "windows-host-process",
+];
+
 /// One observation: which rule it raises and the concrete detail (`runs nmap -sS 10.0.0.0/24`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signal {

@@ -14,6 +14,7 @@ use crate::detect::catalogue::{
     ImageEntry, KubernetesApi, KubernetesRequest, KubernetesVerb, Limits, PathRules, PodCatalogue,
     ProgramEntry, Toolkits, Wrapper,
 };
+use crate::detect::RULES_RAISED_BY_NAME;
 use crate::norm::capability::normalise_capability;
 use crate::norm::host::HostKey;
 use crate::norm::host_path::HostPath;
@@ -23,6 +24,8 @@ use crate::norm::pattern::Pattern;
 struct Checker {
     problems: Vec<Problem>,
     rules: BTreeSet<String>,
+    /// Rules some catalogue entry, setting or combination raises.
+    raised: BTreeSet<String>,
 }
 
 impl Checker {
@@ -33,7 +36,14 @@ impl Checker {
         });
     }
 
+    /// A reference by something that raises the rule (a catalogue entry, a combination).
     fn rule_ref(&mut self, path: String, rule: &str) {
+        self.raised.insert(rule.to_string());
+        self.rule_exists(path, rule);
+    }
+
+    /// A reference that only names the rule (an exemption, a combination's parts).
+    fn rule_exists(&mut self, path: String, rule: &str) {
         if !self.rules.contains(rule) {
             self.problem(path, format!("unknown rule {rule:?}"));
         }
@@ -118,6 +128,7 @@ pub(super) fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
     let mut c = Checker {
         problems: Vec::new(),
         rules: doc.rules.keys().cloned().collect(),
+        raised: BTreeSet::new(),
     };
     if doc.api_version != API_VERSION {
         c.problem("apiVersion", format!("must be {API_VERSION:?}"));
@@ -183,11 +194,11 @@ pub(super) fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
             c.problem(format!("{path}.allOf"), "must name at least one rule");
         }
         for (j, r) in combo.all_of.iter().enumerate() {
-            c.rule_ref(format!("{path}.allOf[{j}]"), r);
+            c.rule_exists(format!("{path}.allOf[{j}]"), r);
         }
         for (j, r) in combo.any_of.iter().enumerate() {
             if r != "*" {
-                c.rule_ref(format!("{path}.anyOf[{j}]"), r);
+                c.rule_exists(format!("{path}.anyOf[{j}]"), r);
             }
         }
     }
@@ -217,7 +228,7 @@ pub(super) fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
             );
         }
         for (j, r) in e.rules.iter().enumerate() {
-            c.rule_ref(format!("{path}.rules[{j}]"), r);
+            c.rule_exists(format!("{path}.rules[{j}]"), r);
         }
         for (j, sa) in e.service_accounts.iter().enumerate() {
             if !sa.contains('/') {
@@ -254,6 +265,8 @@ pub(super) fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
     let pod = compile_pod(&mut c, &doc.pod, &rules);
     let exec = compile_exec(&mut c, &doc.exec);
     let connect = doc.connect.as_ref().map(|k| compile_connect(&mut c, k));
+
+    rule_contract(&mut c);
 
     if !c.problems.is_empty() {
         return Err(PolicyError::Invalid(c.problems));
@@ -350,6 +363,33 @@ fn compile_pod(c: &mut Checker, pod: &PodKnowledge, rules: &HashMap<String, Rule
         safe_sysctls: set(&pod.safe_sysctls),
         selinux_types: set(&pod.selinux_types),
         images,
+    }
+}
+
+/// The rules the engine can raise and the rules the policy defines must be the same set: a rule
+/// the detectors raise by name that the policy lacks would be dropped silently (a policy written
+/// for an older release would quietly turn new detectors off), and a rule nothing raises is a
+/// typo or a leftover.
+fn rule_contract(c: &mut Checker) {
+    for id in RULES_RAISED_BY_NAME {
+        if !c.rules.contains(*id) {
+            c.problem(
+                format!("rules.{id}"),
+                "missing: the engine raises this rule by name (define it; `enabled: false` turns it off)",
+            );
+        }
+    }
+    let unraised: Vec<String> = c
+        .rules
+        .iter()
+        .filter(|id| !RULES_RAISED_BY_NAME.contains(&id.as_str()) && !c.raised.contains(*id))
+        .cloned()
+        .collect();
+    for id in unraised {
+        c.problem(
+            format!("rules.{id}"),
+            "nothing raises this rule: no detector names it, and no catalogue entry, setting or combination refers to it",
+        );
     }
 }
 
@@ -742,6 +782,7 @@ mod tests {
         let mut c = Checker {
             problems: Vec::new(),
             rules: BTreeSet::new(),
+            raised: BTreeSet::new(),
         };
         let mut builder = PathRulesBuilder::default();
         let mut whole = GlobSetBuilder::new();
