@@ -169,3 +169,26 @@ fn version_names_the_commit_of_a_checkout() {
         );
     }
 }
+
+/// A policy written for another release is refused by `policy check` with each problem named
+/// once: a missing rule the engine raises, and a rule nothing raises.
+#[test]
+fn policy_check_names_contract_problems_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.yaml");
+    let text = reconguard::policy::DEFAULT_POLICY_YAML.replace(
+        "  exec-listener:\n",
+        "  exec-typo:\n    score: 1\n    technique: T1059\n    message: x\n  exec-old-listener:\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    let out = run(&["policy", "check", path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    for id in [
+        "rules.exec-listener: missing",
+        "rules.exec-typo: nothing raises",
+        "rules.exec-old-listener: nothing raises",
+    ] {
+        assert_eq!(err.matches(id).count(), 1, "{id}: {err}");
+    }
+}

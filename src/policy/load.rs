@@ -45,13 +45,12 @@ pub enum PolicyError {
 /// A policy file that could not be read or is not a valid policy.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyFileError {
-    #[error("reading policy {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("policy {path}: {source}")]
-    Invalid { path: String, source: PolicyError },
+    // The cause is part of the message and deliberately not a `source`: error chains printed
+    // with `{:#}` would repeat it.
+    #[error("reading policy {path}: {error}")]
+    Read { path: String, error: std::io::Error },
+    #[error("policy {path}: {error}")]
+    Invalid { path: String, error: PolicyError },
 }
 
 /// A rule as the engine uses it.
@@ -95,14 +94,11 @@ impl Policy {
             return Ok(Policy::embedded_default());
         };
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| PolicyFileError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| PolicyFileError::Read {
             path: shown.clone(),
-            source,
+            error,
         })?;
-        Policy::from_yaml(&text).map_err(|source| PolicyFileError::Invalid {
-            path: shown,
-            source,
-        })
+        Policy::from_yaml(&text).map_err(|error| PolicyFileError::Invalid { path: shown, error })
     }
 
     pub fn from_yaml(text: &str) -> Result<Policy, PolicyError> {
