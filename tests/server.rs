@@ -81,11 +81,7 @@ async fn allow_annotate_and_deny_over_http2_and_http1() {
     }
     // The log is written by its own thread; stopping the server flushes it.
     let dir = server.stop().await.unwrap();
-    let log = std::fs::read_to_string(dir.path().join("decisions.jsonl")).unwrap();
-    let lines: Vec<Value> = log
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (log, lines) = decision_log(dir.path());
     // Annotate and deny only: netstat, reverse shell, debug, dry-run, twice over.
     assert_eq!(lines.len(), 8, "{log}");
     let denied = lines.iter().find(|l| l["decision"] == "deny").unwrap();
@@ -635,11 +631,7 @@ async fn port_forwards_and_proxies_are_judged_over_tls() {
         );
     }
     let dir = server.stop().await.unwrap();
-    let log = std::fs::read_to_string(dir.path().join("decisions.jsonl")).unwrap();
-    let lines: Vec<Value> = log
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (_, lines) = decision_log(dir.path());
     let forward = lines
         .iter()
         .find(|l| l["subresource"] == "portforward")

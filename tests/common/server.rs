@@ -18,6 +18,17 @@ pub fn corpus(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// The decision log a stopped `Server` wrote (the `decision_log` it is started with): its text
+/// and its lines as JSON.
+pub fn decision_log(dir: &Path) -> (String, Vec<Value>) {
+    let text = std::fs::read_to_string(dir.join("decisions.jsonl")).unwrap();
+    let lines = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (text, lines)
+}
+
 /// Writes a serving pair the way the kubelet lays out a Secret volume: files behind a `..data`
 /// symlink that is swapped atomically on rotation.
 pub fn write_secret_volume(dir: &Path, generation: u32, cert: &str, key: &str) {
