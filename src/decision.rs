@@ -50,6 +50,8 @@ pub struct Decision {
     /// Rules dropped by exemptions that named them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub exempted_rules: Vec<String>,
+    /// The mode that applied (the policy's mode for this kind of request).
+    pub mode: Mode,
     /// Audit mode: this request would have been denied in enforce mode.
     pub would_deny: bool,
     /// Why the request was not judged at all, if it was not.
@@ -58,13 +60,14 @@ pub struct Decision {
 }
 
 impl Decision {
-    fn allow_unjudged(reason: String) -> Decision {
+    fn allow_unjudged(mode: Mode, reason: String) -> Decision {
         Decision {
             action: Action::Allow,
             score: 0,
             findings: Vec::new(),
             exemption: None,
             exempted_rules: Vec::new(),
+            mode,
             would_deny: false,
             skipped: Some(reason),
         }
@@ -116,11 +119,12 @@ fn exemption_input<'a>(
 
 /// Turns signals into a decision under `policy`.
 pub fn decide(policy: &Policy, subject: &Subject, signals: Vec<Signal>) -> Decision {
+    let mode = policy.mode.of(subject.mode_key());
     if let SubjectBody::Skipped(reason) = &subject.body {
-        return Decision::allow_unjudged(reason.clone());
+        return Decision::allow_unjudged(mode, reason.clone());
     }
-    if policy.mode == Mode::Off {
-        return Decision::allow_unjudged("policy mode is off".to_string());
+    if mode == Mode::Off {
+        return Decision::allow_unjudged(mode, "policy mode is off".to_string());
     }
 
     // Normalising image references costs a parse each; only image exemptions need them.
@@ -230,7 +234,7 @@ pub fn decide(policy: &Policy, subject: &Subject, signals: Vec<Signal>) -> Decis
         action = Action::Allow;
     }
     let mut would_deny = false;
-    if policy.mode == Mode::Audit && action == Action::Deny {
+    if mode == Mode::Audit && action == Action::Deny {
         action = Action::Annotate;
         would_deny = true;
     }
@@ -241,6 +245,7 @@ pub fn decide(policy: &Policy, subject: &Subject, signals: Vec<Signal>) -> Decis
         findings,
         exemption,
         exempted_rules: exempted_rules.into_iter().collect(),
+        mode,
         would_deny,
         skipped: None,
     }

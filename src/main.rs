@@ -7,8 +7,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
+use reconguard::cli::diff::{compare, Comparison};
 use reconguard::cli::evaluate::{evaluate_text, Report};
 use reconguard::decision::Action;
+use reconguard::policy::files::PolicySources;
 use reconguard::policy::{Policy, DEFAULT_POLICY_YAML};
 
 #[derive(Parser)]
@@ -40,9 +42,10 @@ enum Command {
     },
     /// Judge manifests and AdmissionReviews offline (exit 0: nothing denied, 1: something denied, 2: error).
     Evaluate {
-        /// Policy file (default: the embedded policy).
+        /// Policy layer: a file, or a directory of them read in name order; repeat for more
+        /// layers, bottom first. They merge over the built-in default.
         #[arg(long)]
-        policy: Option<PathBuf>,
+        policy: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// YAML or JSON files; `-` reads stdin.
@@ -60,8 +63,41 @@ enum Command {
 enum PolicyCommand {
     /// Print the embedded default policy.
     Default,
-    /// Validate a policy file (exit 0 valid, 2 invalid).
-    Check { file: PathBuf },
+    /// Validate policy layers merged over the default (exit 0 valid, 2 invalid); warnings go to
+    /// standard error.
+    Check {
+        /// Layer files or directories, bottom first.
+        #[arg(required = true)]
+        layers: Vec<PathBuf>,
+    },
+    /// Print the merged policy with the layer each value came from.
+    Show {
+        /// Policy layer (file or directory); repeat for more. None: the built-in default.
+        #[arg(long)]
+        policy: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = ShowFormat::Yaml)]
+        format: ShowFormat,
+    },
+    /// Show which decisions on FILES change between two policies (exit 0: none, 1: some, 2: error).
+    Diff {
+        /// A layer of the policy before the change (repeat; none: the built-in default).
+        #[arg(long)]
+        from: Vec<PathBuf>,
+        /// A layer of the policy after the change (repeat; none: the built-in default).
+        #[arg(long)]
+        to: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Manifests and AdmissionReviews (YAML or JSON, lists included); `-` reads stdin.
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ShowFormat {
+    Yaml,
+    Json,
 }
 
 #[derive(clap::Args)]
@@ -79,9 +115,11 @@ struct ServeArgs {
     /// `serve` runs on a read-only filesystem).
     #[arg(long, conflicts_with = "tls_cert")]
     ca_out: Option<PathBuf>,
-    /// Policy file (reloaded when it changes). Default: the embedded policy.
+    /// Policy layer: a file, or a directory of them read in name order (a mounted ConfigMap);
+    /// repeat for more layers, bottom first. They merge over the built-in default and are
+    /// reloaded when any changes.
     #[arg(long)]
-    policy: Option<PathBuf>,
+    policy: Vec<PathBuf>,
     /// Seconds between content checks of the policy and certificate files.
     #[arg(long, default_value_t = 10)]
     reload_interval: u64,
@@ -142,12 +180,17 @@ fn read_input(name: &str) -> anyhow::Result<String> {
     }
 }
 
-fn evaluate(
-    policy: Option<PathBuf>,
-    format: Format,
-    files: Vec<String>,
-) -> anyhow::Result<ExitCode> {
-    let policy = Policy::from_file(policy.as_deref())?;
+/// Loads layers, printing their warnings to standard error.
+fn load_policy(layers: Vec<PathBuf>) -> anyhow::Result<Policy> {
+    let policy = PolicySources::new(layers).load()?;
+    for w in &policy.warnings {
+        eprintln!("reconguard: warning: {w}");
+    }
+    Ok(policy)
+}
+
+fn evaluate(policy: Vec<PathBuf>, format: Format, files: Vec<String>) -> anyhow::Result<ExitCode> {
+    let policy = load_policy(policy)?;
     let mut denied = false;
     for file in &files {
         let text = read_input(file)?;
@@ -169,6 +212,34 @@ fn evaluate(
     })
 }
 
+fn diff(
+    from: Vec<PathBuf>,
+    to: Vec<PathBuf>,
+    format: Format,
+    files: Vec<String>,
+) -> anyhow::Result<ExitCode> {
+    let before = load_policy(from).context("the policy before (--from)")?;
+    let after = load_policy(to).context("the policy after (--to)")?;
+    let mut comparison = Comparison::default();
+    for file in &files {
+        let text = read_input(file)?;
+        let source = if file == "-" { "stdin" } else { file.as_str() };
+        compare(&before, &after, source, &text, &mut comparison)?;
+    }
+    for change in &comparison.changes {
+        match format {
+            Format::Json => println!("{}", serde_json::to_string(change)?),
+            Format::Text => println!("{}", change.text()),
+        }
+    }
+    eprintln!("{}", comparison.summary());
+    Ok(if comparison.changes.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -185,7 +256,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tls_cert: args.tls_cert,
         tls_key: args.tls_key,
         ca_out: args.ca_out,
-        policy: args.policy,
+        policy: PolicySources::new(args.policy),
         reload_interval: std::time::Duration::from_secs(args.reload_interval.max(1)),
         drain_timeout: std::time::Duration::from_secs(args.drain_timeout),
         request_timeout: std::time::Duration::from_secs(args.request_timeout.max(1)),
@@ -250,12 +321,36 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy {
-            command: PolicyCommand::Check { file },
+            command: PolicyCommand::Check { layers },
         } => {
-            Policy::from_file(Some(&file))?;
-            println!("{}: valid", file.display());
+            let policy = load_policy(layers)?;
+            println!("valid: {}", policy.layers.join(" + "));
             Ok(ExitCode::SUCCESS)
         }
+        Command::Policy {
+            command: PolicyCommand::Show { policy, format },
+        } => {
+            let merged = PolicySources::new(policy.clone()).merged()?;
+            // Validate too: showing a policy that would not load would mislead.
+            load_policy(policy)?;
+            match format {
+                ShowFormat::Yaml => print!("{}", reconguard::policy::show::yaml(&merged)),
+                ShowFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&reconguard::policy::show::json(&merged))?
+                ),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Policy {
+            command:
+                PolicyCommand::Diff {
+                    from,
+                    to,
+                    format,
+                    files,
+                },
+        } => diff(from, to, format, files),
     }
 }
 

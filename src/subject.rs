@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::PodSpec;
 use kube::core::admission::{AdmissionRequest, AdmissionReview, Operation};
 use kube::core::{DynamicObject, ObjectMeta};
+
+use crate::policy::ModeKey;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -167,6 +169,18 @@ pub struct Subject {
 }
 
 impl Subject {
+    /// Which of the policy's per-kind modes applies.
+    pub fn mode_key(&self) -> ModeKey {
+        match &self.body {
+            SubjectBody::Pod(_) if self.subresource.as_deref() == Some("ephemeralcontainers") => {
+                ModeKey::Debug
+            }
+            SubjectBody::Pod(_) | SubjectBody::Skipped(_) => ModeKey::Pods,
+            SubjectBody::Exec(_) | SubjectBody::Attach(_) => ModeKey::Exec,
+            SubjectBody::PortForward(_) | SubjectBody::Proxy(_) => ModeKey::Tunnels,
+        }
+    }
+
     /// `namespace/name` of the service account: the pod's for pod specs, the requester's (when it
     /// is one) for exec and attach.
     pub fn service_account(&self) -> Option<String> {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::server::*;
+use reconguard::policy::files::PolicySources;
 use reconguard::server::{run_with_listeners, ServeConfig};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -388,41 +389,80 @@ async fn a_certificate_swapped_on_disk_is_served_without_restart() {
     server.stop().await.unwrap();
 }
 
+const LAYER_HEADER: &str = "apiVersion: reconguard.io/v1alpha1\nkind: Policy\n";
+
+/// A layer that makes netstat (annotate by default) deny.
+fn netstat_denied() -> String {
+    format!("{LAYER_HEADER}rules:\n  exec-network-connections: {{action: deny}}\n")
+}
+
+/// Policy layers in a directory mounted like a ConfigMap: a changed layer, a new layer and a
+/// removed layer are each picked up after `..data` swaps; a broken layer keeps the last good
+/// policy serving and is counted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_policy_is_reloaded_and_a_broken_one_is_rejected() {
+async fn policy_layers_are_reloaded_and_a_broken_one_is_rejected() {
     let server = Server::start(|c, dir| {
-        let path = dir.join("policy.yaml");
-        std::fs::write(&path, reconguard::policy::DEFAULT_POLICY_YAML).unwrap();
-        c.policy = Some(path);
+        let volume = dir.join("policy");
+        std::fs::create_dir_all(&volume).unwrap();
+        write_projected_volume(&volume, 1, &[("10-site.yaml", LAYER_HEADER)]);
+        c.policy = PolicySources::new(vec![volume]);
     })
     .await;
-    let policy_path = server.dir.path().join("policy.yaml");
+    let volume = server.dir.path().join("policy");
     let client = h2_client(&server.ca_pem);
     let url = server.url("/validate");
-    let (_, _, body) = post(&client, &url, &corpus("exec-netstat.json")).await;
-    assert_eq!(body["response"]["allowed"], true);
-
-    let tuned = reconguard::policy::DEFAULT_POLICY_YAML.replace(
-        "    technique: T1049\n    message: lists network connections\n",
-        "    technique: T1049\n    message: lists network connections\n    action: deny\n",
-    );
-    assert_ne!(tuned, reconguard::policy::DEFAULT_POLICY_YAML);
-    std::fs::write(&policy_path, &tuned).unwrap();
-    eventually("the tuned policy denies netstat", || {
-        let client = client.clone();
-        let url = url.clone();
+    let allowed = |review: &'static str| {
+        let (client, url) = (client.clone(), url.clone());
         async move {
-            let (_, _, body) = post(&client, &url, &corpus("exec-netstat.json")).await;
-            body["response"]["allowed"] == false
+            let (_, _, body) = post(&client, &url, &corpus(review)).await;
+            body["response"]["allowed"] == true
         }
+    };
+    assert!(allowed("exec-netstat.json").await);
+
+    // A changed layer.
+    write_projected_volume(&volume, 2, &[("10-site.yaml", &netstat_denied())]);
+    eventually("the changed layer denies netstat", || async {
+        !allowed("exec-netstat.json").await
     })
     .await;
 
-    std::fs::write(
-        &policy_path,
-        "apiVersion: reconguard.io/v1alpha1\nkind: Policy\nthresholds: {annotate: 1}\n",
-    )
-    .unwrap();
+    // A second layer on top: exec requests in audit mode.
+    write_projected_volume(
+        &volume,
+        3,
+        &[
+            ("10-site.yaml", &netstat_denied()),
+            (
+                "20-audit.yaml",
+                &format!("{LAYER_HEADER}mode: {{exec: audit}}\n"),
+            ),
+        ],
+    );
+    eventually("the added layer puts exec in audit mode", || async {
+        allowed("exec-netstat.json").await
+    })
+    .await;
+
+    // The audit layer removed again.
+    write_projected_volume(&volume, 4, &[("10-site.yaml", &netstat_denied())]);
+    eventually("the removed layer no longer applies", || async {
+        !allowed("exec-netstat.json").await
+    })
+    .await;
+
+    // A broken layer (a removal of an entry that does not exist) is rejected.
+    write_projected_volume(
+        &volume,
+        5,
+        &[
+            ("10-site.yaml", &netstat_denied()),
+            (
+                "30-broken.yaml",
+                &format!("{LAYER_HEADER}exec:\n  programs:\n    remove: [no-such-entry]\n"),
+            ),
+        ],
+    );
     server
         .wait_for_metric(
             "a failed policy reload is counted",
@@ -430,9 +470,8 @@ async fn a_policy_is_reloaded_and_a_broken_one_is_rejected() {
             &[("result", "failure")],
         )
         .await;
-    let (_, _, body) = post(&client, &url, &corpus("exec-netstat.json")).await;
-    assert_eq!(
-        body["response"]["allowed"], false,
+    assert!(
+        !allowed("exec-netstat.json").await,
         "the last good policy keeps serving"
     );
     let text = server.metrics_text().await;
@@ -441,8 +480,33 @@ async fn a_policy_is_reloaded_and_a_broken_one_is_rejected() {
             &text,
             "reconguard_policy_reloads_total",
             &[("result", "success")]
-        ) >= 1.0
+        ) >= 3.0
     );
+    server.stop().await.unwrap();
+}
+
+/// A single policy file given to --policy is reloaded when rewritten in place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_file_rewritten_in_place_is_reloaded() {
+    let server = Server::start(|c, dir| {
+        let path = dir.join("policy.yaml");
+        std::fs::write(&path, LAYER_HEADER).unwrap();
+        c.policy = PolicySources::new(vec![path]);
+    })
+    .await;
+    let client = h2_client(&server.ca_pem);
+    let url = server.url("/validate");
+    let (_, _, body) = post(&client, &url, &corpus("exec-netstat.json")).await;
+    assert_eq!(body["response"]["allowed"], true);
+    std::fs::write(server.dir.path().join("policy.yaml"), netstat_denied()).unwrap();
+    eventually("the rewritten policy denies netstat", || {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let (_, _, body) = post(&client, &url, &corpus("exec-netstat.json")).await;
+            body["response"]["allowed"] == false
+        }
+    })
+    .await;
     server.stop().await.unwrap();
 }
 
@@ -456,7 +520,7 @@ async fn an_invalid_policy_at_start_up_is_a_clear_error() {
     )
     .unwrap();
     let config = ServeConfig {
-        policy: Some(path),
+        policy: PolicySources::new(vec![path]),
         ..ServeConfig::default()
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -1,4 +1,5 @@
 //! Command-line shells around the engine.
 
+pub mod diff;
 pub mod documents;
 pub mod evaluate;

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
 use super::exemption::Exemption;
-use super::load::{Policy, PolicyError, Problem, Rule, API_VERSION, KIND};
+use super::load::{Modes, Policy, PolicyError, Problem, Rule, API_VERSION, KIND};
 use super::model::*;
 use crate::detect::catalogue::{
     Catalogue, CodeMarker, ConnectCatalogue, CredentialSearch, ExecCatalogue, HostPathEntry,
@@ -272,7 +272,9 @@ pub(super) fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         return Err(PolicyError::Invalid(c.problems));
     }
     Ok(Policy {
-        mode: doc.mode,
+        mode: Modes::from(&doc.mode),
+        layers: Vec::new(),
+        warnings: Vec::new(),
         thresholds: doc.thresholds,
         combinations: doc.combinations.clone(),
         rules,
@@ -388,7 +390,9 @@ fn rule_contract(c: &mut Checker) {
     for id in unraised {
         c.problem(
             format!("rules.{id}"),
-            "nothing raises this rule: no detector names it, and no catalogue entry, setting or combination refers to it",
+            "nothing raises this rule: no detector names it, and no catalogue entry, setting or \
+             combination refers to it (to silence a rule, set its `enabled: false` rather than \
+             removing the entries that raise it)",
         );
     }
 }

@@ -1,11 +1,13 @@
-//! Reading a policy document: the embedded default or a file, YAML parsed into the document's
-//! shape with exact error paths, then compiled (`compile`) into a `Policy`.
+//! Reading a policy: the embedded default and the admin's layers merged (`layers`), the result
+//! parsed into the document's shape with exact error paths, then compiled (`compile`) into a
+//! `Policy`. Problems in the merged result name the layer that set the offending value.
 
 use std::collections::HashMap;
 use std::fmt;
 
 use super::compile::compile;
 use super::exemption::Exemption;
+use super::layers::{self, Layer, Merged, DEFAULT_LAYER};
 use super::model::*;
 use crate::detect::catalogue::Catalogue;
 
@@ -51,6 +53,8 @@ pub enum PolicyFileError {
     Read { path: String, error: std::io::Error },
     #[error("policy {path}: {error}")]
     Invalid { path: String, error: PolicyError },
+    #[error("policy merged from {layers}: {error}")]
+    Merged { layers: String, error: PolicyError },
 }
 
 /// A rule as the engine uses it.
@@ -69,13 +73,73 @@ pub struct Rule {
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub document: PolicyDocument,
-    pub mode: Mode,
+    pub mode: Modes,
     pub thresholds: Thresholds,
     pub rules: HashMap<String, Rule>,
     pub combinations: Vec<CombinationSpec>,
     pub exemptions: Vec<Exemption>,
     /// What the detectors match against, compiled from the document.
     pub catalogue: Catalogue,
+    /// The layers merged into this policy, bottom first.
+    pub layers: Vec<String>,
+    /// Valid but worth telling the admin (a layer replacing a whole list).
+    pub warnings: Vec<Problem>,
+}
+
+/// The mode of each kind of request, from `mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Modes {
+    pub pods: Mode,
+    pub exec: Mode,
+    pub debug: Mode,
+    pub tunnels: Mode,
+}
+
+impl Modes {
+    pub fn of(&self, key: ModeKey) -> Mode {
+        match key {
+            ModeKey::Pods | ModeKey::Default => self.pods,
+            ModeKey::Exec => self.exec,
+            ModeKey::Debug => self.debug,
+            ModeKey::Tunnels => self.tunnels,
+        }
+    }
+}
+
+impl From<&ModeSpec> for Modes {
+    fn from(spec: &ModeSpec) -> Modes {
+        let of = |key: ModeKey| match spec {
+            ModeSpec::All(mode) => *mode,
+            ModeSpec::PerKind(map) => map
+                .get(&key)
+                .or_else(|| map.get(&ModeKey::Default))
+                .copied()
+                .unwrap_or_default(),
+        };
+        Modes {
+            pods: of(ModeKey::Pods),
+            exec: of(ModeKey::Exec),
+            debug: of(ModeKey::Debug),
+            tunnels: of(ModeKey::Tunnels),
+        }
+    }
+}
+
+/// The built-in default as the bottom layer.
+pub fn default_layer() -> Layer {
+    Layer {
+        name: DEFAULT_LAYER.to_string(),
+        value: serde_saphyr::from_str(DEFAULT_POLICY_YAML).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+/// Parses one layer's text.
+pub fn parse_layer(name: &str, text: &str) -> Result<Layer, PolicyError> {
+    let value = serde_saphyr::from_str(text).map_err(|e| PolicyError::Yaml(e.to_string()))?;
+    Ok(Layer {
+        name: name.to_string(),
+        value,
+    })
 }
 
 impl Policy {
@@ -88,37 +152,72 @@ impl Policy {
         }
     }
 
-    /// The policy in `path`, or the embedded default when there is none.
-    pub fn from_file(path: Option<&std::path::Path>) -> Result<Policy, PolicyFileError> {
-        let Some(path) = path else {
-            return Ok(Policy::embedded_default());
-        };
-        let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|error| PolicyFileError::Read {
-            path: shown.clone(),
-            error,
-        })?;
-        Policy::from_yaml(&text).map_err(|error| PolicyFileError::Invalid { path: shown, error })
-    }
-
+    /// One complete policy document (nothing layered below it).
     pub fn from_yaml(text: &str) -> Result<Policy, PolicyError> {
-        let value: serde_json::Value =
-            serde_saphyr::from_str(text).map_err(|e| PolicyError::Yaml(e.to_string()))?;
-        Self::from_value(value)
+        Self::from_value(
+            serde_saphyr::from_str(text).map_err(|e| PolicyError::Yaml(e.to_string()))?,
+        )
     }
 
-    pub fn from_value(value: serde_json::Value) -> Result<Policy, PolicyError> {
-        let document: PolicyDocument = serde_path_to_error::deserialize(value).map_err(|e| {
-            let path = e.path().to_string();
-            PolicyError::Shape(Problem {
-                path: if path == "." { String::new() } else { path },
-                message: e.into_inner().to_string(),
-            })
-        })?;
-        compile(document)
+    /// One complete policy document (nothing layered below it).
+    pub fn from_value(mut value: serde_json::Value) -> Result<Policy, PolicyError> {
+        if let Some(map) = value.as_object_mut() {
+            map.insert("base".into(), "none".into());
+        }
+        let layer = Layer {
+            name: "policy".into(),
+            value,
+        };
+        let merged = layers::merge(default_layer, vec![layer]).map_err(|(_, e)| e)?;
+        build(&merged)
     }
 
+    /// `layers` (bottom first) merged over the built-in default, unless the first says
+    /// `base: none`.
+    pub fn from_layers(layers: Vec<Layer>) -> Result<Policy, PolicyFileError> {
+        let merged = merge_layers(layers)?;
+        build(&merged).map_err(|error| PolicyFileError::Merged {
+            layers: merged.layers.join(", "),
+            error,
+        })
+    }
     pub fn rule(&self, id: &str) -> Option<&Rule> {
         self.rules.get(id)
     }
+}
+
+/// `layers` merged over the built-in default; an error names the layer it is in.
+pub fn merge_layers(layers: Vec<Layer>) -> Result<Merged, PolicyFileError> {
+    layers::merge(default_layer, layers)
+        .map_err(|(path, error)| PolicyFileError::Invalid { path, error })
+}
+
+/// The merged tree as a policy. Problems in it name the layer that set the value at their path
+/// when there is more than one layer.
+fn build(merged: &Merged) -> Result<Policy, PolicyError> {
+    let attribute = |mut problem: Problem| {
+        if merged.layers.len() > 1 {
+            let origin = merged.tree.origin_of(&problem.path);
+            problem.message = format!("{} (set by {})", problem.message, merged.layers[origin]);
+        }
+        problem
+    };
+    let document: PolicyDocument = serde_path_to_error::deserialize(merged.tree.to_value())
+        .map_err(|e| {
+            let path = e.path().to_string();
+            PolicyError::Shape(attribute(Problem {
+                path: if path == "." { String::new() } else { path },
+                message: e.into_inner().to_string(),
+            }))
+        })?;
+    let mut policy = compile(document).map_err(|e| match e {
+        PolicyError::Invalid(problems) => {
+            PolicyError::Invalid(problems.into_iter().map(attribute).collect())
+        }
+        PolicyError::Shape(p) => PolicyError::Shape(attribute(p)),
+        other => other,
+    })?;
+    policy.layers = merged.layers.clone();
+    policy.warnings = merged.warnings.clone();
+    Ok(policy)
 }

@@ -12,7 +12,7 @@ pub struct PolicyDocument {
     pub api_version: String,
     pub kind: String,
     #[serde(default)]
-    pub mode: Mode,
+    pub mode: ModeSpec,
     pub thresholds: Thresholds,
     #[serde(default)]
     pub exemptions: Vec<ExemptionSpec>,
@@ -50,6 +50,67 @@ pub enum Mode {
     Off,
 }
 
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Audit => "audit",
+            Mode::Off => "off",
+        }
+    }
+}
+
+/// The kinds of request a mode can be set for. A new subresource kind gets its own key here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModeKey {
+    /// Any kind the map does not name.
+    Default,
+    /// Pods and the pod templates of workloads.
+    Pods,
+    /// pods/exec and pods/attach.
+    Exec,
+    /// pods/ephemeralcontainers (`kubectl debug`).
+    Debug,
+    /// pods/portforward and the proxy subresources.
+    Tunnels,
+}
+
+/// `mode: audit` (every kind) or `mode: {pods: audit, exec: enforce}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum ModeSpec {
+    All(Mode),
+    PerKind(BTreeMap<ModeKey, Mode>),
+}
+
+impl Default for ModeSpec {
+    fn default() -> Self {
+        ModeSpec::All(Mode::Enforce)
+    }
+}
+
+impl<'de> Deserialize<'de> for ModeSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ModeSpec;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("enforce, audit or off, or a map of them by kind (default, pods, exec, debug, tunnels)")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ModeSpec, E> {
+                use serde::de::IntoDeserializer;
+                Mode::deserialize(v.into_deserializer()).map(ModeSpec::All)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<ModeSpec, A::Error> {
+                BTreeMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(ModeSpec::PerKind)
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
 #[derive(Debug, Clone, Copy, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Thresholds {
@@ -84,6 +145,9 @@ pub enum ForcedAction {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CombinationSpec {
+    /// The entry's key for layers (`add` replaces, `remove` drops it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub rule: String,
     pub all_of: Vec<String>,
     #[serde(default)]
@@ -142,6 +206,9 @@ pub struct PodKnowledge {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct HostPathSpec {
+    /// The entry's key for layers (`add` replaces, `remove` drops it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub path: String,
     pub rule: String,
     #[serde(default = "yes")]
@@ -153,6 +220,9 @@ pub struct HostPathSpec {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ImageSpec {
+    /// The entry's key for layers (`add` replaces, `remove` drops it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub rule: String,
     #[serde(default)]
     pub names: Vec<String>,
@@ -245,6 +315,9 @@ pub struct KubernetesApiSpec {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct KubernetesVerbSpec {
+    /// The entry's key for layers (`add` replaces, `remove` drops it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub rule: String,
     pub verbs: Vec<String>,
     /// Only for these resources (`secrets`, `secret/NAME`); empty means any.
@@ -255,6 +328,9 @@ pub struct KubernetesVerbSpec {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct KubernetesRequestSpec {
+    /// The entry's key for layers (`add` replaces, `remove` drops it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub rule: String,
     /// URL paths; `*` stays within one path segment.
     pub paths: Vec<String>,
@@ -280,6 +356,9 @@ pub struct ToolkitSpec {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ProgramSpec {
+    /// The entry's key for layers (`add` replaces, `remove` drops it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub rule: String,
     pub names: Vec<String>,
     /// Only when one of the arguments matches one of these (globs allowed).
@@ -293,6 +372,9 @@ pub struct ProgramSpec {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PathSpec {
+    /// The entry's key for layers (`add` replaces, `remove` drops it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub rule: String,
     pub patterns: Vec<String>,
     /// Only when written: a redirection target or an argument of one of `exec.writers`.
@@ -303,6 +385,9 @@ pub struct PathSpec {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct WrapperSpec {
+    /// The entry's key for layers (`add` replaces, `remove` drops it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub names: Vec<String>,
     #[serde(default)]
     pub options_with_value: Vec<String>,
@@ -345,6 +430,9 @@ pub struct InterpreterSpec {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CodeMarkerSpec {
+    /// The entry's key for layers (`add` replaces, `remove` drops it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub rule: String,
     pub all_of: Vec<String>,
 }

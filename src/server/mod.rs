@@ -36,7 +36,8 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::decision::{Action, Decision};
 use crate::detect::Signal;
-use crate::policy::{Mode, Policy};
+use crate::policy::files::PolicySources;
+use crate::policy::Policy;
 use crate::subject::{self, Subject};
 use decision_log::DecisionLog;
 use metrics::Metrics;
@@ -56,7 +57,8 @@ pub struct ServeConfig {
     /// Self-signed mode: where to write the generated CA's PEM. Without it the PEM is only
     /// logged, so the mode needs no writable filesystem (a read-only image root).
     pub ca_out: Option<PathBuf>,
-    pub policy: Option<PathBuf>,
+    /// Policy layers over the built-in default (files or directories, bottom first).
+    pub policy: PolicySources,
     pub reload_interval: Duration,
     pub drain_timeout: Duration,
     pub request_timeout: Duration,
@@ -82,7 +84,7 @@ impl Default for ServeConfig {
             tls_cert: None,
             tls_key: None,
             ca_out: None,
-            policy: None,
+            policy: PolicySources::default(),
             reload_interval: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(20),
             request_timeout: Duration::from_secs(9),
@@ -225,7 +227,7 @@ async fn validate(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
         .with_label_values(&[resource])
         .observe(evaluation_started.elapsed().as_secs_f64());
     let response = crate::review::response(&request, &decision);
-    span.in_scope(|| record(&app, &policy, &request, &subject, &decision));
+    span.in_scope(|| record(&app, &request, &subject, &decision));
     app.metrics
         .request_duration
         .with_label_values(&[resource])
@@ -258,7 +260,6 @@ fn fail_closed(
 /// Metrics, the decision log and a debug line for one judged request.
 fn record(
     app: &AppState,
-    policy: &Policy,
     request: &AdmissionRequest<DynamicObject>,
     subject: &Subject,
     decision: &Decision,
@@ -287,11 +288,7 @@ fn record(
             .first()
             .map(|f| f.rule.as_str())
             .unwrap_or("");
-        let mode = if policy.mode == Mode::Audit {
-            "audit"
-        } else {
-            "enforce"
-        };
+        let mode = decision.mode.as_str();
         app.metrics
             .denials
             .with_label_values(&[
@@ -308,6 +305,14 @@ fn record(
         score = decision.score,
         "judged"
     );
+}
+
+/// The layers a policy was merged from, and its warnings, in the operational log.
+fn log_policy(policy: &Policy, what: &str) {
+    tracing::info!(layers = policy.layers.join(", "), "{what}");
+    for warning in &policy.warnings {
+        tracing::warn!(%warning, "policy warning");
+    }
 }
 
 async fn healthz() -> &'static str {
@@ -445,7 +450,8 @@ pub async fn run_with_listeners(
     metrics_listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let policy = Policy::from_file(config.policy.as_deref())?;
+    let policy = config.policy.load()?;
+    log_policy(&policy, "policy loaded");
     let cert = initial_certificate(&config)?;
     let metrics = Metrics::new().context("registering metrics")?;
     metrics.certificate_expiry.set(cert.not_after_unix as f64);
@@ -482,22 +488,34 @@ pub async fn run_with_listeners(
     });
 
     let mut watchers = Vec::new();
-    if let Some(path) = config.policy.clone() {
+    if !config.policy.is_empty() {
         let app = app.clone();
-        let p = path.clone();
-        watchers.push(reload::watch(vec![path], config.reload_interval, move || {
-            match Policy::from_file(Some(&p)) {
+        let sources = config.policy.clone();
+        let paths = sources.paths().to_vec();
+        watchers.push(reload::watch(
+            paths,
+            config.reload_interval,
+            move || match sources.load() {
                 Ok(policy) => {
+                    log_policy(&policy, "policy reloaded");
                     app.policy.store(Arc::new(policy));
-                    app.metrics.policy_reloads.with_label_values(&["success"]).inc();
-                    tracing::info!(policy = %p.display(), "policy reloaded");
+                    app.metrics
+                        .policy_reloads
+                        .with_label_values(&["success"])
+                        .inc();
                 }
                 Err(e) => {
-                    app.metrics.policy_reloads.with_label_values(&["failure"]).inc();
-                    tracing::error!(policy = %p.display(), error = format!("{e:#}"), "policy reload failed; keeping the last good policy");
+                    app.metrics
+                        .policy_reloads
+                        .with_label_values(&["failure"])
+                        .inc();
+                    tracing::error!(
+                        error = format!("{e:#}"),
+                        "policy reload failed; keeping the last good policy"
+                    );
                 }
-            }
-        }));
+            },
+        ));
     }
     if let (Some(cert), Some(key)) = (config.tls_cert.clone(), config.tls_key.clone()) {
         let app = app.clone();

@@ -1,21 +1,46 @@
 //! Reloading files mounted from Secrets and ConfigMaps. The kubelet swaps a `..data` symlink, so
 //! a watch on the file itself is lost after the first rotation: we watch the parent directories
 //! (for promptness) and also poll a content hash (for certainty), and call back on any change.
+//! A directory counts as the names and contents of its visible files, so a layer added to or
+//! removed from a mounted ConfigMap is a change too.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use notify::{RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
+fn hash_file(path: &Path, hasher: &mut DefaultHasher) {
+    match std::fs::read(path) {
+        Ok(bytes) => bytes.hash(hasher),
+        Err(e) => e.kind().to_string().hash(hasher),
+    }
+}
+
 fn fingerprint(paths: &[PathBuf]) -> u64 {
     let mut hasher = DefaultHasher::new();
     for p in paths {
-        match std::fs::read(p) {
-            Ok(bytes) => bytes.hash(&mut hasher),
-            Err(e) => e.kind().to_string().hash(&mut hasher),
+        if !p.is_dir() {
+            hash_file(p, &mut hasher);
+            continue;
+        }
+        let mut names: Vec<PathBuf> = match std::fs::read_dir(p) {
+            Ok(entries) => entries
+                .filter_map(Result::ok)
+                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                .map(|e| e.path())
+                .collect(),
+            Err(e) => {
+                e.kind().to_string().hash(&mut hasher);
+                continue;
+            }
+        };
+        names.sort();
+        for name in names {
+            name.hash(&mut hasher);
+            hash_file(&name, &mut hasher);
         }
     }
     hasher.finish()
@@ -37,7 +62,14 @@ where
     });
     let watcher = match watcher {
         Ok(mut w) => {
-            for dir in paths.iter().filter_map(|p| p.parent()) {
+            // A directory argument is watched itself (its entries change) and through its
+            // parent (it may be replaced); a file through its parent.
+            let dirs = paths
+                .iter()
+                .filter(|p| p.is_dir())
+                .map(|p| p.as_path())
+                .chain(paths.iter().filter_map(|p| p.parent()));
+            for dir in dirs {
                 let dir = if dir.as_os_str().is_empty() {
                     std::path::Path::new(".")
                 } else {

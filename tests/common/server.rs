@@ -32,18 +32,32 @@ pub fn decision_log(dir: &Path) -> (String, Vec<Value>) {
 /// Writes a serving pair the way the kubelet lays out a Secret volume: files behind a `..data`
 /// symlink that is swapped atomically on rotation.
 pub fn write_secret_volume(dir: &Path, generation: u32, cert: &str, key: &str) {
+    write_projected_volume(dir, generation, &[("tls.crt", cert), ("tls.key", key)]);
+}
+
+/// What the kubelet does to a Secret or ConfigMap volume: the keys are written to a new
+/// `..genN` directory, `..data` is swapped to it atomically, each key is a symlink through
+/// `..data`, and the links of keys that are gone are removed.
+pub fn write_projected_volume(dir: &Path, generation: u32, files: &[(&str, &str)]) {
     let versioned = dir.join(format!("..gen{generation}"));
     std::fs::create_dir_all(&versioned).unwrap();
-    std::fs::write(versioned.join("tls.crt"), cert).unwrap();
-    std::fs::write(versioned.join("tls.key"), key).unwrap();
+    for (name, text) in files {
+        std::fs::write(versioned.join(name), text).unwrap();
+    }
     let tmp = dir.join("..data_tmp");
     let _ = std::fs::remove_file(&tmp);
     std::os::unix::fs::symlink(format!("..gen{generation}"), &tmp).unwrap();
     std::fs::rename(&tmp, dir.join("..data")).unwrap();
-    for name in ["tls.crt", "tls.key"] {
+    for (name, _) in files {
         let link = dir.join(name);
         if std::fs::symlink_metadata(&link).is_err() {
             std::os::unix::fs::symlink(format!("..data/{name}"), &link).unwrap();
+        }
+    }
+    for entry in std::fs::read_dir(dir).unwrap().filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if !name.starts_with('.') && !files.iter().any(|(f, _)| *f == name) {
+            std::fs::remove_file(entry.path()).unwrap();
         }
     }
 }
