@@ -38,6 +38,35 @@ pub struct Finding {
     pub container: Option<String>,
 }
 
+/// What an exemption that matched the request did to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExemptionEffect {
+    /// Allowed a request that would have been annotated or denied.
+    Allowed,
+    /// Dropped at least one finding of the rules it names.
+    Dropped,
+    /// Matched, changed nothing: a sign of an exemption broader than it needs to be.
+    None,
+}
+
+impl ExemptionEffect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExemptionEffect::Allowed => "allowed",
+            ExemptionEffect::Dropped => "dropped",
+            ExemptionEffect::None => "none",
+        }
+    }
+}
+
+/// An exemption that matched the request, by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExemptionHit {
+    pub name: String,
+    pub effect: ExemptionEffect,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Decision {
     pub action: Action,
@@ -50,6 +79,9 @@ pub struct Decision {
     /// Rules dropped by exemptions that named them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub exempted_rules: Vec<String>,
+    /// Every exemption that matched, in policy order, with what it did.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exemptions: Vec<ExemptionHit>,
     /// The mode that applied (the policy's mode for this kind of request).
     pub mode: Mode,
     /// Audit mode: this request would have been denied in enforce mode.
@@ -67,6 +99,7 @@ impl Decision {
             findings: Vec::new(),
             exemption: None,
             exempted_rules: Vec::new(),
+            exemptions: Vec::new(),
             mode,
             would_deny: false,
             skipped: Some(reason),
@@ -136,7 +169,9 @@ pub fn decide(policy: &Policy, subject: &Subject, signals: Vec<Signal>) -> Decis
     let input = exemption_input(subject, &images, sa.as_deref());
     let mut exemption = None;
     let mut exempted_rules: BTreeSet<String> = BTreeSet::new();
+    let mut hits: Vec<(&crate::policy::Exemption, ExemptionEffect)> = Vec::new();
     for e in policy.exemptions.iter().filter(|e| e.matches(&input)) {
+        hits.push((e, ExemptionEffect::None));
         if e.rules.is_empty() {
             exemption = Some(e.name.clone());
             break;
@@ -148,6 +183,13 @@ pub fn decide(policy: &Policy, subject: &Subject, signals: Vec<Signal>) -> Decis
     let mut present: BTreeSet<String> = BTreeSet::new();
     for signal in signals {
         if exempted_rules.contains(&signal.rule) {
+            if policy.rule(&signal.rule).is_some_and(|r| r.enabled) {
+                for (e, effect) in hits.iter_mut() {
+                    if e.rules.contains(&signal.rule) {
+                        *effect = ExemptionEffect::Dropped;
+                    }
+                }
+            }
             continue;
         }
         let Some(rule) = policy.rule(&signal.rule).filter(|r| r.enabled) else {
@@ -231,6 +273,11 @@ pub fn decide(policy: &Policy, subject: &Subject, signals: Vec<Signal>) -> Decis
         }
     }
     if exemption.is_some() {
+        if action != Action::Allow {
+            if let Some((_, effect)) = hits.last_mut() {
+                *effect = ExemptionEffect::Allowed;
+            }
+        }
         action = Action::Allow;
     }
     let mut would_deny = false;
@@ -245,6 +292,13 @@ pub fn decide(policy: &Policy, subject: &Subject, signals: Vec<Signal>) -> Decis
         findings,
         exemption,
         exempted_rules: exempted_rules.into_iter().collect(),
+        exemptions: hits
+            .into_iter()
+            .map(|(e, effect)| ExemptionHit {
+                name: e.name.clone(),
+                effect,
+            })
+            .collect(),
         mode,
         would_deny,
         skipped: None,

@@ -3,7 +3,7 @@
 use kube::core::admission::{AdmissionRequest, AdmissionResponse};
 use kube::core::DynamicObject;
 
-use crate::decision::{Action, Decision};
+use crate::decision::{Action, Decision, ExemptionEffect};
 
 /// Most warnings a response carries; kubectl prints each on its own line.
 pub const MAX_WARNINGS: usize = 5;
@@ -26,16 +26,29 @@ pub fn response(req: &AdmissionRequest<DynamicObject>, decision: &Decision) -> A
         resp.result.message = format!("reconguard: {reason}");
         return resp;
     }
-    if decision.action == Action::Allow {
+    let exemptions: Vec<&str> = decision
+        .exemptions
+        .iter()
+        .filter(|h| h.effect != ExemptionEffect::None)
+        .map(|h| h.name.as_str())
+        .collect();
+    if decision.action == Action::Allow && exemptions.is_empty() {
         return resp;
     }
     let annotations = &mut resp.audit_annotations;
+    // The audit log says which exemption let a request through, and what it set aside.
+    if !exemptions.is_empty() {
+        annotations.insert("exemptions".into(), exemptions.join(","));
+    }
     annotations.insert("score".into(), decision.score.to_string());
     annotations.insert("decision".into(), decision.action.as_str().into());
     annotations.insert("rules".into(), decision.rules().join(","));
     annotations.insert("techniques".into(), decision.techniques().join(","));
     if decision.would_deny {
         annotations.insert("would-deny".into(), "true".into());
+    }
+    if decision.action == Action::Allow {
+        return resp;
     }
     let mut warnings: Vec<String> = decision
         .findings

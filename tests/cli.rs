@@ -192,3 +192,167 @@ fn policy_check_names_contract_problems_once() {
         assert_eq!(err.matches(id).count(), 1, "{id}: {err}");
     }
 }
+
+const HEADER: &str = "apiVersion: reconguard.io/v1alpha1\nkind: Policy\n";
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A directory of layers, as the chart mounts them: read in name order, hidden entries and
+/// other files skipped.
+fn layer_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, body: &str| {
+        std::fs::write(dir.path().join(name), format!("{HEADER}{body}")).unwrap()
+    };
+    write(
+        "10-site.yaml",
+        "rules:\n  exec-network-connections: {action: deny}\n",
+    );
+    write(
+        "20-first-day.yaml",
+        "mode: {pods: audit}\nexec:\n  downloaders: [curl]\n",
+    );
+    // Not layers: a hidden file and a README.
+    std::fs::write(dir.path().join(".hidden.yaml"), "not: [a layer").unwrap();
+    std::fs::write(dir.path().join("README.md"), "notes").unwrap();
+    dir
+}
+
+#[test]
+fn policy_check_show_and_evaluate_take_layer_directories() {
+    let dir = layer_dir();
+    let d = dir.path().to_str().unwrap();
+    let out = run(&["policy", "check", d], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("built-in default + ")
+            && stdout.contains("10-site.yaml + ")
+            && stdout.ends_with("20-first-day.yaml\n"),
+        "{stdout}"
+    );
+    assert!(
+        text(&out.stderr).contains("warning: exec.downloaders"),
+        "a replaced list is a warning: {}",
+        text(&out.stderr)
+    );
+
+    let out = run(&["policy", "show", "--policy", d], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("  pods: audit  # "), "{shown}");
+    assert!(shown.contains("# warning: exec.downloaders"), "{shown}");
+
+    // netstat: annotate by default, denied by the layer.
+    let out = run(
+        &["evaluate", "--policy", d, "tests/corpus/exec-netstat.json"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    // Two --policy arguments are two layers: the second puts exec in audit mode.
+    let audit = dir.path().join("audit.yaml");
+    std::fs::write(&audit, format!("{HEADER}mode: {{exec: audit}}\n")).unwrap();
+    let out = run(
+        &[
+            "evaluate",
+            "--policy",
+            d,
+            "--policy",
+            audit.to_str().unwrap(),
+            "tests/corpus/exec-netstat.json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("[audit mode: would deny]"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn policy_diff_lists_the_decisions_that_change() {
+    let dir = layer_dir();
+    let d = dir.path().to_str().unwrap();
+    let inputs = [
+        "tests/corpus/exec-netstat.json",
+        "tests/corpus/pod-create-docker-socket.json",
+        "tests/corpus/pod-create.json",
+        "tests/corpus/workloads.yaml",
+    ];
+    let mut args = vec!["policy", "diff", "--to", d];
+    args.extend(inputs);
+    let out = run(&args, None);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines.iter().any(
+            |l| l.starts_with("tests/corpus/exec-netstat.json: PodExecOptions")
+                && l.contains("annotate (score")
+                && l.contains("-> deny (score")
+        ),
+        "{stdout}"
+    );
+    assert!(
+        lines.iter().any(
+            |l| l.starts_with("tests/corpus/pod-create-docker-socket.json")
+                && l.contains("-> annotate")
+                && l.contains("would deny")
+        ),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("tests/corpus/pod-create.json:"),
+        "unchanged: {stdout}"
+    );
+    let summary = text(&out.stderr);
+    assert!(
+        summary.contains(&format!("{} changed", lines.len())),
+        "{summary}"
+    );
+
+    // JSON lines carry both verdicts.
+    let mut args = vec!["policy", "diff", "--format", "json", "--to", d];
+    args.extend(inputs);
+    let out = run(&args, None);
+    let first: serde_json::Value =
+        serde_json::from_str(text(&out.stdout).lines().next().unwrap()).unwrap();
+    assert!(first["before"]["decision"].is_string() && first["after"]["rules"].is_array());
+
+    // The same policy on both sides changes nothing.
+    let out = run(
+        &[
+            "policy",
+            "diff",
+            "--from",
+            d,
+            "--to",
+            d,
+            "tests/corpus/exec-netstat.json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).is_empty());
+    assert!(text(&out.stderr).contains("1 judged, 0 changed"));
+
+    // A broken side is an error naming it.
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(&broken, format!("{HEADER}thresholds: {{deny: 1}}\n")).unwrap();
+    let out = run(
+        &[
+            "policy",
+            "diff",
+            "--to",
+            broken.to_str().unwrap(),
+            "tests/corpus/exec-netstat.json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--to"), "{}", text(&out.stderr));
+}

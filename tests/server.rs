@@ -748,3 +748,64 @@ async fn self_signed_mode_writes_its_ca_only_where_asked() {
     tx.send(()).unwrap();
     task.await.unwrap().unwrap();
 }
+
+/// An exemption that let a request through names itself in the audit annotations and the
+/// decision log, and every exemption of the policy has a hit counter from the start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exemption_hits_are_annotated_logged_and_counted() {
+    let server = Server::start(|c, dir| {
+        let path = dir.join("exemptions.yaml");
+        std::fs::write(
+            &path,
+            format!(
+                "{LAYER_HEADER}exemptions:\n  add:\n    - {{name: shop-scanner, namespaces: [shop], rules: [exec-network-scan]}}\n    - {{name: never-used, namespaces: [nowhere]}}\n"
+            ),
+        )
+        .unwrap();
+        c.policy = PolicySources::new(vec![path]);
+    })
+    .await;
+    let client = h2_client(&server.ca_pem);
+    let url = server.url("/validate");
+    // Seeded: both exemptions are visible before any request.
+    let text = server.metrics_text().await;
+    for name in ["shop-scanner", "never-used"] {
+        assert!(
+            text.contains(&format!(
+                "reconguard_exemption_hits_total{{effect=\"none\",exemption=\"{name}\"}} 0"
+            )),
+            "{text}"
+        );
+    }
+    let (_, _, body) = post(&client, &url, &corpus("exec-nmap-wrapped.json")).await;
+    assert_eq!(body["response"]["allowed"], true, "{body}");
+    let annotations = &body["response"]["auditAnnotations"];
+    assert_eq!(annotations["exemptions"], "shop-scanner", "{body}");
+    assert_eq!(annotations["decision"], "allow", "{body}");
+    assert!(
+        body["response"]["warnings"].is_null(),
+        "an exempted request does not warn the user: {body}"
+    );
+    let text = server.metrics_text().await;
+    assert_eq!(
+        metric(
+            &text,
+            "reconguard_exemption_hits_total",
+            &[("exemption", "shop-scanner"), ("effect", "dropped")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric(
+            &text,
+            "reconguard_exemption_hits_total",
+            &[("exemption", "never-used")]
+        ),
+        0.0
+    );
+    let dir = server.stop().await.unwrap();
+    let (log, lines) = decision_log(dir.path());
+    assert_eq!(lines.len(), 1, "an exempted allow is logged: {log}");
+    assert_eq!(lines[0]["exemptions"][0]["name"], "shop-scanner");
+    assert_eq!(lines[0]["exemptions"][0]["effect"], "dropped");
+}

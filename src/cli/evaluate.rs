@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use crate::decision::{Action, Decision, Finding};
+use crate::decision::{Action, Decision, ExemptionHit, Finding};
+use crate::policy::Mode;
 use crate::policy::Policy;
 use crate::subject::{self, Subject};
 
@@ -21,6 +22,10 @@ pub struct Report<'a> {
     pub findings: &'a [Finding],
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exemption: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub exemptions: &'a [ExemptionHit],
+    pub mode: Mode,
+    pub would_deny: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<&'a str>,
 }
@@ -38,6 +43,9 @@ impl<'a> Report<'a> {
             score: decision.score,
             findings: &decision.findings,
             exemption: decision.exemption.as_deref(),
+            exemptions: &decision.exemptions,
+            mode: decision.mode,
+            would_deny: decision.would_deny,
             skipped: decision.skipped.as_deref(),
         }
     }
@@ -52,8 +60,22 @@ impl<'a> Report<'a> {
             self.decision_text(),
             self.score
         );
+        if self.would_deny {
+            out.push_str(&format!(" [{} mode: would deny]", self.mode.as_str()));
+        }
         if let Some(e) = self.exemption {
             out.push_str(&format!("\n  exempted by {e}"));
+        }
+        for hit in self
+            .exemptions
+            .iter()
+            .filter(|h| Some(h.name.as_str()) != self.exemption)
+        {
+            out.push_str(&format!(
+                "\n  exemption {} matched: {}",
+                hit.name,
+                hit.effect.as_str()
+            ));
         }
         if let Some(s) = self.skipped {
             out.push_str(&format!("\n  skipped: {s}"));

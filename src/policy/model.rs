@@ -41,13 +41,42 @@ pub struct ConnectKnowledge {
 }
 
 /// `audit` reports what would be denied without denying; `off` admits everything unexamined.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     #[default]
     Enforce,
     Audit,
     Off,
+}
+
+/// YAML 1.1 readers (Helm among them) turn an unquoted `off` into `false`; it still means off.
+impl<'de> Deserialize<'de> for Mode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Mode;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("enforce, audit or off")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Mode, E> {
+                match v {
+                    "enforce" => Ok(Mode::Enforce),
+                    "audit" => Ok(Mode::Audit),
+                    "off" => Ok(Mode::Off),
+                    other => Err(E::unknown_variant(other, &["enforce", "audit", "off"])),
+                }
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Mode, E> {
+                if v {
+                    Err(E::invalid_value(serde::de::Unexpected::Bool(v), &self))
+                } else {
+                    Ok(Mode::Off)
+                }
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 impl Mode {
@@ -99,6 +128,10 @@ impl<'de> Deserialize<'de> for ModeSpec {
                 f.write_str("enforce, audit or off, or a map of them by kind (default, pods, exec, debug, tunnels)")
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ModeSpec, E> {
+                use serde::de::IntoDeserializer;
+                Mode::deserialize(v.into_deserializer()).map(ModeSpec::All)
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<ModeSpec, E> {
                 use serde::de::IntoDeserializer;
                 Mode::deserialize(v.into_deserializer()).map(ModeSpec::All)
             }

@@ -14,7 +14,7 @@ use kube::core::DynamicObject;
 use serde::Serialize;
 
 use super::redact::{argv_for_log, redact};
-use crate::decision::{Decision, Finding};
+use crate::decision::{Decision, ExemptionEffect, ExemptionHit, Finding};
 use crate::subject::{Subject, SubjectBody};
 
 #[derive(Serialize)]
@@ -47,6 +47,8 @@ struct Entry<'a> {
     score: u32,
     would_deny: bool,
     exemption: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    exemptions: &'a [ExemptionHit],
     findings: Vec<Finding>,
 }
 
@@ -107,7 +109,15 @@ impl DecisionLog {
         subject: &Subject,
         decision: &Decision,
     ) {
-        if !self.all && decision.action == crate::decision::Action::Allow && !decision.would_deny {
+        let exempted = decision
+            .exemptions
+            .iter()
+            .any(|h| h.effect != ExemptionEffect::None);
+        if !self.all
+            && decision.action == crate::decision::Action::Allow
+            && !decision.would_deny
+            && !exempted
+        {
             return;
         }
         let (container, argv, stdin, tty) = match &subject.body {
@@ -153,6 +163,7 @@ impl DecisionLog {
             score: decision.score,
             would_deny: decision.would_deny,
             exemption: decision.exemption.as_deref(),
+            exemptions: &decision.exemptions,
             findings: decision
                 .findings
                 .iter()

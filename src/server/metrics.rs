@@ -1,6 +1,7 @@
 //! Prometheus metrics. Labels are bounded: operation, resource, subresource, decision, rule,
 //! technique, namespace, result, reason; never user, pod or command.
 
+use crate::decision::ExemptionEffect;
 use prometheus::{
     Encoder, Gauge, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
@@ -64,6 +65,7 @@ pub struct Metrics {
     pub errors: IntCounterVec,
     pub decision_log_dropped: prometheus::IntCounter,
     pub tls_handshake_failures: IntCounterVec,
+    pub exemption_hits: IntCounterVec,
     namespaces: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
@@ -148,6 +150,14 @@ impl Metrics {
             ),
             &["reason"],
         )?;
+        let exemption_hits = IntCounterVec::new(
+            Opts::new(
+                "reconguard_exemption_hits_total",
+                "Judged requests an exemption matched, by exemption name and effect (allowed: let through a request that would have been annotated or denied; dropped: removed findings of the rules it names; none: matched and changed nothing).",
+            ),
+            &["exemption", "effect"],
+        )?;
+        registry.register(Box::new(exemption_hits.clone()))?;
         for reason in super::tls::HANDSHAKE_FAILURE_REASONS {
             tls_handshake_failures.with_label_values(&[reason]);
         }
@@ -180,8 +190,24 @@ impl Metrics {
             errors,
             decision_log_dropped,
             tls_handshake_failures,
+            exemption_hits,
             namespaces: Default::default(),
         })
+    }
+
+    /// Exposes every exemption of a newly loaded policy at 0, so an exemption that never matches
+    /// shows up as such rather than as no series at all. The names are the admin's, so bounded.
+    pub fn seed_exemptions<'a>(&self, names: impl IntoIterator<Item = &'a str>) {
+        for name in names {
+            for effect in [
+                ExemptionEffect::Allowed,
+                ExemptionEffect::Dropped,
+                ExemptionEffect::None,
+            ] {
+                self.exemption_hits
+                    .with_label_values(&[name, effect.as_str()]);
+            }
+        }
     }
 
     /// The namespace as a label value: the first MAX_NAMESPACES seen keep their name.

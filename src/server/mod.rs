@@ -276,6 +276,12 @@ fn record(
         .requests
         .with_label_values(&[operation, resource, subresource, outcome])
         .inc();
+    for hit in &decision.exemptions {
+        app.metrics
+            .exemption_hits
+            .with_label_values(&[hit.name.as_str(), hit.effect.as_str()])
+            .inc();
+    }
     for f in &decision.findings {
         app.metrics
             .rule_matches
@@ -454,6 +460,7 @@ pub async fn run_with_listeners(
     log_policy(&policy, "policy loaded");
     let cert = initial_certificate(&config)?;
     let metrics = Metrics::new().context("registering metrics")?;
+    metrics.seed_exemptions(policy.exemptions.iter().map(|e| e.name.as_str()));
     metrics.certificate_expiry.set(cert.not_after_unix as f64);
     let resolver = Arc::new(tls::SwappableCert::new(cert.key));
     let tls_config = tls::server_config(resolver.clone())?;
@@ -498,6 +505,8 @@ pub async fn run_with_listeners(
             move || match sources.load() {
                 Ok(policy) => {
                     log_policy(&policy, "policy reloaded");
+                    app.metrics
+                        .seed_exemptions(policy.exemptions.iter().map(|e| e.name.as_str()));
                     app.policy.store(Arc::new(policy));
                     app.metrics
                         .policy_reloads
