@@ -76,7 +76,7 @@ pub struct Decision {
     /// The exemption that allowed the request outright.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exemption: Option<String>,
-    /// Rules dropped by exemptions that named them.
+    /// Rules whose findings exemptions that named them removed from this decision.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub exempted_rules: Vec<String>,
     /// Every exemption that matched, in policy order, with what it did.
@@ -169,6 +169,7 @@ pub fn decide(policy: &Policy, subject: &Subject, signals: Vec<Signal>) -> Decis
     let input = exemption_input(subject, &images, sa.as_deref());
     let mut exemption = None;
     let mut exempted_rules: BTreeSet<String> = BTreeSet::new();
+    let mut dropped: BTreeSet<String> = BTreeSet::new();
     let mut hits: Vec<(&crate::policy::Exemption, ExemptionEffect)> = Vec::new();
     for e in policy.exemptions.iter().filter(|e| e.matches(&input)) {
         hits.push((e, ExemptionEffect::None));
@@ -184,6 +185,7 @@ pub fn decide(policy: &Policy, subject: &Subject, signals: Vec<Signal>) -> Decis
     for signal in signals {
         if exempted_rules.contains(&signal.rule) {
             if policy.rule(&signal.rule).is_some_and(|r| r.enabled) {
+                dropped.insert(signal.rule.clone());
                 for (e, effect) in hits.iter_mut() {
                     if e.rules.contains(&signal.rule) {
                         *effect = ExemptionEffect::Dropped;
@@ -291,7 +293,7 @@ pub fn decide(policy: &Policy, subject: &Subject, signals: Vec<Signal>) -> Decis
         score,
         findings,
         exemption,
-        exempted_rules: exempted_rules.into_iter().collect(),
+        exempted_rules: dropped.into_iter().collect(),
         exemptions: hits
             .into_iter()
             .map(|(e, effect)| ExemptionHit {

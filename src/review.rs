@@ -40,6 +40,9 @@ pub fn response(req: &AdmissionRequest<DynamicObject>, decision: &Decision) -> A
     if !exemptions.is_empty() {
         annotations.insert("exemptions".into(), exemptions.join(","));
     }
+    if !decision.exempted_rules.is_empty() {
+        annotations.insert("exempted-rules".into(), decision.exempted_rules.join(","));
+    }
     annotations.insert("score".into(), decision.score.to_string());
     annotations.insert("decision".into(), decision.action.as_str().into());
     annotations.insert("rules".into(), decision.rules().join(","));

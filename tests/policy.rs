@@ -148,6 +148,10 @@ fn exemptions_match_exactly_or_by_explicit_glob() {
         &exec_review("sec-tools", "bob", &["security-team"], &["docker", "ps"]),
     );
     assert_eq!(d.action, Action::Deny);
+    assert!(
+        d.exempted_rules.is_empty(),
+        "nothing of the named rule was there to drop"
+    );
     let d = judge_value(
         &p,
         &exec_review("ci", "system:serviceaccount:ci:runner", &[], &scan),

@@ -781,6 +781,7 @@ async fn exemption_hits_are_annotated_logged_and_counted() {
     assert_eq!(body["response"]["allowed"], true, "{body}");
     let annotations = &body["response"]["auditAnnotations"];
     assert_eq!(annotations["exemptions"], "shop-scanner", "{body}");
+    assert_eq!(annotations["exempted-rules"], "exec-network-scan", "{body}");
     assert_eq!(annotations["decision"], "allow", "{body}");
     assert!(
         body["response"]["warnings"].is_null(),

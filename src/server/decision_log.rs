@@ -45,6 +45,8 @@ struct Entry<'a> {
     dry_run: bool,
     decision: &'a str,
     score: u32,
+    /// The mode that applied to this kind of request.
+    mode: &'a str,
     would_deny: bool,
     exemption: Option<&'a str>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
@@ -161,6 +163,7 @@ impl DecisionLog {
             dry_run: subject.dry_run,
             decision: decision.action.as_str(),
             score: decision.score,
+            mode: decision.mode.as_str(),
             would_deny: decision.would_deny,
             exemption: decision.exemption.as_deref(),
             exemptions: &decision.exemptions,

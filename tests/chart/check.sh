@@ -146,17 +146,22 @@ assert len(dep) == 1 and dep[0]["decision"] == "allow" and dep[0]["findings"] ==
 }
 check "the chart's own Deployment passes the default policy with no finding" deployment_is_clean
 
-policy_of() {
-  python3 -c '
-import sys, yaml
+# Writes the policy ConfigMap's keys of a rendered chart into a directory, as the kubelet mounts
+# them, for `reconguard --policy DIR`.
+policy_dir_of() {
+  mkdir -p "$2" && python3 -c '
+import os, sys, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
-print(next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-policy"))["data"]["policy.yaml"])
-' "$1"
+cm = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-policy"))
+for key, text in (cm.get("data") or {}).items():
+    open(os.path.join(sys.argv[2], key), "w").write(text)
+' "$1" "$2"
 }
 default_policy_valid() {
-  policy_of "$work/default.yaml" > "$work/policy.yaml" && "$bin" policy check "$work/policy.yaml"
+  policy_dir_of "$work/default.yaml" "$work/default-policy" && "$bin" policy check "$work/default-policy" \
+    && [ -z "$(ls -A "$work/default-policy")" ]
 }
-check "the chart's policy ConfigMap is a valid policy" default_policy_valid
+check "the chart's default policy is the built-in one (no layer) and valid" default_policy_valid
 overrides_merge() {
   cat > "$work/tune.yaml" <<'YAML'
 policy:
@@ -170,14 +175,61 @@ policy:
       exec-kubectl: {action: deny}
 YAML
   render -f "$work/tune.yaml" > "$work/tuned.yaml" || return 1
-  policy_of "$work/tuned.yaml" > "$work/tuned-policy.yaml"
-  "$bin" policy check "$work/tuned-policy.yaml" || return 1
+  policy_dir_of "$work/tuned.yaml" "$work/tuned" || return 1
+  "$bin" policy show --policy "$work/tuned" > "$work/tuned-policy.yaml" || return 1
   grep -q '^mode: audit' "$work/tuned-policy.yaml" && grep -q 'security-scanner' "$work/tuned-policy.yaml" \
     && grep -A4 '^  exec-kubectl:' "$work/tuned-policy.yaml" | grep -q 'action: deny' \
     && grep -A3 '^  exec-sniffing:' "$work/tuned-policy.yaml" | grep -q 'score: 70'
 }
-check "policy.overrides merge into the default policy" overrides_merge
-check "the chart's default policy is the embedded one" cmp "$chart/files/default-policy.yaml" src/policy/default.yaml
+check "policy.overrides (values of earlier releases) still merge into the default policy" overrides_merge
+# The worked example of values.yaml, uncommented: a few lines, no copy of the catalogue.
+worked_example() {
+  python3 - "$chart/values.yaml" > "$work/example.yaml" <<'PY' || return 1
+import sys
+lines = open(sys.argv[1]).read().split("\n")
+start = lines.index("  # layers:")
+out = ["policy:"]
+for line in lines[start:]:
+    if not line.startswith("  #"):
+        break
+    out.append("  " + line[4:])
+print("\n".join(out))
+PY
+  helm lint --strict "$chart" -f "$work/example.yaml" >/dev/null || return 1
+  render -f "$work/example.yaml" > "$work/layered.yaml" || return 1
+  policy_dir_of "$work/layered.yaml" "$work/layered" || return 1
+  [ "$(ls "$work/layered" | tr '\n' ' ')" = "20-00-first-day.yaml 20-01-site.yaml " ] || return 1
+  "$bin" policy show --policy "$work/layered" --format json > "$work/layered.json" || return 1
+  python3 - "$work/layered.json" <<'PY'
+import json, sys
+shown = json.load(open(sys.argv[1]))
+policy, origins = shown["policy"], shown["origins"]
+assert policy["mode"]["pods"] == "audit" and policy["mode"]["exec"] == "enforce", policy["mode"]
+assert any(p.get("id") == "site-inxi" for p in policy["exec"]["programs"])
+assert any(h["path"] == "/run/vendor/agent.sock" for h in policy["pod"]["hostPaths"])
+assert [e["name"] for e in policy["exemptions"]] == ["security-scanner"]
+assert len(policy["exec"]["programs"]) > 20, "the catalogue is kept, not replaced"
+assert any(v.endswith("20-01-site.yaml") for v in origins.values()), origins
+PY
+}
+check "the values.yaml layers example renders, lints and merges as documented" worked_example
+layered_pods_first_day() {
+  "$bin" evaluate --policy "$work/layered" tests/corpus/exec-reverse-shell.json >/dev/null; [ $? -eq 1 ] || return 1
+  "$bin" evaluate --policy "$work/layered" tests/corpus/pod-create-docker-socket.json | grep -q 'would deny'
+}
+check "first-day layers: exec enforced, pods audited" layered_pods_first_day
+check "schema rejects a layer without a name" bash -c "! helm lint --strict $chart --set-json 'policy.layers=[{\"policy\":{}}]'"
+check "schema rejects a layer name that is not a ConfigMap key part" bash -c \
+  "! helm lint --strict $chart --set-json 'policy.layers=[{\"name\":\"../x\",\"policy\":{}}]'"
+content_is_the_base() {
+  "$bin" policy default > "$work/whole.yaml" || return 1
+  sed -i -e '/^base: none$/d' -e 's/^  deny: 70$/  deny: 65/' "$work/whole.yaml"
+  render --set-file policy.content="$work/whole.yaml" > "$work/content.yaml" || return 1
+  policy_dir_of "$work/content.yaml" "$work/content" || return 1
+  "$bin" policy show --policy "$work/content" | grep -q '^  deny: 65' || return 1
+  "$bin" policy show --policy "$work/content" | head -1 | grep -q 'merged from: .*00-content.yaml$'
+}
+check "policy.content replaces the built-in default (base: none added)" content_is_the_base
 check "manifests/install.yaml is the chart rendered (scripts/render-manifests --write)" \
   bash -c "scripts/render-manifests | cmp - manifests/install.yaml"
 check "README values table matches the chart" scripts/values-table --check README.md

@@ -45,14 +45,30 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
 {{/* The policy document: the embedded default with overrides merged in, or a full replacement. */}}
-{{- define "reconguard.policy" -}}
-{{- if .Values.policy.content -}}
-{{- .Values.policy.content -}}
-{{- else -}}
-{{- $policy := .Files.Get "files/default-policy.yaml" | fromYaml -}}
-{{- $policy = mergeOverwrite $policy (deepCopy .Values.policy.overrides) -}}
-{{- toYaml $policy -}}
+{{- define "reconguard.policyLayer" -}}
+{{- toYaml (merge (dict "apiVersion" "reconguard.io/v1alpha1" "kind" "Policy") (deepCopy .)) -}}
 {{- end -}}
+
+{{/*
+The policy ConfigMap's data: one key per layer, read by reconguard in name order over its built-in
+default. `content` is a whole policy (base: none), `overrides` one layer, `layers` one each.
+*/}}
+{{- define "reconguard.policyLayers" -}}
+{{- $data := dict -}}
+{{- with .Values.policy.content -}}
+{{- if regexMatch "(?m)^base:" . -}}
+{{- $_ := set $data "00-content.yaml" . -}}
+{{- else -}}
+{{- $_ := set $data "00-content.yaml" (printf "base: none\n%s" .) -}}
+{{- end -}}
+{{- end -}}
+{{- with .Values.policy.overrides -}}
+{{- $_ := set $data "10-overrides.yaml" (include "reconguard.policyLayer" .) -}}
+{{- end -}}
+{{- range $i, $layer := .Values.policy.layers -}}
+{{- $_ := set $data (printf "20-%02d-%s.yaml" $i $layer.name) (include "reconguard.policyLayer" $layer.policy) -}}
+{{- end -}}
+{{- toYaml $data -}}
 {{- end -}}
 
 {{/*
