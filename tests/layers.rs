@@ -54,6 +54,7 @@ fn has(d: &Decision, rule: &str) -> bool {
 
 #[test]
 fn an_empty_layer_is_the_default() {
+    assert_eq!(policy().layers, vec!["built-in default".to_string()]);
     let p = layered(&[""]);
     let d = policy();
     assert_eq!(p.rules.len(), d.rules.len());
@@ -376,4 +377,95 @@ fn exemptions_say_what_they_did() {
         d.exemptions.last().map(|h| h.effect),
         Some(ExemptionEffect::Allowed)
     );
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use reconguard::policy::load::merge_layers;
+
+    fn merged_value(texts: &[String]) -> Result<Value, String> {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        merge_layers(layers(&refs))
+            .map(|m| m.tree.to_value())
+            .map_err(|e| e.to_string())
+    }
+
+    /// What `add` and `remove` on a list of strings should do, written plainly.
+    fn model(mut list: Vec<String>, edits: &[(Vec<String>, Vec<String>)]) -> Option<Vec<String>> {
+        for (remove, add) in edits {
+            for key in remove {
+                let at = list.iter().position(|v| v == key)?;
+                list.remove(at);
+            }
+            for (i, value) in add.iter().enumerate() {
+                if add[..i].contains(value) {
+                    return None;
+                }
+                if !list.contains(value) {
+                    list.push(value.clone());
+                }
+            }
+        }
+        Some(list)
+    }
+
+    fn word() -> impl Strategy<Value = String> {
+        prop::sample::select(vec!["curl", "wget", "fetch", "aria2c", "x1", "x2", "x3"])
+            .prop_map(str::to_string)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Any sequence of layers editing a list agrees with the model, errors included.
+        #[test]
+        fn list_edits_agree_with_the_model(
+            edits in prop::collection::vec(
+                (prop::collection::vec(word(), 0..3), prop::collection::vec(word(), 0..4)),
+                1..5,
+            )
+        ) {
+            let texts: Vec<String> = edits
+                .iter()
+                .map(|(remove, add)| {
+                    format!(
+                        "exec:\n  downloaders:\n    remove: {}\n    add: {}\n",
+                        serde_json::to_string(remove).unwrap(),
+                        serde_json::to_string(add).unwrap()
+                    )
+                })
+                .collect();
+            let base = policy().document.exec.downloaders.clone();
+            let want = model(base, &edits);
+            match (merged_value(&texts), want) {
+                (Ok(v), Some(list)) => prop_assert_eq!(&v["exec"]["downloaders"], &json!(list)),
+                (Err(_), None) => {}
+                (got, want) => prop_assert!(false, "merge {:?}, model {:?}", got.map(|v| v["exec"]["downloaders"].clone()), want),
+            }
+        }
+
+        /// `policy show` writes any string, as a value or as a key, so that it reads back.
+        #[test]
+        fn show_round_trips_any_string(
+            words in prop::collection::btree_set(any::<String>(), 1..6)
+        ) {
+            let words: Vec<String> = words.into_iter().collect();
+            let mut layer = json!({
+                "apiVersion": "reconguard.io/v1alpha1",
+                "kind": "Policy",
+                "exec": {"shells": {"add": words}},
+                "pod": {"capabilities": {}},
+            });
+            for w in &words {
+                layer["pod"]["capabilities"][w] = json!(w);
+            }
+            let merged = merge_layers(vec![reconguard::policy::Layer { name: "p.yaml".into(), value: layer }])
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let text = show::yaml(&merged);
+            let back: Value = serde_saphyr::from_str(&text)
+                .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+            prop_assert_eq!(back, merged.tree.to_value());
+        }
+    }
 }

@@ -146,8 +146,9 @@ impl Policy {
     /// The embedded default policy. It is validated by the test suite, so failing here is a build
     /// defect, not an input error.
     pub fn embedded_default() -> Policy {
-        match Policy::from_yaml(DEFAULT_POLICY_YAML) {
-            Ok(p) => p,
+        match merge_layers(Vec::new()).map(|m| build(&m)) {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => panic!("embedded default policy is invalid: {e}"),
             Err(e) => panic!("embedded default policy is invalid: {e}"),
         }
     }

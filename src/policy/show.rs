@@ -153,14 +153,33 @@ fn inline(node: &Node) -> String {
     }
 }
 
-/// A scalar, plain when that reads back as the same string, double-quoted (JSON escapes are
-/// YAML escapes) otherwise.
+/// A scalar, plain when that reads back as the same string, double-quoted otherwise.
 fn scalar(value: &Value) -> String {
     match value {
         Value::String(s) if plain(s) => s.clone(),
-        Value::Array(_) | Value::Object(_) => value.to_string(),
+        Value::String(s) => quoted(s),
         other => other.to_string(),
     }
+}
+
+/// JSON's escapes are YAML's, but JSON leaves characters YAML does not allow in a stream
+/// (C1 controls other than NEL, U+FFFE, U+FFFF) unescaped.
+fn quoted(s: &str) -> String {
+    let json = Value::String(s.to_string()).to_string();
+    let printable =
+        |c: char| !matches!(c, '\u{80}'..='\u{84}' | '\u{86}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}');
+    if json.chars().all(printable) {
+        return json;
+    }
+    json.chars()
+        .map(|c| {
+            if printable(c) {
+                c.to_string()
+            } else {
+                format!("\\u{:04x}", c as u32)
+            }
+        })
+        .collect()
 }
 
 fn plain(s: &str) -> bool {
@@ -194,7 +213,24 @@ mod tests {
             assert_eq!(scalar(&json!(s)), s);
         }
         for s in [
-            "", "true", "no", "null", "~", "1e3", "0x10", ".inf", "a b", "*", "-x", "a: b",
+            "",
+            "true",
+            "no",
+            "null",
+            "~",
+            "1e3",
+            "0x10",
+            ".inf",
+            "a b",
+            "*",
+            "-x",
+            "a: b",
+            "#c",
+            "\u{80}",
+            "\u{9f}x",
+            "\u{fffe}",
+            "\u{85}\u{2028}",
+            "\n\t\\\"",
         ] {
             let text = scalar(&json!(s));
             assert!(text.starts_with('"'), "{s:?} -> {text}");
