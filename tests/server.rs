@@ -301,24 +301,7 @@ async fn metrics_after_traffic_pass_promtool() {
     let days = days_until_expiry(&text);
     assert!(days > 29.0 && days < 31.0, "{days}");
 
-    let mut child = std::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("promtool must be installed (scripts/test installs it)");
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let lint = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && lint.trim().is_empty(),
-        "promtool check metrics: {lint}"
-    );
+    assert_promtool_accepts(&text);
     server.stop().await.unwrap();
 }
 
@@ -804,6 +787,7 @@ async fn exemption_hits_are_annotated_logged_and_counted() {
         ),
         0.0
     );
+    assert_promtool_accepts(&text);
     let dir = server.stop().await.unwrap();
     let (log, lines) = decision_log(dir.path());
     assert_eq!(lines.len(), 1, "an exempted allow is logged: {log}");
