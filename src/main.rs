@@ -354,6 +354,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// mimalloc rather than glibc's allocator: a request allocates and frees many small objects on
+/// two or more threads, and glibc's arenas spent about 15% of the server's time in
+/// malloc/free/consolidate under load (benches/load.sh, perf).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {

@@ -2,6 +2,8 @@
 //! some inputs (the engine catches those and treats them as parse failures), and the default hook
 //! would print a backtrace to stderr for every such request: a log flood any requester can cause.
 
+use std::cell::Cell;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Once, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -10,6 +12,20 @@ use super::ratelimit::LogLimiter;
 static PANICS: OnceLock<prometheus::IntCounter> = OnceLock::new();
 static LOG: LogLimiter = LogLimiter::new(Duration::from_secs(10));
 static INSTALL: Once = Once::new();
+
+thread_local! {
+    /// Set while this thread runs an evaluation outside the pool (see `evaluate`).
+    static EVALUATING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs an evaluation on the current thread, catching its panic as the pool does: the hook then
+/// counts and rate-limits it like a panic on an evaluation thread.
+pub fn evaluate<T>(job: impl FnOnce() -> T) -> std::thread::Result<T> {
+    EVALUATING.with(|e| e.set(true));
+    let outcome = catch_unwind(AssertUnwindSafe(job));
+    EVALUATING.with(|e| e.set(false));
+    outcome
+}
 
 /// The process-wide panic counter (`reconguard_panics_total`); every registry shares it.
 pub fn counter() -> prometheus::IntCounter {
@@ -24,9 +40,9 @@ pub fn counter() -> prometheus::IntCounter {
         .clone()
 }
 
-/// Installs the hook, once per process. Panics on evaluation threads (where a requester's input
-/// can cause them) are counted and logged at a rate limit; panics anywhere else are counted and
-/// go to the previous hook as before.
+/// Installs the hook, once per process. Panics in evaluations (on evaluation threads or inside
+/// `evaluate`, where a requester's input can cause them) are counted and logged at a rate limit;
+/// panics anywhere else are counted and go to the previous hook as before.
 pub fn install_hook() {
     INSTALL.call_once(|| {
         let panics = counter();
@@ -35,7 +51,8 @@ pub fn install_hook() {
             panics.inc();
             let thread = std::thread::current();
             let name = thread.name().unwrap_or("");
-            if !name.starts_with(super::pool::THREAD_PREFIX) {
+            let evaluating = EVALUATING.with(Cell::get);
+            if !name.starts_with(super::pool::THREAD_PREFIX) && !evaluating {
                 previous(info);
                 return;
             }
