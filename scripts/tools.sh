@@ -17,6 +17,8 @@ if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2
   echo "tools: installing prometheus (Debian)"
   apt_install prometheus
 fi
+# h2load drives the load harness's smoke run (benches/load.sh --smoke).
+command -v h2load >/dev/null 2>&1 || apt_install nghttp2-client
 command -v unzip >/dev/null 2>&1 || apt_install unzip
 command -v curl >/dev/null 2>&1 || apt_install curl
 
