@@ -3,6 +3,7 @@
 //! document and compiles it into a `Catalogue`. Detection knowledge stays data an admin can read
 //! and tune, and the detectors stay independent of how the policy is written.
 
+use crate::norm::pattern::WordSet;
 use std::collections::{HashMap, HashSet};
 
 use globset::GlobSet;
@@ -71,8 +72,8 @@ pub struct ImageEntry {
     pub names: HashSet<String>,
     /// Full repositories (`docker.io/aquasec/kube-hunter`), normalised.
     pub repositories: HashSet<String>,
-    /// Lower-case substrings of the repository path (`peirates` in `bustakube/alpine-peirates`).
-    pub name_contains: Vec<String>,
+    /// Lower-case words in the repository path (`peirates` in `bustakube/alpine-peirates`).
+    pub name_contains: WordSet,
 }
 
 /// Command knowledge: programs, paths, wrappers, shells, interpreters, network clients and hosts.
@@ -220,8 +221,8 @@ pub struct Toolkits {
     pub download_rule: String,
     pub run_rule: String,
     pub fetchers: HashSet<String>,
-    /// Lower-case substrings.
-    pub names: Vec<String>,
+    /// Lower-case words.
+    pub names: WordSet,
 }
 
 #[derive(Debug, Clone)]

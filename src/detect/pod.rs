@@ -328,10 +328,7 @@ fn image_signals(catalogue: &Catalogue, raw: &str, out: &mut Signals) {
     for entry in &catalogue.pod.images {
         if entry.names.contains(image.name())
             || entry.repositories.contains(&full)
-            || entry
-                .name_contains
-                .iter()
-                .any(|n| crate::norm::pattern::contains_word(&repository, n))
+            || entry.name_contains.find(&repository).is_some()
         {
             out.raise(&entry.rule, format!("image {raw}"));
         }

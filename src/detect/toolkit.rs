@@ -7,17 +7,14 @@ use super::catalogue::{ExecCatalogue, Toolkits};
 use super::exec::describe;
 use super::shell::Invocation;
 use super::Signals;
-use crate::norm::pattern::contains_word;
 
 pub fn detect(exec: &ExecCatalogue, toolkits: &Toolkits, inv: &Invocation, out: &mut Signals) {
     let what = || describe(inv);
     let named = |text: &str| {
-        let text = text.to_lowercase();
         toolkits
             .names
-            .iter()
-            .find(|n| contains_word(&text, n))
-            .cloned()
+            .find(&text.to_lowercase())
+            .map(str::to_string)
     };
     if toolkits.fetchers.contains(&inv.program) {
         if let Some(name) = inv.args.iter().find_map(|a| named(a)) {
@@ -47,7 +44,7 @@ pub fn in_code(toolkits: &Toolkits, code: &str, out: &mut Signals) {
         .filter(|w| w.contains("://"));
     for url in urls {
         let lowered = url.to_lowercase();
-        if let Some(name) = toolkits.names.iter().find(|n| contains_word(&lowered, n)) {
+        if let Some(name) = toolkits.names.find(&lowered) {
             out.raise(
                 &toolkits.download_rule,
                 format!("inline code fetches {name} ({})", super::shorten(url, 80)),

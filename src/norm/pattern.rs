@@ -32,20 +32,42 @@ impl Pattern {
     }
 }
 
-/// Whether `needle` occurs in `haystack` (both lower-case) with no letter right before or after
-/// it: `kubeletctl_linux_amd64`, `alpine-peirates`, `pspy64` contain a toolkit's name,
-/// `robotbuild` does not contain `botb`.
-pub fn contains_word(haystack: &str, needle: &str) -> bool {
-    if needle.is_empty() {
-        return false;
+/// Lower-case words looked for at once (aho-corasick, one pass over the text), each matched only
+/// with no letter right before or after it: `kubeletctl_linux_amd64`, `alpine-peirates`, `pspy64`
+/// contain a toolkit's name, `robotbuild` does not contain `botb`.
+#[derive(Debug, Clone)]
+pub struct WordSet {
+    words: Vec<String>,
+    automaton: Option<aho_corasick::AhoCorasick>,
+}
+
+impl WordSet {
+    /// `words` must be lower-case and non-empty (the policy compiler checks both).
+    pub fn new(words: Vec<String>) -> WordSet {
+        let automaton = if words.is_empty() {
+            None
+        } else {
+            aho_corasick::AhoCorasick::new(&words).ok()
+        };
+        WordSet { words, automaton }
     }
-    let bytes = haystack.as_bytes();
-    haystack.match_indices(needle).any(|(at, _)| {
-        let before = at.checked_sub(1).map(|i| bytes[i]);
-        let after = bytes.get(at + needle.len()).copied();
-        !before.is_some_and(|b| b.is_ascii_alphabetic())
-            && !after.is_some_and(|b| b.is_ascii_alphabetic())
-    })
+
+    /// The first word, in list order, that `haystack` (lower-case) contains as a word.
+    pub fn find(&self, haystack: &str) -> Option<&str> {
+        let automaton = self.automaton.as_ref()?;
+        let bytes = haystack.as_bytes();
+        automaton
+            .find_overlapping_iter(haystack)
+            .filter(|m| {
+                let before = m.start().checked_sub(1).map(|i| bytes[i]);
+                let after = bytes.get(m.end()).copied();
+                !before.is_some_and(|b| b.is_ascii_alphabetic())
+                    && !after.is_some_and(|b| b.is_ascii_alphabetic())
+            })
+            .map(|m| m.pattern().as_usize())
+            .min()
+            .map(|i| self.words[i].as_str())
+    }
 }
 
 #[cfg(test)]
@@ -62,7 +84,11 @@ mod tests {
             ("linpeas.sh", "linpeas"),
             ("x robotbuild botb", "botb"),
         ] {
-            assert!(contains_word(hay, needle), "{hay} {needle}");
+            assert_eq!(
+                WordSet::new(vec![needle.to_string()]).find(hay),
+                Some(needle),
+                "{hay} {needle}"
+            );
         }
         for (hay, needle) in [
             ("robotbuild", "botb"),
@@ -70,7 +96,25 @@ mod tests {
             ("traitorous", "traitor"),
             ("x", ""),
         ] {
-            assert!(!contains_word(hay, needle), "{hay} {needle}");
+            assert_eq!(
+                WordSet::new(vec![needle.to_string()]).find(hay),
+                None,
+                "{hay} {needle}"
+            );
         }
+    }
+
+    #[test]
+    fn the_first_word_in_list_order_wins_among_overlapping_matches() {
+        let set = WordSet::new(vec![
+            "kube-hunter".into(),
+            "hunter".into(),
+            "linpeas".into(),
+        ]);
+        assert_eq!(set.find("aquasec/kube-hunter"), Some("kube-hunter"));
+        assert_eq!(set.find("x/hunter-linpeas"), Some("hunter"));
+        assert_eq!(set.find("linpeas.sh then hunter"), Some("hunter"));
+        assert_eq!(set.find("kubehunter"), None);
+        assert_eq!(WordSet::new(Vec::new()).find("anything"), None);
     }
 }

@@ -19,7 +19,7 @@ use crate::norm::capability::normalise_capability;
 use crate::norm::host::HostKey;
 use crate::norm::host_path::HostPath;
 use crate::norm::image::ImageRef;
-use crate::norm::pattern::Pattern;
+use crate::norm::pattern::{Pattern, WordSet};
 
 struct Checker {
     problems: Vec<Problem>,
@@ -343,11 +343,11 @@ fn compile_pod(c: &mut Checker, pod: &PodKnowledge, rules: &HashMap<String, Rule
                 rule: img.rule.clone(),
                 names: set(&img.names),
                 repositories,
-                name_contains: lower(
+                name_contains: WordSet::new(lower(
                     c,
                     &format!("pod.images[{i}].nameContains"),
                     &img.name_contains,
-                ),
+                )),
             }
         })
         .collect();
@@ -571,7 +571,7 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
             download_rule: t.download_rule.clone(),
             run_rule: t.run_rule.clone(),
             fetchers: set(&t.fetchers),
-            names: lower(c, "exec.toolkits.names", &t.names),
+            names: WordSet::new(lower(c, "exec.toolkits.names", &t.names)),
         }
     });
     let hosts = |c: &mut Checker, path: &str, items: &[String]| -> HashSet<HostKey> {
