@@ -9,8 +9,49 @@ use super::ir::{
     Command, Compound, Item, Parameter, Piece, Pipeline, Redirect, Script, SimpleCommand,
 };
 
+/// Bytes that mean nothing to the shell: no quoting, expansion, globbing, assignment, comment,
+/// redirection, operator or history character. Text made only of them and blanks needs no
+/// parser: its words are its blank-separated fields.
+fn plain_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-_./:,+@%^".contains(&b)
+}
+
+/// Words that are syntax when they come first (`time` and `!` change the pipeline, `{` opens a
+/// group...): a script starting with one goes to the parser.
+const RESERVED_FIRST_WORDS: &[&str] = &[
+    "if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until", "for",
+    "in", "function", "select", "time", "coproc",
+];
+
+/// The most common script by far, `timeout 60 nmap -sT 10.0.0.0/24`: one simple command of plain
+/// words. Read without brush-parser, whose PEG parse of it costs more than the rest of an
+/// evaluation; the result is the tree the parser gives (a property test compares them).
+fn plain_command(text: &str) -> Option<Script> {
+    if !text
+        .bytes()
+        .all(|b| plain_byte(b) || b == b' ' || b == b'\t')
+    {
+        return None;
+    }
+    let mut words = text.split([' ', '\t']).filter(|w| !w.is_empty());
+    let name = words.next()?;
+    if RESERVED_FIRST_WORDS.contains(&name) {
+        return None;
+    }
+    Some(Script(vec![Pipeline(vec![Command::Simple(
+        SimpleCommand {
+            prefix: Vec::new(),
+            name: Some(name.to_string()),
+            suffix: words.map(|w| Item::Word(w.to_string())).collect(),
+        },
+    )])]))
+}
+
 /// A shell word's pieces, if it parses. Callers check nesting and budget first.
 pub(super) fn parse_word(raw: &str) -> Option<Vec<Piece>> {
+    if !raw.is_empty() && raw.bytes().all(plain_byte) {
+        return Some(vec![Piece::Text(raw.to_string())]);
+    }
     let raw = without_control_characters(raw);
     let pieces =
         shielded(|| word::parse(&raw, &brush_parser::ParserOptions::default()).ok()).flatten()?;
@@ -19,6 +60,13 @@ pub(super) fn parse_word(raw: &str) -> Option<Vec<Piece>> {
 
 /// A script's syntax, if it parses. Callers check nesting and budget first.
 pub(super) fn parse_script(text: &str) -> Option<Script> {
+    if let Some(script) = plain_command(text) {
+        return Some(script);
+    }
+    parse_script_with_brush(text)
+}
+
+fn parse_script_with_brush(text: &str) -> Option<Script> {
     if text.contains("<<") {
         return None;
     }
@@ -207,4 +255,76 @@ pub(super) fn without_control_characters(text: &str) -> std::borrow::Cow<'_, str
 /// redirection number, `99999999999> x`, found by cargo fuzz) is a parse failure, not a crash.
 pub(super) fn shielded<T>(parse: impl FnOnce() -> T) -> Option<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(parse)).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn brush_word(raw: &str) -> Option<Vec<Piece>> {
+        let pieces = shielded(|| word::parse(raw, &brush_parser::ParserOptions::default()).ok())
+            .flatten()?;
+        Some(pieces.into_iter().map(|p| piece(p.piece)).collect())
+    }
+
+    /// Plain words, blanks and now and then a reserved word, which must go to the parser.
+    fn plain_text() -> impl Strategy<Value = String> {
+        let word = prop_oneof![
+            8 => "[a-zA-Z0-9_./:,+@%^-]{1,12}",
+            1 => prop::sample::select(RESERVED_FIRST_WORDS.to_vec()).prop_map(str::to_string),
+        ];
+        (prop::collection::vec(word, 0..6), "[ \t]{1,3}")
+            .prop_map(|(words, blank)| words.join(&blank))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn the_plain_reading_is_the_parsers(text in plain_text()) {
+            if let Some(fast) = plain_command(&text) {
+                let parsed = parse_script_with_brush(&text);
+                prop_assert_eq!(format!("{:?}", Some(fast)), format!("{:?}", parsed));
+            }
+            for w in text.split([' ', '\t']).filter(|w| !w.is_empty()) {
+                prop_assert_eq!(
+                    format!("{:?}", parse_word(w)),
+                    format!("{:?}", brush_word(w))
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn anything_the_shell_reads_specially_goes_to_the_parser() {
+        for text in [
+            "a=b cmd",
+            "cmd > f",
+            "a | b",
+            "a; b",
+            "echo $x",
+            "echo ~",
+            "echo *",
+            "ls [ab]",
+            "echo 'x'",
+            "echo \"x\"",
+            "a\\ b",
+            "# c",
+            "a && b",
+            "(a)",
+            "{ a; }",
+            "! a",
+            "time a",
+            "if a",
+            "a\nb",
+            "echo `x`",
+            "a &",
+            "echo é",
+        ] {
+            assert!(plain_command(text).is_none(), "{text:?}");
+        }
+        assert!(plain_command("timeout 60 nmap -sT -p 1-1024 10.96.0.0/24").is_some());
+        assert!(plain_command("   ").is_none());
+    }
 }
