@@ -2,7 +2,7 @@
 //! `Catalogue`. Every problem is reported with the path of the offending value
 //! (`rules.host-pid.technique`), so an admin can find it in the YAML; all problems at once.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
@@ -10,9 +10,9 @@ use super::exemption::Exemption;
 use super::load::{Modes, Policy, PolicyError, Problem, Rule, API_VERSION, KIND};
 use super::model::*;
 use crate::detect::catalogue::{
-    Catalogue, CodeMarker, ConnectCatalogue, CredentialSearch, ExecCatalogue, HostPathEntry,
-    ImageEntry, KubernetesApi, KubernetesRequest, KubernetesVerb, Limits, PathRules, PodCatalogue,
-    ProgramEntry, Toolkits, Wrapper,
+    Catalogue, CodeMarker, ConnectCatalogue, CredentialSearch, ExecCatalogue, HashMap, HashSet,
+    HostPathEntry, ImageEntry, KubernetesApi, KubernetesRequest, KubernetesVerb, Limits, PathRules,
+    PodCatalogue, ProgramEntry, Toolkits, Wrapper,
 };
 use crate::detect::RULES_RAISED_BY_NAME;
 use crate::norm::capability::normalise_capability;
@@ -146,7 +146,7 @@ pub(super) fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         );
     }
 
-    let mut rules = HashMap::new();
+    let mut rules = HashMap::default();
     for (id, spec) in &doc.rules {
         let path = format!("rules.{id}");
         if id.is_empty()
@@ -204,7 +204,7 @@ pub(super) fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
     }
 
     let mut exemptions = Vec::new();
-    let mut names = HashSet::new();
+    let mut names = HashSet::default();
     for (i, e) in doc.exemptions.iter().enumerate() {
         let path = format!("exemptions[{i}]");
         if e.name.trim().is_empty() {
@@ -285,7 +285,7 @@ pub(super) fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
 }
 
 fn compile_pod(c: &mut Checker, pod: &PodKnowledge, rules: &HashMap<String, Rule>) -> PodCatalogue {
-    let mut capabilities = HashMap::new();
+    let mut capabilities = HashMap::default();
     for (name, rule) in &pod.capabilities {
         c.rule_ref(format!("pod.capabilities.{name}"), rule);
         capabilities.insert(normalise_capability(name), rule.clone());
@@ -327,7 +327,7 @@ fn compile_pod(c: &mut Checker, pod: &PodKnowledge, rules: &HashMap<String, Rule
         .enumerate()
         .map(|(i, img)| {
             c.rule_ref(format!("pod.images[{i}].rule"), &img.rule);
-            let mut repositories = HashSet::new();
+            let mut repositories = HashSet::default();
             for (j, r) in img.repositories.iter().enumerate() {
                 match ImageRef::parse(r) {
                     Some(parsed) => {
@@ -412,7 +412,7 @@ impl Default for PathRulesBuilder {
         PathRulesBuilder {
             absolute: GlobSetBuilder::new(),
             absolute_rules: Vec::new(),
-            relative_names: HashMap::new(),
+            relative_names: HashMap::default(),
             relative_single: GlobSetBuilder::new(),
             relative_single_rules: Vec::new(),
             relative_multi: GlobSetBuilder::new(),
@@ -463,7 +463,7 @@ impl PathRulesBuilder {
 }
 
 fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
-    let mut programs: HashMap<String, Vec<ProgramEntry>> = HashMap::new();
+    let mut programs: HashMap<String, Vec<ProgramEntry>> = HashMap::default();
     for (i, p) in exec.programs.iter().enumerate() {
         let path = format!("exec.programs[{i}]");
         c.rule_ref(format!("{path}.rule"), &p.rule);
@@ -518,7 +518,7 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
         }
     }
 
-    let mut wrappers = HashMap::new();
+    let mut wrappers = HashMap::default();
     for w in &exec.wrappers {
         let wrapper = Wrapper {
             options_with_value: w.options_with_value.clone(),

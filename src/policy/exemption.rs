@@ -2,7 +2,7 @@
 //! they match. Every selector given must match; nothing a requester controls matches unless an
 //! admin wrote exactly that selector.
 
-use std::collections::HashSet;
+use crate::detect::catalogue::HashSet;
 
 use crate::norm::pattern::Pattern;
 

@@ -2,7 +2,7 @@
 //! parsed into the document's shape with exact error paths, then compiled (`compile`) into a
 //! `Policy`. Problems in the merged result name the layer that set the offending value.
 
-use std::collections::HashMap;
+use crate::detect::catalogue::HashMap;
 use std::fmt;
 
 use super::compile::compile;
