@@ -195,66 +195,47 @@ async fn validate(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
         }
     };
     let policy = app.policy.load_full();
+    let subject = Arc::new(subject);
     let evaluation_started = Instant::now();
     // A review whose command lines are short is judged here: its analysis costs at most about
     // 2 ms and usually microseconds, and a hand-off to the pool would cost more than the
     // judgement. The pool takes the rest, so a long script never holds up an async worker.
-    if body.len() <= INLINE_MAX_BODY_BYTES && subject.script_bytes() <= INLINE_MAX_SCRIPT_BYTES {
-        let decision = match panics::evaluate(|| crate::evaluate(&policy, &subject)) {
-            Ok(decision) => decision,
-            Err(_) => fail_closed(
-                &app,
-                &policy,
-                &subject,
-                "evaluation_panic",
-                "the analysis failed on this input (a panic, counted in reconguard_panics_total)"
-                    .into(),
-            ),
+    let inline =
+        body.len() <= INLINE_MAX_BODY_BYTES && subject.script_bytes() <= INLINE_MAX_SCRIPT_BYTES;
+    let judged = if inline {
+        panics::evaluate(|| crate::evaluate(&policy, &subject)).map_err(|_| Unjudged::Panicked)
+    } else {
+        let job = {
+            let (policy, subject) = (policy.clone(), subject.clone());
+            move || crate::evaluate(&policy, &subject)
         };
-        return respond(
-            &app,
-            &span,
-            started,
-            evaluation_started,
-            &request,
-            &subject,
-            &decision,
-        );
-    }
-    let subject = Arc::new(subject);
-    let job = {
-        let (policy, subject) = (policy.clone(), subject.clone());
-        move || crate::evaluate(&policy, &subject)
-    };
-    let decision = match tokio::time::timeout(app.evaluation_timeout, app.pool.run(job)).await {
-        Ok(Ok(decision)) => decision,
-        Ok(Err(PoolError::Panicked)) => fail_closed(
-            &app,
-            &policy,
-            &subject,
-            "evaluation_panic",
-            "the analysis failed on this input (a panic, counted in reconguard_panics_total)"
-                .into(),
-        ),
-        Ok(Err(PoolError::Closed)) => {
-            return error(
-                &app,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "shutting_down",
-                "the server is stopping".into(),
-            )
+        match tokio::time::timeout(app.evaluation_timeout, app.pool.run(job)).await {
+            Ok(Ok(decision)) => Ok(decision),
+            Ok(Err(PoolError::Panicked)) => Err(Unjudged::Panicked),
+            Ok(Err(PoolError::Closed)) => {
+                return error(
+                    &app,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "shutting_down",
+                    "the server is stopping".into(),
+                )
+            }
+            Err(_) => Err(Unjudged::TimedOut),
         }
-        Err(_) => fail_closed(
-            &app,
-            &policy,
-            &subject,
-            "evaluation_timeout",
-            format!(
+    };
+    let decision = judged.unwrap_or_else(|why| {
+        let detail = match why {
+            Unjudged::Panicked => {
+                "the analysis failed on this input (a panic, counted in reconguard_panics_total)"
+                    .to_string()
+            }
+            Unjudged::TimedOut => format!(
                 "the analysis did not finish within {} ms",
                 app.evaluation_timeout.as_millis()
             ),
-        ),
-    };
+        };
+        fail_closed(&app, &policy, &subject, why.reason(), detail)
+    });
     respond(
         &app,
         &span,
@@ -264,6 +245,23 @@ async fn validate(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
         &subject,
         &decision,
     )
+}
+
+/// Why an evaluation gave no decision.
+#[derive(Debug, Clone, Copy)]
+enum Unjudged {
+    Panicked,
+    TimedOut,
+}
+
+impl Unjudged {
+    /// The `reconguard_errors_total` reason.
+    fn reason(self) -> &'static str {
+        match self {
+            Unjudged::Panicked => "evaluation_panic",
+            Unjudged::TimedOut => "evaluation_timeout",
+        }
+    }
 }
 
 /// Metrics, the decision log and the response for a judged request.

@@ -14,12 +14,13 @@ static LOG: LogLimiter = LogLimiter::new(Duration::from_secs(10));
 static INSTALL: Once = Once::new();
 
 thread_local! {
-    /// Set while this thread runs an evaluation outside the pool (see `evaluate`).
+    /// Set while this thread runs an evaluation (see `evaluate`).
     static EVALUATING: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Runs an evaluation on the current thread, catching its panic as the pool does: the hook then
-/// counts and rate-limits it like a panic on an evaluation thread.
+/// Runs an evaluation on the current thread (a pool thread or an async worker), catching its
+/// panic; the hook counts and rate-limits panics raised inside, which a requester's input can
+/// cause.
 pub fn evaluate<T>(job: impl FnOnce() -> T) -> std::thread::Result<T> {
     EVALUATING.with(|e| e.set(true));
     let outcome = catch_unwind(AssertUnwindSafe(job));
@@ -40,9 +41,9 @@ pub fn counter() -> prometheus::IntCounter {
         .clone()
 }
 
-/// Installs the hook, once per process. Panics in evaluations (on evaluation threads or inside
-/// `evaluate`, where a requester's input can cause them) are counted and logged at a rate limit;
-/// panics anywhere else are counted and go to the previous hook as before.
+/// Installs the hook, once per process. Panics inside `evaluate` (where a requester's input can
+/// cause them) are counted and logged at a rate limit; panics anywhere else are counted and go to
+/// the previous hook as before.
 pub fn install_hook() {
     INSTALL.call_once(|| {
         let panics = counter();
@@ -51,8 +52,7 @@ pub fn install_hook() {
             panics.inc();
             let thread = std::thread::current();
             let name = thread.name().unwrap_or("");
-            let evaluating = EVALUATING.with(Cell::get);
-            if !name.starts_with(super::pool::THREAD_PREFIX) && !evaluating {
+            if !EVALUATING.with(Cell::get) {
                 previous(info);
                 return;
             }

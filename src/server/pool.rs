@@ -3,7 +3,6 @@
 //! recurses deeply) then never stalls the connections of an async worker, and a panic inside one
 //! ends that job, not the thread or the process.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -13,7 +12,7 @@ use tokio::sync::{oneshot, Semaphore};
 /// Stack of each evaluation thread. The analysis limits keep the deepest input the engine accepts
 /// far below this (see the README's limits table); a tokio worker has only 2 MiB.
 pub const STACK_BYTES: usize = 8 * 1024 * 1024;
-/// Evaluation threads are named with this prefix (the panic hook recognises them by it).
+/// Evaluation threads are named with this prefix (in logs and thread listings).
 pub const THREAD_PREFIX: &str = "reconguard-eval-";
 /// Jobs that may wait per thread before callers wait for a slot themselves.
 const QUEUED_PER_THREAD: usize = 64;
@@ -70,7 +69,7 @@ impl EvalPool {
             .map_err(|_| PoolError::Closed)?;
         let (done, result) = oneshot::channel();
         let boxed: Job = Box::new(move || {
-            let outcome = catch_unwind(AssertUnwindSafe(job));
+            let outcome = super::panics::evaluate(job);
             drop(slot);
             let _ = done.send(outcome);
         });
