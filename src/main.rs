@@ -183,10 +183,14 @@ fn read_input(name: &str) -> anyhow::Result<String> {
 /// Loads layers, printing their warnings to standard error.
 fn load_policy(layers: Vec<PathBuf>) -> anyhow::Result<Policy> {
     let policy = PolicySources::new(layers).load()?;
+    print_warnings(&policy);
+    Ok(policy)
+}
+
+fn print_warnings(policy: &Policy) {
     for w in &policy.warnings {
         eprintln!("reconguard: warning: {w}");
     }
-    Ok(policy)
 }
 
 fn evaluate(policy: Vec<PathBuf>, format: Format, files: Vec<String>) -> anyhow::Result<ExitCode> {
@@ -330,9 +334,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy {
             command: PolicyCommand::Show { policy, format },
         } => {
-            let merged = PolicySources::new(policy.clone()).merged()?;
+            let merged = PolicySources::new(policy).merged()?;
             // Validate too: showing a policy that would not load would mislead.
-            load_policy(policy)?;
+            print_warnings(&Policy::from_merged(&merged)?);
             match format {
                 ShowFormat::Yaml => print!("{}", reconguard::policy::show::yaml(&merged)),
                 ShowFormat::Json => println!(

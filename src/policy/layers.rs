@@ -92,21 +92,19 @@ impl Node {
 
     /// The node at a path of map keys and list indexes (`exec.programs[3].rule`).
     pub fn at(&self, path: &str) -> Option<&Node> {
-        let mut node = self;
-        for step in path_steps(path) {
-            node = match (node, step) {
-                (Node::Map { entries, .. }, Step::Key(k)) => {
-                    &entries.iter().find(|(key, _)| key == k)?.1
-                }
-                (Node::List { items, .. }, Step::Index(i)) => items.get(i)?,
-                _ => return None,
-            };
+        match self.deepest(path) {
+            (node, true) => Some(node),
+            (_, false) => None,
         }
-        Some(node)
     }
 
     /// The layer that set the deepest existing node on `path`.
     pub fn origin_of(&self, path: &str) -> usize {
+        self.deepest(path).0.origin()
+    }
+
+    /// The deepest node on `path`, and whether it is the whole path.
+    fn deepest(&self, path: &str) -> (&Node, bool) {
         let mut node = self;
         for step in path_steps(path) {
             let next = match (node, step) {
@@ -118,10 +116,10 @@ impl Node {
             };
             match next {
                 Some(n) => node = n,
-                None => break,
+                None => return (node, false),
             }
         }
-        node.origin()
+        (node, true)
     }
 }
 
@@ -152,13 +150,16 @@ fn path_steps(path: &str) -> Vec<Step<'_>> {
     steps
 }
 
+/// The fields that key an object entry, in order of preference.
+const KEY_FIELDS: [&str; 3] = ["id", "name", "path"];
+
 /// The key an entry is matched by in `add` and `remove`.
 fn entry_key(value: &Value) -> Option<String> {
     match value {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
         Value::Bool(b) => Some(b.to_string()),
-        Value::Object(map) => ["id", "name", "path"]
+        Value::Object(map) => KEY_FIELDS
             .iter()
             .find_map(|k| map.get(*k).and_then(Value::as_str))
             .map(str::to_string),
@@ -169,7 +170,7 @@ fn entry_key(value: &Value) -> Option<String> {
 fn node_key(node: &Node) -> Option<String> {
     match node {
         Node::Scalar { value, .. } => entry_key(value),
-        Node::Map { entries, .. } => ["id", "name", "path"].iter().find_map(|k| {
+        Node::Map { entries, .. } => KEY_FIELDS.iter().find_map(|k| {
             entries.iter().find_map(|(key, n)| match n {
                 Node::Scalar {
                     value: Value::String(s),

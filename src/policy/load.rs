@@ -176,12 +176,17 @@ impl Policy {
     /// `layers` (bottom first) merged over the built-in default, unless the first says
     /// `base: none`.
     pub fn from_layers(layers: Vec<Layer>) -> Result<Policy, PolicyFileError> {
-        let merged = merge_layers(layers)?;
-        build(&merged).map_err(|error| PolicyFileError::Merged {
+        Policy::from_merged(&merge_layers(layers)?)
+    }
+
+    /// Layers already merged (`policy show` prints the merge and checks it with this).
+    pub fn from_merged(merged: &Merged) -> Result<Policy, PolicyFileError> {
+        build(merged).map_err(|error| PolicyFileError::Merged {
             layers: merged.layers.join(", "),
             error,
         })
     }
+
     pub fn rule(&self, id: &str) -> Option<&Rule> {
         self.rules.get(id)
     }
