@@ -106,6 +106,15 @@ impl Decision {
         }
     }
 
+    /// Names of the exemptions that changed this decision (allowed it, or dropped findings).
+    pub fn effective_exemptions(&self) -> Vec<&str> {
+        self.exemptions
+            .iter()
+            .filter(|h| h.effect != ExemptionEffect::None)
+            .map(|h| h.name.as_str())
+            .collect()
+    }
+
     /// Distinct techniques of the findings, in finding order.
     pub fn techniques(&self) -> Vec<&str> {
         self.distinct(|f| &f.technique)

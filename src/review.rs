@@ -3,7 +3,7 @@
 use kube::core::admission::{AdmissionRequest, AdmissionResponse};
 use kube::core::DynamicObject;
 
-use crate::decision::{Action, Decision, ExemptionEffect};
+use crate::decision::{Action, Decision};
 
 /// Most warnings a response carries; kubectl prints each on its own line.
 pub const MAX_WARNINGS: usize = 5;
@@ -26,12 +26,7 @@ pub fn response(req: &AdmissionRequest<DynamicObject>, decision: &Decision) -> A
         resp.result.message = format!("reconguard: {reason}");
         return resp;
     }
-    let exemptions: Vec<&str> = decision
-        .exemptions
-        .iter()
-        .filter(|h| h.effect != ExemptionEffect::None)
-        .map(|h| h.name.as_str())
-        .collect();
+    let exemptions = decision.effective_exemptions();
     if decision.action == Action::Allow && exemptions.is_empty() {
         return resp;
     }

@@ -13,7 +13,7 @@ use kube::core::DynamicObject;
 use serde::Serialize;
 
 use super::redact::{argv_for_log, redact};
-use crate::decision::{Decision, ExemptionEffect, ExemptionHit, Finding};
+use crate::decision::{Decision, ExemptionHit, Finding};
 use crate::subject::{Subject, SubjectBody};
 
 #[derive(Serialize)]
@@ -161,10 +161,7 @@ impl DecisionLog {
         subject: &Subject,
         decision: &Decision,
     ) {
-        let exempted = decision
-            .exemptions
-            .iter()
-            .any(|h| h.effect != ExemptionEffect::None);
+        let exempted = !decision.effective_exemptions().is_empty();
         if !self.all
             && decision.action == crate::decision::Action::Allow
             && !decision.would_deny
