@@ -168,69 +168,7 @@ pub struct Subject {
     pub body: SubjectBody,
 }
 
-/// Bytes of a container's command lines: command, args, exec hooks and exec probes.
-fn container_script_bytes(
-    command: Option<&Vec<String>>,
-    args: Option<&Vec<String>>,
-    lifecycle: Option<&k8s_openapi::api::core::v1::Lifecycle>,
-    probes: [Option<&k8s_openapi::api::core::v1::Probe>; 3],
-) -> usize {
-    let strings = |v: Option<&Vec<String>>| v.map_or(0, |v| v.iter().map(String::len).sum());
-    let hooks = lifecycle
-        .into_iter()
-        .flat_map(|l| [l.post_start.as_ref(), l.pre_stop.as_ref()])
-        .flatten()
-        .map(|h| strings(h.exec.as_ref().and_then(|e| e.command.as_ref())));
-    let probes = probes
-        .into_iter()
-        .flatten()
-        .map(|p| strings(p.exec.as_ref().and_then(|e| e.command.as_ref())));
-    strings(command) + strings(args) + hooks.chain(probes).sum::<usize>()
-}
-
 impl Subject {
-    /// Bytes of the command lines the shell analyser will read: an exec's argv, or every command,
-    /// argument, exec hook and exec probe of a pod. The analysis is linear in them under the
-    /// policy's limits, so small ones can be judged where they arrive.
-    pub fn script_bytes(&self) -> usize {
-        match &self.body {
-            SubjectBody::Exec(e) => e.command.iter().map(String::len).sum(),
-            SubjectBody::Pod(p) => {
-                let spec = &p.spec;
-                let regular = spec
-                    .containers
-                    .iter()
-                    .chain(spec.init_containers.iter().flatten())
-                    .map(|c| {
-                        container_script_bytes(
-                            c.command.as_ref(),
-                            c.args.as_ref(),
-                            c.lifecycle.as_ref(),
-                            [
-                                c.liveness_probe.as_ref(),
-                                c.readiness_probe.as_ref(),
-                                c.startup_probe.as_ref(),
-                            ],
-                        )
-                    });
-                let ephemeral = spec.ephemeral_containers.iter().flatten().map(|c| {
-                    container_script_bytes(
-                        c.command.as_ref(),
-                        c.args.as_ref(),
-                        c.lifecycle.as_ref(),
-                        [
-                            c.liveness_probe.as_ref(),
-                            c.readiness_probe.as_ref(),
-                            c.startup_probe.as_ref(),
-                        ],
-                    )
-                });
-                regular.chain(ephemeral).sum()
-            }
-            _ => 0,
-        }
-    }
-
     /// Which of the policy's per-kind modes applies.
     pub fn mode_key(&self) -> ModeKey {
         match &self.body {

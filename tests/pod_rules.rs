@@ -754,3 +754,31 @@ fn deprecated_seccomp_and_apparmor_annotations_are_read() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// What decides whether the server judges a pod on its async worker: every command line the
+/// analyser reads, containers, init containers, hooks and probes alike.
+#[test]
+fn script_bytes_count_every_command_line_the_analyser_reads() {
+    let manifest = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "a"}, "spec": {
+        "initContainers": [{"name": "i", "image": "busybox", "command": ["sh", "-c", "sleep 1"]}],
+        "containers": [{"name": "c", "image": "nginx", "args": ["--port", "80"],
+            "lifecycle": {"preStop": {"exec": {"command": ["nginx", "-s", "quit"]}}},
+            "readinessProbe": {"exec": {"command": ["cat", "/tmp/ready"]}}}]}});
+    let subjects = reconguard::subject::from_manifest(&manifest).unwrap();
+    let want = [
+        "sh",
+        "-c",
+        "sleep 1",
+        "--port",
+        "80",
+        "nginx",
+        "-s",
+        "quit",
+        "cat",
+        "/tmp/ready",
+    ]
+    .iter()
+    .map(|s| s.len())
+    .sum::<usize>();
+    assert_eq!(reconguard::detect::script_bytes(&subjects[0]), want);
+}

@@ -132,6 +132,17 @@ pub fn detect(catalogue: &Catalogue, subject: &Subject) -> Vec<Signal> {
 /// Shortens a command for a message, keeping it on one line.
 /// Reads at most `max + 1` characters, whatever the length of `text`: it is called for every
 /// finding, and fuzzing found inputs where a whole 16 KiB argument was copied for each.
+/// Bytes of the command lines the shell analyser will read for `subject`: an exec's argv, or a
+/// pod's commands, arguments, exec hooks and exec probes. Under the policy's limits the analysis
+/// is bounded by them, so the server judges small ones where they arrive.
+pub fn script_bytes(subject: &Subject) -> usize {
+    match &subject.body {
+        SubjectBody::Exec(e) => e.command.iter().map(String::len).sum(),
+        SubjectBody::Pod(p) => pod::script_bytes(p),
+        _ => 0,
+    }
+}
+
 pub fn shorten(text: &str, max: usize) -> String {
     let mut out = String::new();
     for (n, c) in text.chars().enumerate() {

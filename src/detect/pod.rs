@@ -305,18 +305,39 @@ fn container(
     if !argv.is_empty() {
         exec::detect(&catalogue.exec, &argv, false, budget, out);
     }
-    let hooks = view
-        .lifecycle
-        .into_iter()
-        .flat_map(|l| [l.post_start.as_ref(), l.pre_stop.as_ref()])
-        .flatten()
-        .filter_map(|h| h.exec.as_ref());
-    let probes = view.probes.iter().flatten().filter_map(|p| p.exec.as_ref());
-    for action in hooks.chain(probes) {
-        if let Some(cmd) = &action.command {
-            exec::detect(&catalogue.exec, cmd, false, budget, out);
-        }
+    for cmd in view.hook_and_probe_commands() {
+        exec::detect(&catalogue.exec, cmd, false, budget, out);
     }
+}
+
+impl ContainerView<'_> {
+    /// The command lines of exec hooks and exec probes.
+    fn hook_and_probe_commands(&self) -> impl Iterator<Item = &Vec<String>> {
+        let hooks = self
+            .lifecycle
+            .into_iter()
+            .flat_map(|l| [l.post_start.as_ref(), l.pre_stop.as_ref()])
+            .flatten()
+            .filter_map(|h| h.exec.as_ref());
+        let probes = self.probes.iter().flatten().filter_map(|p| p.exec.as_ref());
+        hooks
+            .chain(probes)
+            .filter_map(|action| action.command.as_ref())
+    }
+}
+
+/// Bytes of every command line the analyser reads in this pod: command, args, exec hooks and
+/// exec probes of the containers in scope.
+pub fn script_bytes(pod: &PodSubject) -> usize {
+    let bytes = |v: &Vec<String>| v.iter().map(String::len).sum::<usize>();
+    containers(&pod.spec, &pod.scope)
+        .iter()
+        .map(|view| {
+            view.command.map_or(0, bytes)
+                + view.args.map_or(0, bytes)
+                + view.hook_and_probe_commands().map(bytes).sum::<usize>()
+        })
+        .sum()
 }
 
 fn image_signals(catalogue: &Catalogue, raw: &str, out: &mut Signals) {

@@ -49,7 +49,7 @@ use ratelimit::LogLimiter;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// Reviews judged on the async worker that received them rather than on the evaluation pool:
-/// bodies up to this size whose command lines (`Subject::script_bytes`) fit the next bound.
+/// bodies up to this size whose command lines (`detect::script_bytes`) fit the next bound.
 /// Analysis time grows faster than linearly with script bytes on hostile shapes: of the fuzz
 /// corpus's 4 115 inputs, the slowest of up to 256 bytes costs 1.3 ms and 256 bytes of repeated
 /// `time` prefixes 1.8 ms (release build), against 20 ms for some of up to 1 KiB. Typical commands
@@ -200,8 +200,8 @@ async fn validate(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
     // A review whose command lines are short is judged here: its analysis costs at most about
     // 2 ms and usually microseconds, and a hand-off to the pool would cost more than the
     // judgement. The pool takes the rest, so a long script never holds up an async worker.
-    let inline =
-        body.len() <= INLINE_MAX_BODY_BYTES && subject.script_bytes() <= INLINE_MAX_SCRIPT_BYTES;
+    let inline = body.len() <= INLINE_MAX_BODY_BYTES
+        && crate::detect::script_bytes(&subject) <= INLINE_MAX_SCRIPT_BYTES;
     let judged = if inline {
         panics::evaluate(|| crate::evaluate(&policy, &subject)).map_err(|_| Unjudged::Panicked)
     } else {
