@@ -3,8 +3,7 @@
 //! decide). "from bytes" adds the JSON parse, for the whole per-request CPU cost.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use kube::core::admission::AdmissionReview;
-use kube::core::DynamicObject;
+use reconguard::admission::read_review;
 use reconguard::policy::Policy;
 use reconguard::subject;
 use std::hint::black_box;
@@ -18,8 +17,7 @@ fn engine(c: &mut Criterion) {
     ] {
         let path = format!("{}/tests/corpus/{file}", env!("CARGO_MANIFEST_DIR"));
         let bytes = std::fs::read(path).unwrap();
-        let review: AdmissionReview<DynamicObject> = serde_json::from_slice(&bytes).unwrap();
-        let request = review.request.unwrap();
+        let request = read_review(&bytes).unwrap();
         c.bench_function(&format!("engine: {label}"), |b| {
             b.iter(|| {
                 let subject = subject::from_request(black_box(&request)).unwrap();
@@ -28,9 +26,8 @@ fn engine(c: &mut Criterion) {
         });
         c.bench_function(&format!("from bytes: {label}"), |b| {
             b.iter(|| {
-                let review: AdmissionReview<DynamicObject> =
-                    serde_json::from_slice(black_box(&bytes)).unwrap();
-                let subject = subject::from_request(review.request.as_ref().unwrap()).unwrap();
+                let request = read_review(black_box(&bytes)).unwrap();
+                let subject = subject::from_request(&request).unwrap();
                 black_box(reconguard::evaluate(&policy, &subject))
             })
         });

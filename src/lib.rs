@@ -1,10 +1,11 @@
 //! reconguard: a Kubernetes validating admission webhook that detects containers used to
 //! reconnoitre the host and the cluster.
 //!
-//! The data's way through: bytes -> AdmissionReview -> [`subject::Subject`] -> [`detect`] ->
+//! The data's way through: bytes -> [`admission::read_review`] -> [`subject::Subject`] -> [`detect`] ->
 //! signals -> [`decision::decide`] -> [`decision::Decision`]. Everything up to the decision is
 //! pure and shared by `serve` and `evaluate`.
 
+pub mod admission;
 pub mod certs;
 pub mod cli;
 pub mod decision;

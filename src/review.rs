@@ -1,8 +1,8 @@
 //! Decision -> AdmissionResponse: what the API server and the requesting user see. Pure.
 
 use kube::core::admission::{AdmissionRequest, AdmissionResponse};
-use kube::core::DynamicObject;
 
+use crate::admission::RawObject;
 use crate::decision::{Action, Decision};
 
 /// Most warnings a response carries; kubectl prints each on its own line.
@@ -20,7 +20,7 @@ fn clip(text: &str, max: usize) -> String {
 }
 
 /// Builds the response for a judged request.
-pub fn response(req: &AdmissionRequest<DynamicObject>, decision: &Decision) -> AdmissionResponse {
+pub fn response(req: &AdmissionRequest<RawObject>, decision: &Decision) -> AdmissionResponse {
     let mut resp = AdmissionResponse::from(req);
     if let Some(reason) = &decision.skipped {
         resp.result.message = format!("reconguard: {reason}");
@@ -92,7 +92,7 @@ pub fn response(req: &AdmissionRequest<DynamicObject>, decision: &Decision) -> A
 }
 
 /// A review that was well-formed but whose object could not be judged: refused with 400.
-pub fn invalid_object(req: &AdmissionRequest<DynamicObject>, why: &str) -> AdmissionResponse {
+pub fn invalid_object(req: &AdmissionRequest<RawObject>, why: &str) -> AdmissionResponse {
     let mut resp =
         AdmissionResponse::from(req).deny(format!("reconguard cannot judge this request: {why}"));
     resp.result.code = 400;

@@ -5,11 +5,12 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::PodSpec;
-use kube::core::admission::{AdmissionRequest, AdmissionReview, Operation};
-use kube::core::{DynamicObject, ObjectMeta};
+use kube::core::admission::{AdmissionRequest, Operation};
 
+use crate::admission::RawObject;
 use crate::policy::ModeKey;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 /// Which containers of a pod spec are new in this request.
@@ -257,12 +258,7 @@ fn pod_spec(spec: Option<&Value>) -> Result<PodSpec, SubjectError> {
 }
 
 /// The pod subject of a workload object (its template) or of a Pod (`template` is None).
-/// `own` is the Pod's own metadata when it is kept apart (DynamicObject).
-fn pod_from(
-    object: &Value,
-    template: Option<&[&str]>,
-    own: Option<&ObjectMeta>,
-) -> Result<PodSubject, SubjectError> {
+fn pod_from(object: &Value, template: Option<&[&str]>) -> Result<PodSubject, SubjectError> {
     let (meta, spec) = match template {
         Some(path) => {
             let t = dig(object, path).ok_or(SubjectError::Missing("spec.template"))?;
@@ -270,17 +266,28 @@ fn pod_from(
         }
         None => (object.get("metadata"), object.get("spec")),
     };
-    let (labels, annotations) = match (template, own) {
-        (None, Some(own)) => (
-            own.labels.clone().unwrap_or_default(),
-            own.annotations.clone().unwrap_or_default(),
-        ),
-        _ => (string_map(meta, "labels"), string_map(meta, "annotations")),
-    };
     Ok(PodSubject {
         spec: pod_spec(spec)?,
-        labels,
-        annotations,
+        labels: string_map(meta, "labels"),
+        annotations: string_map(meta, "annotations"),
+        scope: PodScope::All,
+    })
+}
+
+/// A Pod's spec, decoded straight from the review's bytes.
+#[derive(Deserialize)]
+struct PodParts {
+    spec: Option<PodSpec>,
+}
+
+/// The pod subject of a Pod in a review: the hot path, without a `Value` tree.
+fn pod_of(object: &RawObject) -> Result<PodSubject, SubjectError> {
+    let parts: PodParts = object.decode().map_err(|e| invalid("pod spec", e))?;
+    let meta = &object.metadata;
+    Ok(PodSubject {
+        spec: parts.spec.ok_or(SubjectError::Missing("spec"))?,
+        labels: meta.labels.clone().unwrap_or_default(),
+        annotations: meta.annotations.clone().unwrap_or_default(),
         scope: PodScope::All,
     })
 }
@@ -327,16 +334,18 @@ pub fn from_manifest(value: &Value) -> Result<Vec<Subject>, SubjectError> {
             Ok(out)
         }
         "AdmissionReview" => {
-            if api_version != "admission.k8s.io/v1" {
+            if api_version != crate::admission::REVIEW_API_VERSION {
                 return Err(SubjectError::UnsupportedVersion(api_version.to_string()));
             }
-            let review = AdmissionReview::<DynamicObject>::deserialize(value)
-                .map_err(|e| invalid("AdmissionReview", e))?;
-            let request = review.request.ok_or(SubjectError::Missing("request"))?;
+            let bytes = serde_json::to_vec(value).map_err(|e| invalid("AdmissionReview", e))?;
+            let request = crate::admission::read_review(&bytes).map_err(|e| match e {
+                crate::admission::ReviewError::MissingRequest => SubjectError::Missing("request"),
+                e => invalid("AdmissionReview", e),
+            })?;
             Ok(vec![from_request(&request)?])
         }
         "Pod" if split_api_version(api_version).is_empty() => Ok(vec![base(SubjectBody::Pod(
-            Box::new(pod_from(value, None, None)?),
+            Box::new(pod_from(value, None)?),
         ))]),
         "PodExecOptions" => {
             let exec = ExecCommand::deserialize(value).map_err(|e| invalid("PodExecOptions", e))?;
@@ -364,7 +373,6 @@ pub fn from_manifest(value: &Value) -> Result<Vec<Subject>, SubjectError> {
             Some(path) => Ok(vec![base(SubjectBody::Pod(Box::new(pod_from(
                 value,
                 Some(path),
-                None,
             )?)))]),
             None => Ok(vec![base(SubjectBody::Skipped(format!(
                 "{kind} ({api_version}) is not judged"
@@ -382,14 +390,25 @@ fn operation_name(op: &Operation) -> &'static str {
     }
 }
 
-fn ephemeral_names(pod: Option<&Value>) -> Vec<String> {
-    pod.and_then(|p| dig(p, &["spec", "ephemeralContainers"]))
-        .and_then(Value::as_array)
-        .map(|cs| {
-            cs.iter()
-                .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_string))
-                .collect()
-        })
+/// The names of a pod's ephemeral containers; none when they cannot be read.
+fn ephemeral_names(pod: Option<&RawObject>) -> Vec<String> {
+    #[derive(Deserialize)]
+    struct Named {
+        name: String,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Ephemeral {
+        #[serde(default)]
+        ephemeral_containers: Vec<Named>,
+    }
+    #[derive(Deserialize)]
+    struct Pod {
+        spec: Option<Ephemeral>,
+    }
+    pod.and_then(|p| p.decode::<Pod>().ok())
+        .and_then(|p| p.spec)
+        .map(|s| s.ephemeral_containers.into_iter().map(|c| c.name).collect())
         .unwrap_or_default()
 }
 
@@ -407,56 +426,86 @@ fn unchanged(new: Option<&Value>, old: Option<&Value>, path: &[&str]) -> bool {
     }
 }
 
+/// [`unchanged`] for a Pod's `spec`, from the bytes: the API server writes both objects with the
+/// same encoder, so an unchanged spec is almost always the same text, and only differing texts are
+/// compared as trees (key order and spacing do not make a change).
+fn spec_unchanged(new: Option<&RawObject>, old: Option<&RawObject>) -> bool {
+    #[derive(Deserialize)]
+    struct Spec<'a> {
+        #[serde(borrow)]
+        spec: Option<&'a RawValue>,
+    }
+    fn spec(o: Option<&RawObject>) -> Option<&RawValue> {
+        o.and_then(|o| o.decode::<Spec>().ok()).and_then(|s| s.spec)
+    }
+    match (spec(new), spec(old)) {
+        (Some(a), Some(b)) if a.get() == b.get() => true,
+        (Some(a), Some(b)) => {
+            let tree = |r: &RawValue| serde_json::from_str::<Value>(r.get()).ok();
+            matches!((tree(a), tree(b)), (Some(a), Some(b)) if a == b)
+        }
+        _ => false,
+    }
+}
+
+/// An object of a review as a tree, for the paths that dig by name.
+fn tree(object: Option<&RawObject>) -> Result<Option<Value>, SubjectError> {
+    object
+        .map(|o| o.value().map_err(|e| invalid("object", e)))
+        .transpose()
+}
+
+/// A workload's pod template; an UPDATE that leaves it as it was is skipped. Replicas, selectors,
+/// paused, suspend, metadata: the pod template is what is judged.
+fn workload(
+    path: &[&str],
+    operation: &str,
+    object: &RawObject,
+    old_object: Option<&RawObject>,
+) -> Result<SubjectBody, SubjectError> {
+    let new = object.value().map_err(|e| invalid("object", e))?;
+    if operation == "UPDATE" && unchanged(Some(&new), tree(old_object)?.as_ref(), path) {
+        return Ok(SubjectBody::Skipped(
+            "an UPDATE that leaves the pod template unchanged is not judged".into(),
+        ));
+    }
+    Ok(SubjectBody::Pod(Box::new(pod_from(&new, Some(path))?)))
+}
+
+/// A connect subresource's options (PodExecOptions and the like), decoded from the bytes.
+fn options<'a, T: Deserialize<'a>>(object: &'a RawObject, what: &str) -> Result<T, SubjectError> {
+    object.decode().map_err(|e| invalid(what, e))
+}
+
 /// Classifies one admission request.
-pub fn from_request(req: &AdmissionRequest<DynamicObject>) -> Result<Subject, SubjectError> {
+pub fn from_request(req: &AdmissionRequest<RawObject>) -> Result<Subject, SubjectError> {
     let operation = operation_name(&req.operation);
     let subresource = req.sub_resource.clone().filter(|s| !s.is_empty());
-    // DynamicObject keeps metadata apart from the rest (`data`).
-    let object = req.object.as_ref().map(|o| &o.data);
-    let own_meta = req.object.as_ref().map(|o| &o.metadata);
-    let old_object = req.old_object.as_ref().map(|o| &o.data);
+    let object = req.object.as_ref();
+    let old_object = req.old_object.as_ref();
+    let required = || object.ok_or(SubjectError::Missing("request.object"));
     let group = req.resource.group.as_str();
     let resource = req.resource.resource.as_str();
+    let template = template_path(group, resource).filter(|_| subresource.is_none());
     let body = match (group, resource, subresource.as_deref(), operation) {
         // Metadata, labels, finalizers, ownerReferences: the spec is what is judged.
-        ("", "pods", None, "UPDATE") if unchanged(object, old_object, &["spec"]) => {
-            SubjectBody::Skipped(
-                "an UPDATE that leaves the pod spec unchanged is not judged".into(),
-            )
-        }
-        // Replicas, selectors, paused, suspend, metadata: the pod template is what is judged.
-        (g, r, None, "UPDATE")
-            if template_path(g, r).is_some_and(|path| unchanged(object, old_object, path)) =>
-        {
-            SubjectBody::Skipped(
-                "an UPDATE that leaves the pod template unchanged is not judged".into(),
-            )
-        }
-        ("", "pods", None, "CREATE" | "UPDATE") => {
-            let object = object.ok_or(SubjectError::Missing("request.object"))?;
-            SubjectBody::Pod(Box::new(pod_from(object, None, own_meta)?))
-        }
+        ("", "pods", None, "UPDATE") if spec_unchanged(object, old_object) => SubjectBody::Skipped(
+            "an UPDATE that leaves the pod spec unchanged is not judged".into(),
+        ),
+        ("", "pods", None, "CREATE" | "UPDATE") => SubjectBody::Pod(Box::new(pod_of(required()?)?)),
         ("", "pods", Some("exec"), "CONNECT") => {
-            let object = object.ok_or(SubjectError::Missing("request.object"))?;
-            SubjectBody::Exec(
-                ExecCommand::deserialize(object).map_err(|e| invalid("PodExecOptions", e))?,
-            )
+            SubjectBody::Exec(options(required()?, "PodExecOptions")?)
         }
         ("", "pods", Some("attach"), "CONNECT") => {
-            let object = object.ok_or(SubjectError::Missing("request.object"))?;
-            SubjectBody::Attach(
-                AttachOptions::deserialize(object).map_err(|e| invalid("PodAttachOptions", e))?,
-            )
+            SubjectBody::Attach(options(required()?, "PodAttachOptions")?)
         }
         ("", "pods", Some("portforward"), "CONNECT") => SubjectBody::PortForward(match object {
-            Some(o) => {
-                PortForward::deserialize(o).map_err(|e| invalid("PodPortForwardOptions", e))?
-            }
+            Some(o) => options(o, "PodPortForwardOptions")?,
             None => PortForward::default(),
         }),
         ("", r @ ("pods" | "services" | "nodes"), Some("proxy"), "CONNECT") => {
-            let options = match object {
-                Some(o) => ProxyOptions::deserialize(o).map_err(|e| invalid("proxy options", e))?,
+            let options: ProxyOptions = match object {
+                Some(o) => options(o, "proxy options")?,
                 None => ProxyOptions::default(),
             };
             SubjectBody::Proxy(ProxyRequest {
@@ -470,20 +519,21 @@ pub fn from_request(req: &AdmissionRequest<DynamicObject>) -> Result<Subject, Su
             })
         }
         ("", "pods", Some("ephemeralcontainers"), "UPDATE" | "CREATE") => {
-            let object = object.ok_or(SubjectError::Missing("request.object"))?;
+            let mut pod = pod_of(required()?)?;
             let before = ephemeral_names(old_object);
-            let added: Vec<String> = ephemeral_names(Some(object))
-                .into_iter()
+            let added: Vec<String> = (pod.spec.ephemeral_containers.iter().flatten())
+                .map(|c| c.name.clone())
                 .filter(|n| !before.contains(n))
                 .collect();
-            let mut pod = pod_from(object, None, own_meta)?;
             pod.scope = PodScope::EphemeralOnly(added);
             SubjectBody::Pod(Box::new(pod))
         }
-        (g, r, None, "CREATE" | "UPDATE") if template_path(g, r).is_some() => {
-            let object = object.ok_or(SubjectError::Missing("request.object"))?;
-            SubjectBody::Pod(Box::new(pod_from(object, template_path(g, r), None)?))
-        }
+        (_, _, None, "CREATE" | "UPDATE") if template.is_some() => workload(
+            template.unwrap_or_default(),
+            operation,
+            required()?,
+            old_object,
+        )?,
         (g, r, sub, op) => {
             let what = match sub {
                 Some(s) => format!("{r}/{s}"),

@@ -229,31 +229,46 @@ async fn deep_json_is_refused_or_judged_and_never_crashes() {
     let server = Server::start(|_, _| {}).await;
     let client = h2_client(&server.ca_pem);
     let url = server.url("/validate");
-    // Arrays nested a million deep (2 MB): past serde_json's recursion limit, a clean 400.
-    let review = exec_review("deep-json", vec!["ls".into()]);
-    let mut text = serde_json::to_string(&review).unwrap();
-    let deep = format!("{}{}", "[".repeat(1_000_000), "]".repeat(1_000_000));
-    text = text.replacen(
-        "\"container\"",
-        &format!("\"extra\":{deep},\"container\""),
-        1,
-    );
-    let objects = format!("{}{}", "{\"a\":".repeat(500_000), "}".repeat(500_000));
-    let objects = serde_json::to_string(&review).unwrap().replacen(
-        "\"container\"",
-        &format!("\"extra\":{objects},\"container\""),
-        1,
-    );
-    for body in [text, objects] {
-        let resp = client
-            .post(&url)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 400);
-        assert!(resp.text().await.unwrap().contains("malformed"));
+    // Nested a million deep (2 MB), as arrays and as objects, placed where nobody reads (an
+    // unknown field of the object), where the decoder builds a tree (`request.options`) and where
+    // a typed field is read (`command`).
+    let arrays = format!("{}{}", "[".repeat(1_000_000), "]".repeat(1_000_000));
+    let objects = format!("{}0{}", "{\"a\":".repeat(500_000), "}".repeat(500_000));
+    // `"key":DEEP` is written just before the review's first `anchor`.
+    let with_deep = |deep: &str, anchor: &str, key: &str| {
+        let mut review = exec_review("deep-json", vec!["ls".into()]);
+        review["request"].as_object_mut().unwrap().remove(key);
+        review["request"]["object"]
+            .as_object_mut()
+            .unwrap()
+            .remove(key);
+        serde_json::to_string(&review).unwrap().replacen(
+            anchor,
+            &format!("\"{key}\":{deep},{anchor}"),
+            1,
+        )
+    };
+    for deep in [&arrays, &objects] {
+        // Skipped without recursion: judged as if the field were not there.
+        let unread = with_deep(deep, "\"container\":", "extra");
+        let resp = post_text(&client, &url, unread).await;
+        assert_eq!(resp.0, 200, "{}", resp.1);
+        let body: serde_json::Value = serde_json::from_str(&resp.1).unwrap();
+        assert_eq!(body["response"]["allowed"], true, "{body}");
+
+        // Past serde_json's recursion limit: a clean 400.
+        let options = with_deep(deep, "\"uid\":", "options");
+        let resp = post_text(&client, &url, options).await;
+        assert_eq!(resp.0, 400, "{}", resp.1);
+        assert!(resp.1.contains("malformed"), "{}", resp.1);
+
+        // Not a command line: refused with the reason, never allowed.
+        let command = with_deep(deep, "\"container\":", "command");
+        let resp = post_text(&client, &url, command).await;
+        assert_eq!(resp.0, 200, "{}", resp.1);
+        let body: serde_json::Value = serde_json::from_str(&resp.1).unwrap();
+        assert_eq!(body["response"]["allowed"], false, "{body}");
+        assert_eq!(body["response"]["status"]["code"], 400, "{body}");
     }
     // Nested as deep as the decoder allows, in a field nobody reads: judged normally.
     let mut review = exec_review("deep-but-allowed", vec!["ls".into()]);
@@ -267,6 +282,18 @@ async fn deep_json_is_refused_or_judged_and_never_crashes() {
     assert_eq!(body["response"]["allowed"], true, "{body}");
     assert_still_serving(&client, &url).await;
     server.stop().await.unwrap();
+}
+
+/// Posts a body as it is; the status and the text of the answer.
+async fn post_text(client: &reqwest::Client, url: &str, body: String) -> (u16, String) {
+    let resp = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -252,3 +252,45 @@ fn kubectl_debug_judges_only_the_added_container_in_the_pods_context() {
         rules(&d)
     );
 }
+
+/// The bytes of a Pod UPDATE review whose object and old object have these specs, as written.
+fn pod_update_text(new_spec: &str, old_spec: &str) -> String {
+    let object = |spec: &str| {
+        format!(
+            r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"agent-x"}},"spec":{spec}}}"#
+        )
+    };
+    format!(
+        r#"{{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{{
+            "uid":"u","kind":{{"group":"","version":"v1","kind":"Pod"}},
+            "resource":{{"group":"","version":"v1","resource":"pods"}},
+            "name":"agent-x","namespace":"shop","operation":"UPDATE",
+            "userInfo":{{"username":"alice"}},"object":{},"oldObject":{}}}}}"#,
+        object(new_spec),
+        object(old_spec)
+    )
+}
+
+fn judge_text(text: &str) -> Decision {
+    let request = reconguard::admission::read_review(text.as_bytes()).expect("a review");
+    let subject = reconguard::subject::from_request(&request).expect("classifies");
+    reconguard::evaluate(&policy(), &subject)
+}
+
+/// The spec is compared as written first; other key orders and spacing still compare equal, and a
+/// changed value does not.
+#[test]
+fn a_pod_spec_written_in_another_order_or_spacing_is_unchanged() {
+    let spec = r#"{"hostPID":true,"containers":[{"name":"agent","image":"busybox","securityContext":{"privileged":true}}]}"#;
+    let reordered = r#"{ "containers" : [ {"securityContext":{"privileged":true},
+        "image":"busybox", "name":"agent"} ], "hostPID" : true }"#;
+    let changed = spec.replace(r#""hostPID":true"#, r#""hostPID":false"#);
+    assert_skipped(&judge_text(&pod_update_text(spec, spec)), "the same text");
+    assert_skipped(
+        &judge_text(&pod_update_text(spec, reordered)),
+        "reordered and respaced",
+    );
+    let d = judge_text(&pod_update_text(spec, &changed));
+    assert_eq!(d.action, Action::Deny, "hostPID turned on: {d:?}");
+    assert!(d.skipped.is_none(), "{d:?}");
+}

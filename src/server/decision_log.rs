@@ -9,10 +9,10 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use kube::core::admission::AdmissionRequest;
-use kube::core::DynamicObject;
 use serde::Serialize;
 
 use super::redact::{argv_for_log, redact};
+use crate::admission::RawObject;
 use crate::decision::{Decision, ExemptionHit, Finding};
 use crate::subject::{Subject, SubjectBody};
 
@@ -157,7 +157,7 @@ impl DecisionLog {
 
     pub fn record(
         &self,
-        req: &AdmissionRequest<DynamicObject>,
+        req: &AdmissionRequest<RawObject>,
         subject: &Subject,
         decision: &Decision,
     ) {
@@ -252,7 +252,6 @@ impl DecisionLog {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kube::core::admission::AdmissionReview;
     use std::sync::mpsc::{channel, Receiver};
 
     /// A log output that blocks until told to go on, like a full pipe.
@@ -270,9 +269,8 @@ mod tests {
     }
 
     /// A review judged by the default policy.
-    fn judged(review: serde_json::Value) -> (AdmissionRequest<DynamicObject>, Subject, Decision) {
-        let review: AdmissionReview<DynamicObject> = serde_json::from_value(review).unwrap();
-        let request = review.request.unwrap();
+    fn judged(review: serde_json::Value) -> (AdmissionRequest<RawObject>, Subject, Decision) {
+        let request = crate::admission::read_review(&serde_json::to_vec(&review).unwrap()).unwrap();
         let subject = crate::subject::from_request(&request).unwrap();
         let decision = crate::evaluate(&crate::policy::Policy::embedded_default(), &subject);
         (request, subject, decision)
