@@ -6,6 +6,7 @@
 //! pure and shared by `serve` and `evaluate`.
 
 pub mod admission;
+pub mod ads;
 pub mod certs;
 pub mod cli;
 pub mod decision;

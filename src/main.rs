@@ -57,18 +57,42 @@ enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Send every rule's examples to a running webhook as dry-run AdmissionReviews and report
+    /// which rules answer as documented (exit 0: all, 1: some do not, 2: error).
+    Validate {
+        /// The webhook's URL, as the API server calls it (`https://HOST:PORT/validate`).
+        #[arg(long)]
+        webhook: String,
+        /// PEM CA bundle that signed the webhook's certificate (the caBundle).
+        #[arg(long)]
+        ca: PathBuf,
+        /// Layers of the policy whose examples are sent (and which predicts what the webhook can
+        /// show); none: the built-in default.
+        #[arg(long)]
+        policy: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
 }
 
 #[derive(Subcommand)]
 enum PolicyCommand {
     /// Print the embedded default policy.
     Default,
-    /// Validate policy layers merged over the default (exit 0 valid, 2 invalid); warnings go to
-    /// standard error.
+    /// Validate policy layers merged over the default and judge every rule's examples (exit 0
+    /// valid, 2 invalid or an example not as documented); warnings go to standard error.
     Check {
-        /// Layer files or directories, bottom first.
-        #[arg(required = true)]
+        /// Layer files or directories, bottom first; none: the built-in default.
         layers: Vec<PathBuf>,
+    },
+    /// Write the detection catalogue: one ADS section per rule, grouped by ATT&CK tactic and
+    /// technique, with a coverage table.
+    Docs {
+        /// Policy layer (file or directory); repeat for more. None: the built-in default.
+        #[arg(long)]
+        policy: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = DocsFormat::Markdown)]
+        format: DocsFormat,
     },
     /// Print the merged policy with the layer each value came from.
     Show {
@@ -92,6 +116,12 @@ enum PolicyCommand {
         #[arg(required = true)]
         files: Vec<String>,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DocsFormat {
+    Markdown,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -191,6 +221,70 @@ fn print_warnings(policy: &Policy) {
     for w in &policy.warnings {
         eprintln!("reconguard: warning: {w}");
     }
+}
+
+/// `policy check`: the merged policy loads, and its catalogue proves itself.
+fn check(layers: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
+    let layers = PolicySources::new(layers).read()?;
+    let policy = Policy::from_layers(layers.clone())?;
+    print_warnings(&policy);
+    println!("valid: {}", policy.layers.join(" + "));
+    let report = reconguard::ads::check::check(&layers, &policy);
+    // Undocumented rules, one line each: an admin's own rules may well be.
+    let mut undocumented: Vec<(String, Vec<String>)> = Vec::new();
+    for gap in &report.gaps {
+        let (rule, field) = gap.path.rsplit_once('.').unwrap_or((&gap.path, ""));
+        let rule = rule.trim_end_matches(".examples").to_string();
+        match undocumented.last_mut() {
+            Some((r, fields)) if *r == rule => fields.push(field.to_string()),
+            _ => undocumented.push((rule, vec![field.to_string()])),
+        }
+    }
+    for (rule, fields) in &undocumented {
+        eprintln!("reconguard: note: {rule}: no {}", fields.join(", "));
+    }
+    for failure in &report.failures {
+        eprintln!("reconguard: {failure}");
+    }
+    println!(
+        "examples: {} judged for {} enabled rules of {}, {} not as documented; tunings: {} loaded",
+        report.examples,
+        report.enabled,
+        report.rules,
+        report.failures.len(),
+        report.tunings
+    );
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+fn validate(
+    webhook: &str,
+    ca: &std::path::Path,
+    policy: Vec<PathBuf>,
+    format: Format,
+) -> anyhow::Result<ExitCode> {
+    let policy = load_policy(policy)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let outcomes = runtime.block_on(reconguard::cli::validate::validate(&policy, webhook, ca))?;
+    match format {
+        Format::Text => print!("{}", reconguard::cli::validate::text(&outcomes)),
+        Format::Json => {
+            for o in &outcomes {
+                println!("{}", serde_json::to_string(o)?);
+            }
+        }
+    }
+    Ok(if outcomes.iter().any(|o| o.verdict.failed()) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn evaluate(policy: Vec<PathBuf>, format: Format, files: Vec<String>) -> anyhow::Result<ExitCode> {
@@ -326,11 +420,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Policy {
             command: PolicyCommand::Check { layers },
+        } => check(layers),
+        Command::Policy {
+            command: PolicyCommand::Docs { policy, format },
         } => {
-            let policy = load_policy(layers)?;
-            println!("valid: {}", policy.layers.join(" + "));
+            let policy = load_policy(policy)?;
+            match format {
+                DocsFormat::Markdown => print!("{}", reconguard::ads::docs::markdown(&policy)),
+                DocsFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&reconguard::ads::docs::json(&policy))?
+                ),
+            }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Validate {
+            webhook,
+            ca,
+            policy,
+            format,
+        } => validate(&webhook, &ca, policy, format),
         Command::Policy {
             command: PolicyCommand::Show { policy, format },
         } => {

@@ -212,7 +212,7 @@ fn layer_dir() -> tempfile::TempDir {
     );
     write(
         "20-first-day.yaml",
-        "mode: {pods: audit}\nexec:\n  downloaders: [curl]\n",
+        "mode: {pods: audit}\nexec:\n  downloaders: [curl, wget]\n",
     );
     // Not layers: a hidden file and a README.
     std::fs::write(dir.path().join(".hidden.yaml"), "not: [a layer").unwrap();
@@ -227,11 +227,16 @@ fn policy_check_show_and_evaluate_take_layer_directories() {
     let out = run(&["policy", "check", d], None);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
+    let first = stdout.lines().next().unwrap_or("");
     assert!(
-        stdout.contains("built-in default + ")
-            && stdout.contains("10-site.yaml + ")
-            && stdout.ends_with("20-first-day.yaml\n"),
+        first.starts_with("valid: built-in default + ")
+            && first.contains("10-site.yaml + ")
+            && first.ends_with("20-first-day.yaml"),
         "{stdout}"
+    );
+    assert!(
+        stdout.contains(" 0 not as documented"),
+        "the layers keep every example: {stdout}"
     );
     assert!(
         text(&out.stderr).contains("warning: exec.downloaders"),

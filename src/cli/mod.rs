@@ -3,3 +3,4 @@
 pub mod diff;
 pub mod documents;
 pub mod evaluate;
+pub mod validate;

@@ -23,6 +23,35 @@ pub struct PolicyDocument {
     pub exec: ExecKnowledge,
     #[serde(default)]
     pub connect: Option<ConnectKnowledge>,
+    /// MITRE ATT&CK techniques the rules name: what `policy docs` groups them by.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub techniques: BTreeMap<String, TechniqueSpec>,
+    /// Attack scenarios and the rules and alerts that answer each (documentation; `policy check`
+    /// holds that the rules exist).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scenarios: Vec<ScenarioSpec>,
+}
+
+/// An attack scenario, mapped to the rules that detect its steps and the alerts that page.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ScenarioSpec {
+    pub id: String,
+    pub name: String,
+    pub summary: String,
+    pub rules: Vec<String>,
+    /// Alert names of the chart's PrometheusRule.
+    #[serde(default)]
+    pub alerts: Vec<String>,
+}
+
+/// An ATT&CK technique, as the catalogue documents it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TechniqueSpec {
+    pub name: String,
+    /// The ATT&CK tactic it is documented under here (a technique may serve several).
+    pub tactic: String,
 }
 
 /// pods/portforward and the proxy subresources (CONNECT requests).
@@ -162,6 +191,120 @@ pub struct RuleSpec {
     /// Forces a decision whenever the rule fires, whatever the total score.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<ForcedAction>,
+    // The rule's Alerting and Detection Strategy (Palantir's ADS framework): what reviewers and
+    // responders read, and the examples that prove it fires. The default policy documents every
+    // rule (a test holds it); a layer's own rules may leave it out, and `policy check` says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+    /// What the rule detects and how, in a paragraph.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub strategy: String,
+    /// What it misses, and what it assumes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blind_spots: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub false_positives: Vec<FalsePositive>,
+    /// What to do when it fires, step by step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub response: Vec<String>,
+    #[serde(default, skip_serializing_if = "Examples::is_empty")]
+    pub examples: Examples,
+}
+
+/// How urgent a finding of the rule is for whoever answers the alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Medium => "medium",
+            Priority::High => "high",
+            Priority::Critical => "critical",
+        }
+    }
+}
+
+/// Benign activity that trips a rule, and the layer that tunes it away.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FalsePositive {
+    /// The benign case; also its key in layers.
+    pub name: String,
+    /// The body of a policy layer (YAML; the apiVersion and kind header is implied) that addresses
+    /// it. `policy check` loads it over the policy.
+    pub tuning: String,
+}
+
+/// Inputs that must raise the rule, and near misses (benign twins) that must not.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Examples {
+    #[serde(default)]
+    pub fires: Vec<Example>,
+    #[serde(default)]
+    pub quiet: Vec<Example>,
+}
+
+impl Examples {
+    pub fn is_empty(&self) -> bool {
+        self.fires.is_empty() && self.quiet.is_empty()
+    }
+}
+
+/// One request, written the short way; `crate::ads::examples` turns it into the AdmissionReview
+/// the API server would send. Exactly one of `exec`, `attach`, `pod`, `debug`, `portForward` and
+/// `proxy` is set.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Example {
+    /// Optional; the key for a layer's `remove`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `kubectl exec POD -- ARGV...`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<Vec<String>>,
+    /// `kubectl attach POD`
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attach: Option<bool>,
+    /// With exec or attach: `-i`, `-t`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdin: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tty: Option<bool>,
+    /// A Pod CREATE with this pod spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<serde_json::Value>,
+    /// With `pod`: the pod's annotations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+    /// `kubectl debug`: this ephemeral container added to a plain running pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub debug: Option<serde_json::Value>,
+    /// `kubectl port-forward POD PORT...`; an empty list: ports the request does not name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port_forward: Option<Vec<u16>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ProxyExample>,
+}
+
+/// `kubectl get --raw /api/v1/{pods|services|nodes}/NAME/proxy/PATH`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProxyExample {
+    /// `pod`, `service` or `node`.
+    pub target: String,
+    /// The object's name, with the port when it names one (`node-1:10250`).
+    pub name: String,
+    #[serde(default)]
+    pub path: String,
 }
 
 fn yes() -> bool {

@@ -40,16 +40,19 @@ pub(super) enum Item {
         word: String,
     },
     Redirect(Redirect),
-    /// `<(...)`, `>(...)`.
-    ProcessSubstitution(Script),
+    /// `<(...)` (`read`: the command reads what it prints), `>(...)`.
+    ProcessSubstitution {
+        read: bool,
+        script: Script,
+    },
 }
 
 #[derive(Debug, Clone)]
 pub(super) enum Redirect {
     /// `> file`, `< file`, `>&word`: the target word as written.
     File(String),
-    /// `> >(...)`.
-    ProcessSubstitution(Script),
+    /// `< <(...)` (`read`), `> >(...)`.
+    ProcessSubstitution { read: bool, script: Script },
     /// `>&2`.
     Fd,
     /// `&> file`.

@@ -175,8 +175,11 @@ fn item(item: ast::CommandPrefixOrSuffixItem) -> Item {
             word: w.value,
         },
         ast::CommandPrefixOrSuffixItem::IoRedirect(r) => Item::Redirect(redirect(r)),
-        ast::CommandPrefixOrSuffixItem::ProcessSubstitution(_, sub) => {
-            Item::ProcessSubstitution(list(sub.list))
+        ast::CommandPrefixOrSuffixItem::ProcessSubstitution(kind, sub) => {
+            Item::ProcessSubstitution {
+                read: matches!(kind, ast::ProcessSubstitutionKind::Read),
+                script: list(sub.list),
+            }
         }
     }
 }
@@ -187,8 +190,11 @@ fn redirect(r: ast::IoRedirect) -> Redirect {
             ast::IoFileRedirectTarget::Filename(w) | ast::IoFileRedirectTarget::Duplicate(w) => {
                 Redirect::File(w.value)
             }
-            ast::IoFileRedirectTarget::ProcessSubstitution(_, sub) => {
-                Redirect::ProcessSubstitution(list(sub.list))
+            ast::IoFileRedirectTarget::ProcessSubstitution(kind, sub) => {
+                Redirect::ProcessSubstitution {
+                    read: matches!(kind, ast::ProcessSubstitutionKind::Read),
+                    script: list(sub.list),
+                }
             }
             ast::IoFileRedirectTarget::Fd(_) => Redirect::Fd,
         },

@@ -9,12 +9,18 @@ use super::{truncate, Analyser, Ctx};
 
 impl Analyser<'_> {
     pub(super) fn walk(&mut self, script: &Script, ctx: Ctx) {
+        self.walk_into(script, ctx, None);
+    }
+
+    /// A script whose output goes to `sink`: a process substitution read by a command
+    /// (`bash <(curl URL)` runs what curl prints, as `curl URL | bash` does).
+    fn walk_into(&mut self, script: &Script, ctx: Ctx, sink: Option<&str>) {
         for pipeline in &script.0 {
-            self.pipeline(pipeline, ctx);
+            self.pipeline(pipeline, ctx, sink);
         }
     }
 
-    pub(super) fn pipeline(&mut self, pipeline: &Pipeline, ctx: Ctx) {
+    fn pipeline(&mut self, pipeline: &Pipeline, ctx: Ctx, sink: Option<&str>) {
         let stages: Vec<Option<Vec<String>>> = pipeline
             .0
             .iter()
@@ -31,7 +37,10 @@ impl Analyser<'_> {
         // `echo pamn | rev | sh`, `printf '\x6e...' | bash`.
         let mut flow: Option<Flow> = None;
         for (i, cmd) in pipeline.0.iter().enumerate() {
-            let pipes_into = names.get(i + 1).cloned().flatten();
+            let pipes_into = match names.get(i + 1) {
+                Some(next) => next.clone(),
+                None => sink.map(str::to_string),
+            };
             if let (Some(f), Some(Some(argv))) = (&flow, stages.get(i)) {
                 self.stdin_into(argv, f, ctx);
             }
@@ -84,7 +93,7 @@ impl Analyser<'_> {
             Command::Compound(cc, redirects) => {
                 self.compound(cc, ctx);
                 for redirect in redirects {
-                    self.redirect_target(redirect, ctx);
+                    self.redirect_target(redirect, ctx, None);
                 }
             }
             Command::Test => {}
@@ -134,11 +143,17 @@ impl Analyser<'_> {
     }
 
     /// A redirection's target file, or a here-document fed to a shell.
-    pub(super) fn redirect_target(&mut self, redirect: &Redirect, ctx: Ctx) -> Option<String> {
+    /// `consumer`: the program whose input a `< <(...)` process substitution becomes.
+    pub(super) fn redirect_target(
+        &mut self,
+        redirect: &Redirect,
+        ctx: Ctx,
+        consumer: Option<&str>,
+    ) -> Option<String> {
         match redirect {
             Redirect::File(w) | Redirect::OutputAndError(w) => Some(self.expand(w, ctx).join(" ")),
-            Redirect::ProcessSubstitution(sub) => {
-                self.walk(sub, ctx.deeper());
+            Redirect::ProcessSubstitution { read, script } => {
+                self.walk_into(script, ctx.deeper(), consumer.filter(|_| *read));
                 None
             }
             Redirect::Fd => None,
@@ -161,7 +176,7 @@ impl Analyser<'_> {
         for item in &sc.prefix {
             self.item(
                 item,
-                true,
+                (true, None),
                 ctx,
                 &mut words,
                 &mut redirects,
@@ -182,10 +197,11 @@ impl Analyser<'_> {
             }
             words.extend(expanded);
         }
+        let consumer = words.first().map(|w| self.canonical_program(w));
         for item in &sc.suffix {
             self.item(
                 item,
-                false,
+                (false, consumer.as_deref()),
                 ctx,
                 &mut words,
                 &mut redirects,
@@ -211,15 +227,18 @@ impl Analyser<'_> {
         }
     }
 
+    /// `place`: whether the item comes before the command name, and the command that reads a
+    /// process substitution in it.
     pub(super) fn item(
         &mut self,
         item: &Item,
-        in_prefix: bool,
+        place: (bool, Option<&str>),
         ctx: Ctx,
         words: &mut Vec<String>,
         redirects: &mut Vec<String>,
         here_bodies: &mut Vec<String>,
     ) {
+        let (in_prefix, consumer) = place;
         match item {
             Item::Word(w) => words.extend(self.expand(w, ctx)),
             Item::Assignment { variable, word } => {
@@ -236,11 +255,13 @@ impl Analyser<'_> {
                     Redirect::HereString(w) => here_bodies.push(self.expand(w, ctx).join(" ")),
                     _ => {}
                 }
-                if let Some(t) = self.redirect_target(r, ctx) {
+                if let Some(t) = self.redirect_target(r, ctx, consumer) {
                     redirects.push(t);
                 }
             }
-            Item::ProcessSubstitution(sub) => self.walk(sub, ctx.deeper()),
+            Item::ProcessSubstitution { read, script } => {
+                self.walk_into(script, ctx.deeper(), consumer.filter(|_| *read))
+            }
         }
     }
 }

@@ -1,0 +1,135 @@
+//! `reconguard validate`: the ADS validation step an operator runs after an install or a policy
+//! change. Every example of the policy's enabled rules is sent to a running webhook as the
+//! dry-run AdmissionReview the API server would send, and the answer is compared with what the
+//! example says. The verdicts are `crate::ads::validate`'s; this is the I/O.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+use serde::Serialize;
+
+use crate::ads::examples::{describe, review};
+use crate::ads::validate::{verdict, Verdict};
+use crate::decision::Action;
+use crate::policy::Policy;
+
+/// One example's result.
+#[derive(Debug, Serialize)]
+pub struct Outcome {
+    pub rule: String,
+    pub path: String,
+    pub example: String,
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
+/// An HTTPS client that trusts only `ca`, speaking HTTP/2 or HTTP/1.1 as the server offers.
+fn client(ca: &Path) -> anyhow::Result<reqwest::Client> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in
+        CertificateDer::pem_file_iter(ca).with_context(|| format!("reading CA {}", ca.display()))?
+    {
+        let cert = cert.with_context(|| format!("reading CA {}", ca.display()))?;
+        roots
+            .add(cert)
+            .with_context(|| format!("CA {}", ca.display()))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS versions")?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .context("building the HTTPS client")
+}
+
+/// Sends every example to `webhook` and judges the answers.
+pub async fn validate(policy: &Policy, webhook: &str, ca: &Path) -> anyhow::Result<Vec<Outcome>> {
+    let client = client(ca)?;
+    let mut outcomes = Vec::new();
+    for (id, spec) in &policy.document.rules {
+        if !policy.rule(id).is_some_and(|r| r.enabled) {
+            continue;
+        }
+        let sets = [
+            ("fires", &spec.examples.fires, true),
+            ("quiet", &spec.examples.quiet, false),
+        ];
+        for (set, examples, must_raise) in sets {
+            for (i, example) in examples.iter().enumerate() {
+                let path = format!("rules.{id}.examples.{set}[{i}]");
+                let uid = format!("reconguard-validate-{id}-{set}-{i}");
+                let verdict = match review(example, &uid) {
+                    Err(e) => Verdict::Error(format!("invalid example: {e}")),
+                    Ok(body) => {
+                        let visible = locally_visible(policy, &body);
+                        let answer = client
+                            .post(webhook)
+                            .json(&body)
+                            .send()
+                            .await
+                            .with_context(|| format!("POST {webhook}"))?;
+                        let status = answer.status();
+                        let text = answer.text().await.unwrap_or_default();
+                        match serde_json::from_str(&text) {
+                            Ok(answer) if status.is_success() => {
+                                verdict(id, must_raise, &answer, visible)
+                            }
+                            _ => Verdict::Error(format!("HTTP {status}: {text}")),
+                        }
+                    }
+                };
+                outcomes.push(Outcome {
+                    rule: id.clone(),
+                    path,
+                    example: describe(example),
+                    verdict,
+                });
+            }
+        }
+    }
+    Ok(outcomes)
+}
+
+/// Whether the local policy warns or denies this review (so its rules are in the answer).
+fn locally_visible(policy: &Policy, review: &serde_json::Value) -> bool {
+    let judged = serde_json::to_vec(review)
+        .ok()
+        .and_then(|b| crate::admission::read_review(&b).ok())
+        .and_then(|r| crate::subject::from_request(&r).ok())
+        .map(|s| crate::evaluate(policy, &s));
+    // Exemptions stay in, unlike in `check`: they apply at the webhook too.
+    judged.is_some_and(|d| d.action != Action::Allow || d.would_deny)
+}
+
+/// One line per example, then a summary line.
+pub fn text(outcomes: &[Outcome]) -> String {
+    let mut out = String::new();
+    for o in outcomes {
+        let (word, detail) = match &o.verdict {
+            Verdict::AsDocumented => ("ok", String::new()),
+            Verdict::NotVisible(d) => ("unseen", format!(" ({d})")),
+            Verdict::Silent(d) => ("SILENT", format!(" ({d})")),
+            Verdict::Raised(d) => ("RAISED", format!(" ({d})")),
+            Verdict::Error(d) => ("ERROR", format!(" ({d})")),
+        };
+        out.push_str(&format!("{word:<7} {}: {}{detail}\n", o.path, o.example));
+    }
+    let count = |f: &dyn Fn(&Verdict) -> bool| outcomes.iter().filter(|o| f(&o.verdict)).count();
+    out.push_str(&format!(
+        "{} examples: {} as documented, {} not visible at a webhook (allowed without findings), {} not as documented\n",
+        outcomes.len(),
+        count(&|v| *v == Verdict::AsDocumented),
+        count(&|v| matches!(v, Verdict::NotVisible(_))),
+        count(&Verdict::failed),
+    ));
+    out
+}
