@@ -159,9 +159,10 @@ pub fn markdown(policy: &Policy) -> String {
             e.id,
             e.priority.map_or("-", Priority::as_str),
             e.score,
-            e.fires
-                .first()
-                .map_or("-".to_string(), |f| cell(&inline_code(f)))
+            // Shortened here; the whole example is in the rule's section.
+            e.fires.first().map_or("-".to_string(), |f| {
+                cell(&inline_code(&crate::detect::shorten(f, 90)))
+            })
         );
     }
     if !policy.document.scenarios.is_empty() {
