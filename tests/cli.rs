@@ -361,3 +361,86 @@ fn policy_diff_lists_the_decisions_that_change() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--to"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn policy_check_fails_on_a_layer_that_breaks_an_example_and_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("10-narrow.yaml");
+    // The entry raising exec-network-connections no longer knows `netstat`.
+    std::fs::write(
+        &path,
+        format!(
+            "{HEADER}exec:\n  programs:\n    add:\n      - id: netstat\n        rule: exec-network-connections\n        names: [ss]\n"
+        ),
+    )
+    .unwrap();
+    let out = run(&["policy", "check", path.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(
+            "rules.exec-network-connections.examples.fires[0]: does not raise exec-network-connections: kubectl exec POD -- netstat -tuln"
+        ),
+        "{err}"
+    );
+    assert!(
+        text(&out.stdout).contains(" 1 not as documented"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn policy_docs_writes_the_catalogue_of_the_merged_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("10-site.yaml");
+    std::fs::write(
+        &path,
+        format!("{HEADER}rules:\n  exec-process-discovery:\n    priority: critical\n"),
+    )
+    .unwrap();
+    let out = run(
+        &[
+            "policy",
+            "docs",
+            "--policy",
+            path.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let docs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules = docs["rules"].as_array().unwrap();
+    let default = reconguard::policy::Policy::embedded_default();
+    assert_eq!(rules.len(), default.rules.len());
+    let ps = rules
+        .iter()
+        .find(|r| r["id"] == "exec-process-discovery")
+        .unwrap();
+    assert_eq!(ps["priority"], "critical", "the layer's value: {ps}");
+    assert_eq!(ps["tactic"], "Discovery");
+    assert_eq!(ps["techniqueName"], "Process Discovery");
+    assert!(ps["fires"][0].as_str().unwrap().ends_with("ps aux"), "{ps}");
+    for rule in rules {
+        for field in [
+            "strategy",
+            "blindSpots",
+            "falsePositives",
+            "response",
+            "fires",
+            "quiet",
+        ] {
+            assert!(
+                rule[field].as_str().is_some_and(|s| !s.is_empty())
+                    || rule[field].as_array().is_some_and(|a| !a.is_empty()),
+                "{}: {field}",
+                rule["id"]
+            );
+        }
+    }
+    let markdown = run(&["policy", "docs"], None);
+    assert_eq!(markdown.status.code(), Some(0));
+    assert!(text(&markdown.stdout).starts_with("# Detection catalogue\n"));
+}
