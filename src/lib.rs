@@ -9,6 +9,7 @@ pub mod admission;
 pub mod ads;
 pub mod certs;
 pub mod cli;
+pub mod correlate;
 pub mod decision;
 pub mod detect;
 pub mod norm;
@@ -25,4 +26,12 @@ use subject::Subject;
 pub fn evaluate(policy: &Policy, subject: &Subject) -> Decision {
     let signals = detect::detect(&policy.catalogue, subject);
     decision::decide(policy, subject, signals)
+}
+
+/// The engine, keeping the detectors' signals: context only the server knows (a burst of
+/// discovery across requests) can be added to them and decided again without detecting again.
+pub fn judge(policy: &Policy, subject: &Subject) -> (Vec<detect::Signal>, Decision) {
+    let signals = detect::detect(&policy.catalogue, subject);
+    let decision = decision::decide(policy, subject, signals.clone());
+    (signals, decision)
 }

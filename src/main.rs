@@ -217,6 +217,17 @@ fn load_policy(layers: Vec<PathBuf>) -> anyhow::Result<Policy> {
     Ok(policy)
 }
 
+/// Writes to standard output. A reader that stops early (`| head`, `| grep -q`) is not an error:
+/// the rest is not wanted. (`print!` would panic on the closed pipe.)
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => written.context("writing to standard output"),
+    }
+}
+
 fn print_warnings(policy: &Policy) {
     for w in &policy.warnings {
         eprintln!("reconguard: warning: {w}");
@@ -273,7 +284,7 @@ fn validate(
         .build()?;
     let outcomes = runtime.block_on(reconguard::cli::validate::validate(&policy, webhook, ca))?;
     match format {
-        Format::Text => print!("{}", reconguard::cli::validate::text(&outcomes)),
+        Format::Text => emit(&reconguard::cli::validate::text(&outcomes))?,
         Format::Json => {
             for o in &outcomes {
                 println!("{}", serde_json::to_string(o)?);
@@ -415,7 +426,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy {
             command: PolicyCommand::Default,
         } => {
-            print!("{DEFAULT_POLICY_YAML}");
+            emit(DEFAULT_POLICY_YAML)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy {
@@ -425,13 +436,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             command: PolicyCommand::Docs { policy, format },
         } => {
             let policy = load_policy(policy)?;
-            match format {
-                DocsFormat::Markdown => print!("{}", reconguard::ads::docs::markdown(&policy)),
-                DocsFormat::Json => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&reconguard::ads::docs::json(&policy))?
-                ),
-            }
+            emit(&match format {
+                DocsFormat::Markdown => reconguard::ads::docs::markdown(&policy),
+                DocsFormat::Json => {
+                    serde_json::to_string_pretty(&reconguard::ads::docs::json(&policy))? + "\n"
+                }
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Validate {
@@ -446,13 +456,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let merged = PolicySources::new(policy).merged()?;
             // Validate too: showing a policy that would not load would mislead.
             print_warnings(&Policy::from_merged(&merged)?);
-            match format {
-                ShowFormat::Yaml => print!("{}", reconguard::policy::show::yaml(&merged)),
-                ShowFormat::Json => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&reconguard::policy::show::json(&merged))?
-                ),
-            }
+            emit(&match format {
+                ShowFormat::Yaml => reconguard::policy::show::yaml(&merged),
+                ShowFormat::Json => {
+                    serde_json::to_string_pretty(&reconguard::policy::show::json(&merged))? + "\n"
+                }
+            })?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Policy {

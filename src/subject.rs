@@ -153,6 +153,9 @@ pub enum SubjectBody {
 pub struct Requester {
     pub username: String,
     pub groups: Vec<String>,
+    /// The pod a service-account token was bound to (`authentication.kubernetes.io/pod-name`
+    /// in userInfo.extra, Kubernetes 1.30 and later): where a service account's request came from.
+    pub pod: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -553,6 +556,13 @@ pub fn from_request(req: &AdmissionRequest<RawObject>) -> Result<Subject, Subjec
         requester: Some(Requester {
             username: req.user_info.username.clone().unwrap_or_default(),
             groups: req.user_info.groups.clone().unwrap_or_default(),
+            pod: req
+                .user_info
+                .extra
+                .as_ref()
+                .and_then(|e| e.get("authentication.kubernetes.io/pod-name"))
+                .and_then(|v| v.first())
+                .cloned(),
         }),
         dry_run: req.dry_run,
         body,

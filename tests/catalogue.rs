@@ -39,7 +39,7 @@ fn every_rule_of_the_default_policy_is_documented_and_proven_by_its_examples() {
         report.enabled, report.rules,
         "every default rule is enabled"
     );
-    assert_eq!(report.tunings, report.rules, "a tuning per rule at least");
+    assert!(report.tunings >= report.rules, "a tuning per rule at least");
     // At least one positive example and one near miss per rule.
     assert!(report.examples >= 2 * report.rules, "{}", report.examples);
     for scenario in &policy.document.scenarios {

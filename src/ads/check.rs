@@ -152,6 +152,12 @@ fn list(rules: &[String]) -> String {
 
 /// The documentation a rule lacks.
 fn gaps(base: &str, spec: &RuleSpec, policy: &Policy, out: &mut Vec<Problem>) {
+    // The correlation rule is raised by a sequence of requests, never by one example.
+    let sequence_only = policy
+        .document
+        .correlation
+        .as_ref()
+        .is_some_and(|c| format!("rules.{}", c.rule) == base);
     let mut missing = |field: &str, what: &str| {
         out.push(Problem {
             path: format!("{base}.{field}"),
@@ -173,10 +179,10 @@ fn gaps(base: &str, spec: &RuleSpec, policy: &Policy, out: &mut Vec<Problem>) {
     if spec.response.is_empty() {
         missing("response", "what to do when it fires");
     }
-    if spec.examples.fires.is_empty() {
+    if spec.examples.fires.is_empty() && !sequence_only {
         missing("examples.fires", "an input that raises the rule");
     }
-    if spec.examples.quiet.is_empty() {
+    if spec.examples.quiet.is_empty() && !sequence_only {
         missing("examples.quiet", "a near miss that does not");
     }
     if !policy.document.techniques.contains_key(&spec.technique) {

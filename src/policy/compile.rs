@@ -266,6 +266,29 @@ pub(super) fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
     let exec = compile_exec(&mut c, &doc.exec);
     let connect = doc.connect.as_ref().map(|k| compile_connect(&mut c, k));
 
+    if let Some(spec) = &doc.correlation {
+        c.rule_ref("correlation.rule".to_string(), &spec.rule);
+        if spec.distinct_techniques < 2 {
+            c.problem("correlation.distinctTechniques", "must be at least 2");
+        }
+        if spec.window_seconds == 0 || spec.duplicate_seconds >= spec.window_seconds {
+            c.problem(
+                "correlation.windowSeconds",
+                "must be positive and longer than duplicateSeconds",
+            );
+        }
+        if spec.max_identities == 0 {
+            c.problem("correlation.maxIdentities", "must be at least 1");
+        }
+        for (i, tactic) in spec.tactics.iter().enumerate() {
+            if !doc.techniques.values().any(|t| &t.tactic == tactic) {
+                c.problem(
+                    format!("correlation.tactics[{i}]"),
+                    format!("no technique in `techniques` is filed under {tactic:?}"),
+                );
+            }
+        }
+    }
     rule_contract(&mut c);
 
     if !c.problems.is_empty() {
@@ -280,6 +303,7 @@ pub(super) fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         rules,
         exemptions,
         catalogue: Catalogue { pod, exec, connect },
+        correlation: crate::correlate::Correlation::compile(doc.correlation.as_ref(), &doc),
         document: doc,
     })
 }

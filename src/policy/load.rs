@@ -84,6 +84,8 @@ pub struct Policy {
     pub layers: Vec<String>,
     /// Valid but worth telling the admin (a layer replacing a whole list).
     pub warnings: Vec<Problem>,
+    /// Memory across requests, when the policy turns it on.
+    pub correlation: Option<crate::correlate::Correlation>,
 }
 
 /// The mode of each kind of request, from `mode`.

@@ -26,10 +26,36 @@ pub struct PolicyDocument {
     /// MITRE ATT&CK techniques the rules name: what `policy docs` groups them by.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub techniques: BTreeMap<String, TechniqueSpec>,
+    /// Findings of one identity remembered across requests (per replica).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation: Option<CorrelationSpec>,
     /// Attack scenarios and the rules and alerts that answer each (documentation; `policy check`
     /// holds that the rules exist).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub scenarios: Vec<ScenarioSpec>,
+}
+
+/// A burst of distinct discovery techniques from one identity within a window escalates: each
+/// request alone may only annotate (`ps`, then `netstat`, then `ip addr`, then `id`), the
+/// sequence is reconnaissance.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CorrelationSpec {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The rule a burst raises.
+    pub rule: String,
+    /// Seconds a finding is remembered.
+    pub window_seconds: u64,
+    /// Distinct techniques, within the window, that make a burst.
+    pub distinct_techniques: usize,
+    /// Findings count when their technique is filed under one of these tactics (`techniques`).
+    pub tactics: Vec<String>,
+    /// Seconds within which the same identity, pod, container and argv count once: kubectl 1.30
+    /// and later sends one `kubectl exec` as a websocket request, then again over SPDY.
+    pub duplicate_seconds: u64,
+    /// Identities remembered at most; the least recently seen go first.
+    pub max_identities: usize,
 }
 
 /// An attack scenario, mapped to the rules that detect its steps and the alerts that page.

@@ -66,6 +66,10 @@ pub struct Metrics {
     pub decision_log_dropped: prometheus::IntCounter,
     pub tls_handshake_failures: IntCounterVec,
     pub exemption_hits: IntCounterVec,
+    /// Correlation state of this replica.
+    pub correlation_identities: prometheus::IntGauge,
+    pub correlation_duplicates: prometheus::IntCounter,
+    pub correlation_evictions: prometheus::IntCounter,
     namespaces: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
@@ -158,6 +162,21 @@ impl Metrics {
             &["exemption", "effect"],
         )?;
         registry.register(Box::new(exemption_hits.clone()))?;
+        let correlation_identities = prometheus::IntGauge::new(
+            "reconguard_correlation_identities",
+            "Identities whose recent discovery findings this replica remembers (correlation state is per replica).",
+        )?;
+        let correlation_duplicates = prometheus::IntCounter::new(
+            "reconguard_correlation_duplicates_total",
+            "Requests counted once because the same identity sent the same command to the same container moments before (kubectl's websocket-then-SPDY retry).",
+        )?;
+        let correlation_evictions = prometheus::IntCounter::new(
+            "reconguard_correlation_evictions_total",
+            "Identities forgotten before their window ended because correlation.maxIdentities was reached.",
+        )?;
+        registry.register(Box::new(correlation_identities.clone()))?;
+        registry.register(Box::new(correlation_duplicates.clone()))?;
+        registry.register(Box::new(correlation_evictions.clone()))?;
         for reason in super::tls::HANDSHAKE_FAILURE_REASONS {
             tls_handshake_failures.with_label_values(&[reason]);
         }
@@ -191,6 +210,9 @@ impl Metrics {
             decision_log_dropped,
             tls_handshake_failures,
             exemption_hits,
+            correlation_identities,
+            correlation_duplicates,
+            correlation_evictions,
             namespaces: Default::default(),
         })
     }

@@ -116,6 +116,8 @@ pub struct AppState {
     pub decision_log: DecisionLog,
     pub pool: EvalPool,
     pub evaluation_timeout: Duration,
+    /// Recent discovery findings per identity (this replica's view).
+    pub correlator: std::sync::Mutex<crate::correlate::Correlator>,
 }
 
 /// Rejected and fail-closed requests are logged at most once a second: any in-cluster client can
@@ -182,12 +184,14 @@ async fn validate(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
     // judgement. The pool takes the rest, so a long script never holds up an async worker.
     let inline = body.len() <= INLINE_MAX_BODY_BYTES
         && crate::detect::script_bytes(&subject) <= INLINE_MAX_SCRIPT_BYTES;
+    // The signals are kept when the decision may be taken again with a burst finding.
+    let correlating = policy.correlation.is_some() && crate::correlate::counts(&subject);
     let judged = if inline {
-        panics::evaluate(|| crate::evaluate(&policy, &subject)).map_err(|_| Unjudged::Panicked)
+        panics::evaluate(|| judge(&policy, &subject, correlating)).map_err(|_| Unjudged::Panicked)
     } else {
         let job = {
             let (policy, subject) = (policy.clone(), subject.clone());
-            move || crate::evaluate(&policy, &subject)
+            move || judge(&policy, &subject, correlating)
         };
         match tokio::time::timeout(app.evaluation_timeout, app.pool.run(job)).await {
             Ok(Ok(decision)) => Ok(decision),
@@ -203,7 +207,12 @@ async fn validate(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
             Err(_) => Err(Unjudged::TimedOut),
         }
     };
-    let decision = judged.unwrap_or_else(|why| {
+    let decision = match judged {
+        Ok((Some(signals), decision)) => correlate(&app, &policy, &subject, signals, decision),
+        Ok((None, decision)) => Ok(decision),
+        Err(why) => Err(why),
+    };
+    let decision = decision.unwrap_or_else(|why| {
         let detail = match why {
             Unjudged::Panicked => {
                 "the analysis failed on this input (a panic, counted in reconguard_panics_total)"
@@ -225,6 +234,72 @@ async fn validate(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
         &subject,
         &decision,
     )
+}
+
+/// The engine, keeping the signals when the request may join a burst.
+fn judge(
+    policy: &Policy,
+    subject: &Subject,
+    keep_signals: bool,
+) -> (Option<Vec<Signal>>, Decision) {
+    if keep_signals {
+        let (signals, decision) = crate::judge(policy, subject);
+        (Some(signals), decision)
+    } else {
+        (None, crate::evaluate(policy, subject))
+    }
+}
+
+/// Adds the request's findings to its identity's history; a burst of distinct discovery
+/// techniques adds its own finding and the request is decided again.
+fn correlate(
+    app: &AppState,
+    policy: &Policy,
+    subject: &Subject,
+    mut signals: Vec<Signal>,
+    decision: Decision,
+) -> Result<Decision, Unjudged> {
+    let (Some(settings), Some(identity)) =
+        (&policy.correlation, crate::correlate::identity(subject))
+    else {
+        return Ok(decision);
+    };
+    if decision.skipped.is_some() {
+        return Ok(decision);
+    }
+    let findings: Vec<(String, String)> = decision
+        .findings
+        .iter()
+        .map(|f| (f.technique.clone(), f.rule.clone()))
+        .collect();
+    let fingerprint = crate::correlate::fingerprint(subject);
+    let observed = app.correlator.lock().ok().map(|mut c| {
+        let evicted = c.evicted;
+        let o = c.observe(settings, &identity, fingerprint, &findings, Instant::now());
+        app.metrics
+            .correlation_identities
+            .set(c.identities() as i64);
+        app.metrics
+            .correlation_evictions
+            .inc_by(c.evicted - evicted);
+        o
+    });
+    match observed {
+        Some(crate::correlate::Observation::Burst(sequence)) => {
+            signals.push(Signal {
+                rule: settings.rule.clone(),
+                detail: crate::correlate::describe(settings, &identity, &sequence),
+                container: None,
+            });
+            panics::evaluate(|| crate::decision::decide(policy, subject, signals))
+                .map_err(|_| Unjudged::Panicked)
+        }
+        Some(crate::correlate::Observation::Duplicate) => {
+            app.metrics.correlation_duplicates.inc();
+            Ok(decision)
+        }
+        _ => Ok(decision),
+    }
 }
 
 /// Why an evaluation gave no decision.
@@ -532,6 +607,7 @@ pub async fn run_with_listeners(
         decision_log,
         pool,
         evaluation_timeout: config.evaluation_timeout,
+        correlator: Default::default(),
     });
 
     let mut watchers = Vec::new();
@@ -743,6 +819,7 @@ mod tests {
             decision_log,
             pool: EvalPool::new(1, pool::STACK_BYTES).unwrap(),
             evaluation_timeout: Duration::from_secs(4),
+            correlator: Default::default(),
         })
     }
 

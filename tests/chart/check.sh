@@ -162,6 +162,10 @@ default_policy_valid() {
     && [ -z "$(ls -A "$work/default-policy")" ]
 }
 check "the chart's default policy is the built-in one (no layer) and valid" default_policy_valid
+# The lines of one rule in `policy show` YAML, up to the next rule.
+rule_block() {
+  awk -v rule="  $2:" '$0 == rule { found = 1; print; next } found && /^  [^ #]/ { exit } found' "$1"
+}
 overrides_merge() {
   cat > "$work/tune.yaml" <<'YAML'
 policy:
@@ -178,8 +182,8 @@ YAML
   policy_dir_of "$work/tuned.yaml" "$work/tuned" || return 1
   "$bin" policy show --policy "$work/tuned" > "$work/tuned-policy.yaml" || return 1
   grep -q '^mode: audit' "$work/tuned-policy.yaml" && grep -q 'security-scanner' "$work/tuned-policy.yaml" \
-    && grep -A4 '^  exec-kubectl:' "$work/tuned-policy.yaml" | grep -q 'action: deny' \
-    && grep -A3 '^  exec-sniffing:' "$work/tuned-policy.yaml" | grep -q 'score: 70'
+    && rule_block "$work/tuned-policy.yaml" exec-kubectl | grep -q '^    action: deny' \
+    && rule_block "$work/tuned-policy.yaml" exec-sniffing | grep -q '^    score: 70'
 }
 check "policy.overrides (values of earlier releases) still merge into the default policy" overrides_merge
 # The worked example of values.yaml, uncommented: a few lines, no copy of the catalogue.

@@ -1,0 +1,370 @@
+//! Memory across requests: findings of one identity within a sliding window. A burst of distinct
+//! discovery techniques is reconnaissance even when each request alone only annotates. The state
+//! is a plain value the server keeps per replica; time is an input, so the logic is pure and
+//! tested with made-up clocks.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use std::hash::{Hash, Hasher};
+
+use crate::detect::catalogue::{HashMap, HashSet};
+use crate::policy::model::CorrelationSpec;
+use crate::policy::PolicyDocument;
+use crate::subject::{Subject, SubjectBody};
+
+/// Whether a request counts: exec, attach, port-forward and proxy requests are a person or a
+/// workload acting; pod specs are written by controllers and judged on their own.
+pub fn counts(subject: &Subject) -> bool {
+    !subject.dry_run
+        && matches!(
+            subject.body,
+            SubjectBody::Exec(_)
+                | SubjectBody::Attach(_)
+                | SubjectBody::PortForward(_)
+                | SubjectBody::Proxy(_)
+        )
+}
+
+/// Who acted: the user, and for a service account the pod its token was bound to.
+pub fn identity(subject: &Subject) -> Option<String> {
+    let requester = subject.requester.as_ref()?;
+    Some(match &requester.pod {
+        Some(pod) => format!("{} from pod {pod}", requester.username),
+        None => requester.username.clone(),
+    })
+}
+
+/// Identifies a request for de-duplication: target, container and command, not the uid (each
+/// admission of the same `kubectl exec` has its own).
+pub fn fingerprint(subject: &Subject) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (&subject.namespace, &subject.name, &subject.subresource).hash(&mut h);
+    match &subject.body {
+        SubjectBody::Exec(e) => (&e.container, &e.command, e.stdin, e.tty).hash(&mut h),
+        SubjectBody::Attach(a) => (&a.container, a.stdin, a.tty).hash(&mut h),
+        SubjectBody::PortForward(f) => f.ports.hash(&mut h),
+        SubjectBody::Proxy(p) => (&p.name, &p.path).hash(&mut h),
+        _ => {}
+    }
+    h.finish()
+}
+
+/// The burst finding's detail: the sequence, in first-seen order.
+pub fn describe(settings: &Correlation, identity: &str, sequence: &[(String, String)]) -> String {
+    let seen: Vec<String> = sequence.iter().map(|(t, r)| format!("{t} ({r})")).collect();
+    format!(
+        "{} distinct discovery techniques from {identity} within {} s: {}",
+        sequence.len(),
+        settings.window.as_secs(),
+        seen.join(", ")
+    )
+}
+
+/// Compiled `correlation` settings.
+#[derive(Debug, Clone)]
+pub struct Correlation {
+    pub rule: String,
+    pub window: Duration,
+    pub duplicate_window: Duration,
+    pub distinct_techniques: usize,
+    pub max_identities: usize,
+    /// Techniques whose tactic is counted.
+    pub techniques: HashSet<String>,
+}
+
+impl Correlation {
+    /// The settings, or None when correlation is absent or disabled.
+    pub fn compile(spec: Option<&CorrelationSpec>, doc: &PolicyDocument) -> Option<Correlation> {
+        let spec = spec.filter(|s| s.enabled)?;
+        let techniques = doc
+            .techniques
+            .iter()
+            .filter(|(_, t)| spec.tactics.contains(&t.tactic))
+            .map(|(id, _)| id.clone())
+            .collect();
+        Some(Correlation {
+            rule: spec.rule.clone(),
+            window: Duration::from_secs(spec.window_seconds),
+            duplicate_window: Duration::from_secs(spec.duplicate_seconds),
+            distinct_techniques: spec.distinct_techniques,
+            max_identities: spec.max_identities,
+            techniques,
+        })
+    }
+}
+
+/// A counted technique of an identity, with the rule that last raised it and when.
+#[derive(Debug, Clone)]
+struct Seen {
+    technique: String,
+    rule: String,
+    at: Instant,
+}
+
+/// Most recent requests kept per identity for de-duplication; more within `duplicate_window`
+/// is a flood, which the distinct techniques already describe.
+const RECENT: usize = 16;
+
+/// One identity's memory: bounded by the number of counted techniques and by `RECENT`, whatever
+/// the request rate.
+#[derive(Debug, Default)]
+struct History {
+    /// Distinct techniques within the window, in first-seen order.
+    seen: Vec<Seen>,
+    /// Fingerprints of requests within the duplicate window.
+    recent: VecDeque<(u64, Instant)>,
+    last_seen: Option<Instant>,
+}
+
+/// What one request did to its identity's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observation {
+    /// Nothing to count (no counted technique), or a dry run.
+    Ignored,
+    /// The same request seen moments ago (kubectl's websocket-then-SPDY retry): not counted again.
+    Duplicate,
+    Counted,
+    /// The window now holds this many distinct techniques, in first-seen order with their rules.
+    Burst(Vec<(String, String)>),
+}
+
+/// Per-identity histories, bounded by expiry and by `max_identities`.
+#[derive(Debug, Default)]
+pub struct Correlator {
+    histories: HashMap<String, History>,
+    /// Identities evicted because the cap was reached.
+    pub evicted: u64,
+    last_expiry: Option<Instant>,
+}
+
+impl Correlator {
+    pub fn identities(&self) -> usize {
+        self.histories.len()
+    }
+
+    /// Records a request's findings `(technique, rule)` for `identity` at `now`.
+    pub fn observe(
+        &mut self,
+        settings: &Correlation,
+        identity: &str,
+        fingerprint: u64,
+        findings: &[(String, String)],
+        now: Instant,
+    ) -> Observation {
+        let counted: Vec<(String, String)> = findings
+            .iter()
+            .filter(|(t, _)| settings.techniques.contains(t))
+            .cloned()
+            .collect();
+        if counted.is_empty() {
+            return Observation::Ignored;
+        }
+        // Idle identities go once a window, so memory follows the active ones.
+        if self
+            .last_expiry
+            .is_none_or(|t| now.saturating_duration_since(t) > settings.window)
+        {
+            self.expire(settings, now);
+            self.last_expiry = Some(now);
+        }
+        if !self.histories.contains_key(identity) && self.histories.len() >= settings.max_identities
+        {
+            self.make_room(settings, now);
+        }
+        let history = self.histories.entry(identity.to_string()).or_default();
+        history.last_seen = Some(now);
+        let age = |at: Instant| now.saturating_duration_since(at);
+        history.seen.retain(|s| age(s.at) <= settings.window);
+        while history
+            .recent
+            .front()
+            .is_some_and(|(_, at)| age(*at) > settings.duplicate_window)
+        {
+            history.recent.pop_front();
+        }
+        if history.recent.iter().any(|(f, _)| *f == fingerprint) {
+            return Observation::Duplicate;
+        }
+        history.recent.push_back((fingerprint, now));
+        if history.recent.len() > RECENT {
+            history.recent.pop_front();
+        }
+        for (technique, rule) in counted {
+            match history.seen.iter_mut().find(|s| s.technique == technique) {
+                Some(seen) => {
+                    seen.rule = rule;
+                    seen.at = now;
+                }
+                None => history.seen.push(Seen {
+                    technique,
+                    rule,
+                    at: now,
+                }),
+            }
+        }
+        if history.seen.len() >= settings.distinct_techniques {
+            Observation::Burst(
+                history
+                    .seen
+                    .iter()
+                    .map(|s| (s.technique.clone(), s.rule.clone()))
+                    .collect(),
+            )
+        } else {
+            Observation::Counted
+        }
+    }
+
+    /// Drops expired histories; if none expired, the least recently seen tenth.
+    fn make_room(&mut self, settings: &Correlation, now: Instant) {
+        let before = self.histories.len();
+        self.histories.retain(|_, h| {
+            h.last_seen
+                .is_some_and(|t| now.saturating_duration_since(t) <= settings.window)
+        });
+        if self.histories.len() < before {
+            return;
+        }
+        let mut seen: Vec<(Instant, String)> = self
+            .histories
+            .iter()
+            .filter_map(|(k, h)| h.last_seen.map(|t| (t, k.clone())))
+            .collect();
+        seen.sort();
+        let drop = (settings.max_identities / 10).max(1);
+        for (_, key) in seen.into_iter().take(drop) {
+            self.histories.remove(&key);
+            self.evicted += 1;
+        }
+    }
+
+    /// Drops every expired history (called periodically, so idle identities do not linger).
+    pub fn expire(&mut self, settings: &Correlation, now: Instant) {
+        self.histories.retain(|_, h| {
+            h.last_seen
+                .is_some_and(|t| now.saturating_duration_since(t) <= settings.window)
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Correlation {
+        Correlation {
+            rule: "exec-discovery-burst".into(),
+            window: Duration::from_secs(60),
+            duplicate_window: Duration::from_secs(5),
+            distinct_techniques: 3,
+            max_identities: 10,
+            techniques: ["T1057", "T1049", "T1016", "T1033"]
+                .into_iter()
+                .map(String::from)
+                .collect(),
+        }
+    }
+
+    fn f(technique: &str) -> Vec<(String, String)> {
+        vec![(technique.to_string(), format!("rule-{technique}"))]
+    }
+
+    #[test]
+    fn distinct_techniques_within_the_window_make_a_burst_which_expires() {
+        let s = settings();
+        let mut c = Correlator::default();
+        let t0 = Instant::now();
+        let at = |secs| t0 + Duration::from_secs(secs);
+        assert_eq!(
+            c.observe(&s, "alice", 1, &f("T1057"), at(0)),
+            Observation::Counted
+        );
+        // The same technique again is not a new one.
+        assert_eq!(
+            c.observe(&s, "alice", 2, &f("T1057"), at(10)),
+            Observation::Counted
+        );
+        assert_eq!(
+            c.observe(&s, "alice", 3, &f("T1049"), at(20)),
+            Observation::Counted
+        );
+        let burst = c.observe(&s, "alice", 4, &f("T1016"), at(30));
+        let Observation::Burst(seq) = burst else {
+            panic!("{burst:?}")
+        };
+        let techniques: Vec<&str> = seq.iter().map(|(t, _)| t.as_str()).collect();
+        assert_eq!(techniques, ["T1057", "T1049", "T1016"]);
+        // Another identity has its own history.
+        assert_eq!(
+            c.observe(&s, "bob", 4, &f("T1016"), at(30)),
+            Observation::Counted
+        );
+        // Past the window the first findings are forgotten: no burst.
+        assert_eq!(
+            c.observe(&s, "alice", 5, &f("T1033"), at(85)),
+            Observation::Counted
+        );
+    }
+
+    #[test]
+    fn one_kubectl_exec_admitted_twice_counts_once() {
+        let s = settings();
+        let mut c = Correlator::default();
+        let t0 = Instant::now();
+        assert_eq!(
+            c.observe(&s, "alice", 7, &f("T1057"), t0),
+            Observation::Counted
+        );
+        let retry = t0 + Duration::from_millis(300);
+        assert_eq!(
+            c.observe(&s, "alice", 7, &f("T1057"), retry),
+            Observation::Duplicate
+        );
+        // The same command later is a new request.
+        let later = t0 + Duration::from_secs(6);
+        assert_eq!(
+            c.observe(&s, "alice", 7, &f("T1057"), later),
+            Observation::Counted
+        );
+    }
+
+    #[test]
+    fn uncounted_techniques_leave_no_state() {
+        let s = settings();
+        let mut c = Correlator::default();
+        assert_eq!(
+            c.observe(&s, "alice", 1, &f("T1611"), Instant::now()),
+            Observation::Ignored
+        );
+        assert_eq!(c.identities(), 0);
+    }
+
+    #[test]
+    fn identities_are_capped_expired_first_then_least_recently_seen() {
+        let s = settings();
+        let mut c = Correlator::default();
+        let t0 = Instant::now();
+        for i in 0..10u64 {
+            c.observe(
+                &s,
+                &format!("u{i}"),
+                i,
+                &f("T1057"),
+                t0 + Duration::from_secs(i),
+            );
+        }
+        assert_eq!(c.identities(), 10);
+        // Full: the least recently seen tenth (u0) makes room.
+        c.observe(&s, "new", 99, &f("T1057"), t0 + Duration::from_secs(20));
+        assert_eq!(c.identities(), 10);
+        assert_eq!(c.evicted, 1);
+        assert!(!c.histories.contains_key("u0"));
+        // Much later every history has expired; the next newcomer clears them instead.
+        c.observe(&s, "late", 100, &f("T1057"), t0 + Duration::from_secs(500));
+        assert_eq!(c.identities(), 1);
+        assert_eq!(c.evicted, 1);
+        c.expire(&s, t0 + Duration::from_secs(1000));
+        assert_eq!(c.identities(), 0);
+    }
+}
