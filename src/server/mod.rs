@@ -259,14 +259,17 @@ fn correlate(
     mut signals: Vec<Signal>,
     decision: Decision,
 ) -> Result<Decision, Unjudged> {
-    let (Some(settings), Some(identity)) =
-        (&policy.correlation, crate::correlate::identity(subject))
-    else {
+    let Some(settings) = &policy.correlation else {
         return Ok(decision);
     };
-    if decision.skipped.is_some() {
+    // Most requests have no counted finding: no lock, no allocation.
+    let counted = |f: &crate::decision::Finding| settings.techniques.contains(&f.technique);
+    if decision.skipped.is_some() || !decision.findings.iter().any(counted) {
         return Ok(decision);
     }
+    let Some(identity) = crate::correlate::identity(subject) else {
+        return Ok(decision);
+    };
     let findings: Vec<(String, String)> = decision
         .findings
         .iter()
