@@ -6,7 +6,7 @@
 mod common;
 
 use common::server::Server;
-use reconguard::ads::check::check;
+use reconguard::ads::check::{check, check_with};
 use reconguard::ads::validate::Verdict;
 use reconguard::policy::load::parse_layer;
 use reconguard::policy::{Layer, Policy};
@@ -19,9 +19,10 @@ fn layer(text: &str) -> Layer {
     .unwrap()
 }
 
-fn failures_with(layers: Vec<Layer>) -> Vec<String> {
+/// Failures of the examples (and, with `tunings`, of the tunings) under `layers`.
+fn failures_of(layers: Vec<Layer>, tunings: bool) -> Vec<String> {
     let policy = Policy::from_layers(layers.clone()).unwrap();
-    check(&layers, &policy)
+    check_with(&layers, &policy, tunings)
         .failures
         .iter()
         .map(|f| f.to_string())
@@ -98,9 +99,9 @@ fn the_seed_emulation_is_in_the_catalogue() {
 #[test]
 fn a_layer_that_breaks_a_rule_is_caught_with_the_example_path() {
     // `ps` no longer in the entry that raises exec-process-discovery.
-    let failures = failures_with(vec![layer(
+    let failures = failures_of(vec![layer(
         "exec:\n  programs:\n    add:\n      - id: ps\n        rule: exec-process-discovery\n        names: [pstree]\n",
-    )]);
+    )], false);
     assert!(
         failures.iter().any(|f| f.starts_with(
             "rules.exec-process-discovery.examples.fires[0]: does not raise exec-process-discovery"
@@ -108,7 +109,10 @@ fn a_layer_that_breaks_a_rule_is_caught_with_the_example_path() {
         "{failures:#?}"
     );
     // Version lookups no longer set aside: the near miss `ps --version` now raises the rule.
-    let failures = failures_with(vec![layer("exec:\n  lookupArguments: [\"--nothing\"]\n")]);
+    let failures = failures_of(
+        vec![layer("exec:\n  lookupArguments: [\"--nothing\"]\n")],
+        false,
+    );
     assert!(
         failures.iter().any(|f| f.starts_with("rules.exec-process-discovery.examples.quiet[0]: a near miss raises exec-process-discovery")),
         "{failures:#?}"
@@ -117,8 +121,9 @@ fn a_layer_that_breaks_a_rule_is_caught_with_the_example_path() {
 
 #[test]
 fn a_broken_tuning_an_invalid_example_and_an_unknown_scenario_rule_are_failures() {
-    let failures = failures_with(vec![layer(
-        r#"rules:
+    let failures = failures_of(
+        vec![layer(
+            r#"rules:
   exec-process-discovery:
     falsePositives:
       add:
@@ -137,7 +142,9 @@ scenarios:
       summary: names a rule that does not exist
       rules: [exec-no-such-rule]
 "#,
-    )]);
+        )],
+        true,
+    );
     let has = |prefix: &str| failures.iter().any(|f| f.starts_with(prefix));
     assert!(
         has("rules.exec-process-discovery.falsePositives[1].tuning: "),
@@ -148,6 +155,21 @@ scenarios:
         has("scenarios[3].rules[0]: no rule \"exec-no-such-rule\""),
         "{failures:#?}"
     );
+}
+
+#[test]
+fn modes_and_exemptions_do_not_hide_what_the_detectors_see() {
+    // The first day in audit, a day with everything off, and an exemption of everyone: the
+    // examples are about the findings, which neither changes.
+    for text in [
+        "mode: audit\n",
+        "mode: off\n",
+        "mode: {exec: off, pods: audit}\n",
+        "exemptions:\n  add:\n    - name: everyone\n      groups: [system:authenticated]\n",
+    ] {
+        let failures = failures_of(vec![layer(text)], false);
+        assert!(failures.is_empty(), "{text}: {failures:#?}");
+    }
 }
 
 #[test]

@@ -1,15 +1,15 @@
 //! The catalogue proves itself: every example of every rule is judged as the review the API
 //! server would send, a positive example must raise its rule and a near miss must not, and each
-//! false positive's tuning must load as a layer over the policy. Exemptions are set aside while
-//! examples are judged: they decide who may do what, and the check is about what the detectors
-//! see. Problems carry the path of the example or the tuning in the merged policy.
+//! false positive's tuning must load as a layer over the policy. Exemptions and the mode are set
+//! aside while examples are judged: they decide who may do what, and the check is about what the
+//! detectors see. Problems carry the path of the example or the tuning in the merged policy.
 
 use serde_json::Value;
 
 use super::examples::{describe, review};
 use crate::policy::load::{parse_layer, API_VERSION, KIND};
-use crate::policy::model::{Example, RuleSpec};
-use crate::policy::{Layer, Policy, Problem};
+use crate::policy::model::{Example, ModeSpec, RuleSpec};
+use crate::policy::{Layer, Mode, Modes, Policy, Problem};
 
 /// What the check found.
 #[derive(Debug, Default)]
@@ -52,9 +52,17 @@ pub fn rules_raised(policy: &Policy, review: &Value) -> Result<Vec<String>, Stri
 
 /// Checks the policy merged from `layers` (bottom first, over the built-in default).
 pub fn check(layers: &[Layer], policy: &Policy) -> Report {
+    check_with(layers, policy, true)
+}
+
+/// [`check`], optionally without loading the tunings (a full policy load each).
+pub fn check_with(layers: &[Layer], policy: &Policy, tunings: bool) -> Report {
     let mut report = Report::default();
+    // Exemptions and the mode decide what happens to findings (`mode: off` has none at all);
+    // the check is about the findings.
     let mut detectors = policy.clone();
     detectors.exemptions.clear();
+    detectors.mode = Modes::from(&ModeSpec::All(Mode::Enforce));
     for (i, scenario) in policy.document.scenarios.iter().enumerate() {
         for (j, rule) in scenario.rules.iter().enumerate() {
             if policy.rule(rule).is_none() {
@@ -87,7 +95,7 @@ pub fn check(layers: &[Layer], policy: &Policy) -> Report {
                 }
             }
         }
-        for (i, fp) in spec.false_positives.iter().enumerate() {
+        for (i, fp) in spec.false_positives.iter().enumerate().filter(|_| tunings) {
             report.tunings += 1;
             let path = format!("{base}.falsePositives[{i}].tuning");
             let loaded = parse_layer("the tuning", &fp.tuning)
