@@ -254,7 +254,7 @@ mod tests {
 
     fn settings() -> Correlation {
         Correlation {
-            rule: "exec-discovery-burst".into(),
+            rule: "a-burst-rule".into(),
             window: Duration::from_secs(60),
             duplicate_window: Duration::from_secs(5),
             distinct_techniques: 3,
