@@ -219,10 +219,7 @@ impl Correlator {
     /// Drops expired histories; if none expired, the least recently seen tenth.
     fn make_room(&mut self, settings: &Correlation, now: Instant) {
         let before = self.histories.len();
-        self.histories.retain(|_, h| {
-            h.last_seen
-                .is_some_and(|t| now.saturating_duration_since(t) <= settings.window)
-        });
+        self.expire(settings, now);
         if self.histories.len() < before {
             return;
         }

@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use super::examples::{describe, review};
+use crate::decision::Decision;
 use crate::policy::load::{parse_layer, API_VERSION, KIND};
 use crate::policy::model::{Example, ModeSpec, RuleSpec};
 use crate::policy::{Layer, Mode, Modes, Policy, Problem};
@@ -38,12 +39,17 @@ fn rules(policy: &Policy) -> impl Iterator<Item = (&String, &RuleSpec)> {
     policy.document.rules.iter()
 }
 
-/// The rules an example raises under `policy`, or why it could not be judged.
-pub fn rules_raised(policy: &Policy, review: &Value) -> Result<Vec<String>, String> {
+/// An example's review judged under `policy`, read as the server reads it.
+pub fn judge_review(policy: &Policy, review: &Value) -> Result<Decision, String> {
     let bytes = serde_json::to_vec(review).map_err(|e| e.to_string())?;
     let request = crate::admission::read_review(&bytes).map_err(|e| e.to_string())?;
     let subject = crate::subject::from_request(&request).map_err(|e| e.to_string())?;
-    let decision = crate::evaluate(policy, &subject);
+    Ok(crate::evaluate(policy, &subject))
+}
+
+/// The rules an example raises under `policy`, or why it could not be judged.
+pub fn rules_raised(policy: &Policy, review: &Value) -> Result<Vec<String>, String> {
+    let decision = judge_review(policy, review)?;
     if let Some(why) = decision.skipped {
         return Err(format!("not judged: {why}"));
     }

@@ -11,6 +11,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 
+use crate::ads::check::judge_review;
 use crate::ads::examples::{describe, review};
 use crate::ads::validate::{verdict, Verdict};
 use crate::decision::Action;
@@ -101,13 +102,8 @@ pub async fn validate(policy: &Policy, webhook: &str, ca: &Path) -> anyhow::Resu
 
 /// Whether the local policy warns or denies this review (so its rules are in the answer).
 fn locally_visible(policy: &Policy, review: &serde_json::Value) -> bool {
-    let judged = serde_json::to_vec(review)
-        .ok()
-        .and_then(|b| crate::admission::read_review(&b).ok())
-        .and_then(|r| crate::subject::from_request(&r).ok())
-        .map(|s| crate::evaluate(policy, &s));
-    // Exemptions stay in, unlike in `check`: they apply at the webhook too.
-    judged.is_some_and(|d| d.action != Action::Allow || d.would_deny)
+    // Exemptions and the mode stay in, unlike in `check`: they apply at the webhook too.
+    judge_review(policy, review).is_ok_and(|d| d.action != Action::Allow || d.would_deny)
 }
 
 /// One line per example, then a summary line.
