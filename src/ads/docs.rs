@@ -8,7 +8,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use super::examples::describe;
-use crate::policy::model::{Example, FalsePositive, Priority, RuleSpec};
+use crate::policy::model::{Example, FalsePositive, ForcedAction, Priority, RuleSpec};
 use crate::policy::Policy;
 
 /// ATT&CK's enterprise tactics in the matrix's order; techniques under a tactic not listed here
@@ -41,7 +41,7 @@ pub struct RuleEntry<'a> {
     pub score: u32,
     pub enabled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub action: Option<&'static str>,
+    pub action: Option<ForcedAction>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
     pub message: &'a str,
@@ -73,10 +73,7 @@ pub fn entries(policy: &Policy) -> Vec<RuleEntry<'_>> {
                 technique_name: technique.map_or(UNMAPPED, |t| t.name.as_str()),
                 score: spec.score,
                 enabled: policy.rule(id).is_some_and(|r| r.enabled),
-                action: spec.action.map(|a| match a {
-                    crate::policy::ForcedAction::Annotate => "annotate",
-                    crate::policy::ForcedAction::Deny => "deny",
-                }),
+                action: spec.action,
                 priority: spec.priority,
                 message: &spec.message,
                 strategy: &spec.strategy,
@@ -199,7 +196,7 @@ fn section(out: &mut String, e: &RuleEntry) {
         format!("priority **{}**", e.priority.map_or("-", Priority::as_str)),
         format!("score {}", e.score),
     ];
-    if let Some(action) = e.action {
+    if let Some(action) = e.action.map(ForcedAction::as_str) {
         facts.push(format!("forces {action}"));
     }
     if !e.enabled {

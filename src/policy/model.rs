@@ -344,6 +344,15 @@ pub enum ForcedAction {
     Deny,
 }
 
+impl ForcedAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ForcedAction::Annotate => "annotate",
+            ForcedAction::Deny => "deny",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CombinationSpec {
