@@ -66,6 +66,11 @@ enum Command {
         /// PEM CA bundle that signed the webhook's certificate (the caBundle).
         #[arg(long)]
         ca: PathBuf,
+        /// Connect to this address instead of resolving the URL's host, which the certificate
+        /// is still checked against: `kubectl -n reconguard port-forward svc/reconguard 8443:443`,
+        /// then `--webhook https://reconguard.reconguard.svc:8443/validate --connect-to 127.0.0.1`.
+        #[arg(long)]
+        connect_to: Option<std::net::IpAddr>,
         /// Layers of the policy whose examples are sent (and which predicts what the webhook can
         /// show); none: the built-in default.
         #[arg(long)]
@@ -275,6 +280,7 @@ fn check(layers: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
 fn validate(
     webhook: &str,
     ca: &std::path::Path,
+    connect_to: Option<std::net::IpAddr>,
     policy: Vec<PathBuf>,
     format: Format,
 ) -> anyhow::Result<ExitCode> {
@@ -282,7 +288,9 @@ fn validate(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let outcomes = runtime.block_on(reconguard::cli::validate::validate(&policy, webhook, ca))?;
+    let outcomes = runtime.block_on(reconguard::cli::validate::validate(
+        &policy, webhook, ca, connect_to,
+    ))?;
     match format {
         Format::Text => emit(&reconguard::cli::validate::text(&outcomes))?,
         Format::Json => {
@@ -447,9 +455,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate {
             webhook,
             ca,
+            connect_to,
             policy,
             format,
-        } => validate(&webhook, &ca, policy, format),
+        } => validate(&webhook, &ca, connect_to, policy, format),
         Command::Policy {
             command: PolicyCommand::Show { policy, format },
         } => {

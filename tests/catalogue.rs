@@ -225,9 +225,10 @@ async fn validate_reports_every_rule_as_documented_at_a_running_webhook() {
     let ca = server.dir.path().join("ca.crt");
     std::fs::write(&ca, &server.ca_pem).unwrap();
     let policy = Policy::embedded_default();
-    let outcomes = reconguard::cli::validate::validate(&policy, &server.url("/validate"), &ca)
-        .await
-        .unwrap();
+    let outcomes =
+        reconguard::cli::validate::validate(&policy, &server.url("/validate"), &ca, None)
+            .await
+            .unwrap();
     let failed: Vec<_> = outcomes.iter().filter(|o| o.verdict.failed()).collect();
     assert!(failed.is_empty(), "{failed:#?}");
     assert_eq!(outcomes.len(), check(&[], &policy).examples);
@@ -304,6 +305,64 @@ async fn validate_shows_where_an_endpoints_policy_differs() {
             .unwrap_or("")
             .contains(" not as documented"),
         "{stdout}"
+    );
+    server.stop().await.unwrap();
+}
+
+/// Through `kubectl port-forward` the webhook is on 127.0.0.1 while its certificate names the
+/// Service: `--connect-to` keeps the Service's name for TLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_reaches_a_port_forwarded_webhook_by_the_services_name() {
+    let names = reconguard::certs::service_names("reconguard", "reconguard");
+    let generated = reconguard::certs::generate(&names, 30).unwrap();
+    let (cert, key) = (generated.cert_pem.clone(), generated.key_pem.clone());
+    let server = Server::start(move |config, dir| {
+        let secret = dir.join("service-tls");
+        std::fs::create_dir_all(&secret).unwrap();
+        common::server::write_secret_volume(&secret, 1, &cert, &key);
+        config.tls_cert = Some(secret.join("tls.crt"));
+        config.tls_key = Some(secret.join("tls.key"));
+    })
+    .await;
+    let ca = server.dir.path().join("service-ca.crt");
+    std::fs::write(&ca, &generated.ca_pem).unwrap();
+    let url = format!(
+        "https://reconguard.reconguard.svc:{}/validate",
+        server.addr.port()
+    );
+    let run = |extra: &'static [&'static str]| {
+        let (url, ca) = (url.clone(), ca.clone());
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_reconguard"))
+                .args(["validate", "--webhook", &url, "--ca", ca.to_str().unwrap()])
+                .args(extra)
+                .output()
+                .unwrap()
+        })
+    };
+    let out = run(&["--connect-to", "127.0.0.1"]).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout
+            .lines()
+            .last()
+            .unwrap_or("")
+            .ends_with(", 0 not as documented"),
+        "{stdout}"
+    );
+    // Without it the Service's name does not resolve here: an error, not a verdict.
+    let out = run(&[]).await.unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
     );
     server.stop().await.unwrap();
 }

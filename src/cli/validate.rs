@@ -3,6 +3,7 @@
 //! dry-run AdmissionReview the API server would send, and the answer is compared with what the
 //! example says. The verdicts are `crate::ads::validate`'s; this is the I/O.
 
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -27,8 +28,9 @@ pub struct Outcome {
     pub verdict: Verdict,
 }
 
-/// An HTTPS client that trusts only `ca`, speaking HTTP/2 or HTTP/1.1 as the server offers.
-fn client(ca: &Path) -> anyhow::Result<reqwest::Client> {
+/// An HTTPS client that trusts only `ca`, speaking HTTP/2 or HTTP/1.1 as the server offers;
+/// `connect_to` replaces the resolution of the URL's host, which TLS still checks.
+fn client(ca: &Path, connect_to: Option<(&str, IpAddr)>) -> anyhow::Result<reqwest::Client> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in
         CertificateDer::pem_file_iter(ca).with_context(|| format!("reading CA {}", ca.display()))?
@@ -45,16 +47,28 @@ fn client(ca: &Path) -> anyhow::Result<reqwest::Client> {
         .with_root_certificates(roots)
         .with_no_client_auth();
     tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    reqwest::Client::builder()
+    let mut builder = reqwest::Client::builder();
+    if let Some((host, ip)) = connect_to {
+        // The URL's port is used; reqwest ignores this one.
+        builder = builder.resolve(host, SocketAddr::new(ip, 0));
+    }
+    builder
         .use_preconfigured_tls(tls)
         .timeout(std::time::Duration::from_secs(10))
         .build()
         .context("building the HTTPS client")
 }
 
-/// Sends every example to `webhook` and judges the answers.
-pub async fn validate(policy: &Policy, webhook: &str, ca: &Path) -> anyhow::Result<Vec<Outcome>> {
-    let client = client(ca)?;
+/// Sends every example to `webhook` (at `connect_to` when given) and judges the answers.
+pub async fn validate(
+    policy: &Policy,
+    webhook: &str,
+    ca: &Path,
+    connect_to: Option<IpAddr>,
+) -> anyhow::Result<Vec<Outcome>> {
+    let url = reqwest::Url::parse(webhook).with_context(|| format!("--webhook {webhook}"))?;
+    let host = url.host_str().unwrap_or_default().to_string();
+    let client = client(ca, connect_to.map(|ip| (host.as_str(), ip)))?;
     let mut outcomes = Vec::new();
     for (id, spec) in &policy.document.rules {
         if !policy.rule(id).is_some_and(|r| r.enabled) {
