@@ -9,6 +9,8 @@ pub mod admission;
 pub mod ads;
 pub mod certs;
 pub mod cli;
+pub mod cluster;
+pub mod context;
 pub mod correlate;
 pub mod decision;
 pub mod detect;

@@ -27,7 +27,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the admission webhook (HTTPS) and the metrics endpoint (HTTP).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Write a CA and a serving certificate for the webhook Service (ca.crt, tls.crt, tls.key).
     Certs {
         #[arg(long, default_value = "reconguard")]
@@ -52,6 +52,9 @@ enum Command {
         #[arg(required = true)]
         files: Vec<String>,
     },
+    /// Judge the pods and workloads running in the cluster (KUBECONFIG, ~/.kube/config or
+    /// in-cluster) like `evaluate` (exit 0: nothing denied, 1: something denied, 2: error).
+    Scan(ScanArgs),
     /// Print or check policies.
     Policy {
         #[command(subcommand)]
@@ -78,6 +81,25 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+}
+
+#[derive(clap::Args)]
+struct ScanArgs {
+    /// Policy layer (file or directory); repeat for more. None: the built-in default.
+    #[arg(long)]
+    policy: Vec<PathBuf>,
+    /// Only this namespace (default: all namespaces).
+    #[arg(long, short = 'n')]
+    namespace: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Also write one PolicyReport (wgpolicyk8s.io/v1alpha2) per namespace, named `reconguard`
+    /// (RBAC: patch and create policyreports).
+    #[arg(long)]
+    policy_reports: bool,
+    /// Kubeconfig (default: KUBECONFIG, ~/.kube/config, else the in-cluster service account).
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -189,6 +211,35 @@ struct ServeArgs {
     /// Operational log format.
     #[arg(long, value_enum, default_value_t = LogFormat::Json)]
     log_format: LogFormat,
+    /// Watch running pods (RBAC: list and watch pods) so that exec, attach, port-forward and
+    /// debug are judged with their target's risk, and bare pod creation with its namespace's
+    /// usual creators. Uses KUBECONFIG, ~/.kube/config or the in-cluster service account.
+    #[arg(long)]
+    pod_cache: bool,
+    /// With --pod-cache: watch only this namespace (repeat; none: all namespaces).
+    #[arg(long = "pod-cache-namespace", requires = "pod_cache")]
+    pod_cache_namespaces: Vec<String>,
+    /// Publish Kubernetes Events for denials and escalations (RBAC: create and patch
+    /// events.k8s.io events).
+    #[arg(long)]
+    events: bool,
+    /// With --events: events published per second at most, after a burst of --events-burst.
+    #[arg(long, default_value_t = 5.0, requires = "events")]
+    events_per_second: f64,
+    #[arg(long, default_value_t = 20, requires = "events")]
+    events_burst: u32,
+    /// With --events: seconds during which the same reason and rule on the same object is
+    /// published once.
+    #[arg(long, default_value_t = 300, requires = "events")]
+    events_dedupe_seconds: u64,
+    /// Label the target pod of a denied exec, attach or port-forward scoring at least this
+    /// `reconguard.io/quarantine=<rule>` (RBAC: patch pods). Off unless given.
+    #[arg(long)]
+    quarantine_min_score: Option<u32>,
+    /// Kubeconfig for --pod-cache, --events and --quarantine-min-score (default: KUBECONFIG,
+    /// ~/.kube/config, else the in-cluster service account).
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -384,6 +435,20 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         shutdown_delay: std::time::Duration::from_secs(args.shutdown_delay),
         evaluation_timeout: std::time::Duration::from_secs(args.evaluation_timeout.max(1)),
         evaluation_threads: args.evaluation_threads,
+        cluster: reconguard::server::cluster::ClusterConfig {
+            pod_cache: args.pod_cache,
+            namespaces: args.pod_cache_namespaces,
+            events: args
+                .events
+                .then(|| reconguard::cluster::events::EventSettings {
+                    dedupe: std::time::Duration::from_secs(args.events_dedupe_seconds),
+                    per_second: args.events_per_second.max(0.01),
+                    burst: args.events_burst,
+                    instance: std::env::var("POD_NAME").ok(),
+                }),
+            quarantine_min_score: args.quarantine_min_score,
+            kubeconfig: args.kubeconfig,
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -394,6 +459,62 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         reconguard::server::shutdown_signal(),
     ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
+    use reconguard::cluster::scan;
+    let policy = load_policy(args.policy)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(async {
+        let client = reconguard::cluster::client(args.kubeconfig.as_deref()).await?;
+        let objects = scan::collect(&client, args.namespace.as_deref()).await?;
+        let judged = scan::judge(&policy, objects);
+        let mut denied = false;
+        let mut out = String::new();
+        for j in &judged {
+            denied |= j.decision.action == Action::Deny;
+            let source = format!(
+                "{}/{}",
+                j.subject.kind,
+                j.subject.name.as_deref().unwrap_or("-")
+            );
+            let report = Report::new(&source, &j.subject, &j.decision);
+            out.push_str(&match args.format {
+                Format::Json => serde_json::to_string(&report)?,
+                Format::Text => report.text(),
+            });
+            out.push('\n');
+        }
+        emit(&out)?;
+        if args.policy_reports {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            let reports = scan::policy_reports(&policy, &judged, now);
+            let written = scan::write_reports(&client, &reports).await?;
+            eprintln!("wrote {written} PolicyReports");
+        }
+        eprintln!(
+            "{} objects judged: {} denied, {} annotated",
+            judged.len(),
+            judged
+                .iter()
+                .filter(|j| j.decision.action == Action::Deny)
+                .count(),
+            judged
+                .iter()
+                .filter(|j| j.decision.action == Action::Annotate)
+                .count()
+        );
+        Ok(if denied {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        })
+    })
 }
 
 fn certs(
@@ -419,7 +540,8 @@ fn certs(
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
+        Command::Scan(args) => scan(args),
         Command::Certs {
             service,
             namespace,

@@ -28,6 +28,8 @@ pub struct PodSubject {
     /// Read for the deprecated seccomp and AppArmor annotations, never for exemptions.
     pub annotations: BTreeMap<String, String>,
     pub scope: PodScope,
+    /// Whether the object names an owner (a bare pod does not; a workload's template always has one).
+    pub owned: bool,
 }
 
 impl PodSubject {
@@ -170,6 +172,8 @@ pub struct Subject {
     pub requester: Option<Requester>,
     pub dry_run: bool,
     pub body: SubjectBody,
+    /// What the server's pod cache knows around the request; empty without one.
+    pub context: crate::context::Context,
 }
 
 impl Subject {
@@ -274,6 +278,11 @@ fn pod_from(object: &Value, template: Option<&[&str]>) -> Result<PodSubject, Sub
         labels: string_map(meta, "labels"),
         annotations: string_map(meta, "annotations"),
         scope: PodScope::All,
+        owned: template.is_some()
+            || meta
+                .and_then(|m| m.get("ownerReferences"))
+                .and_then(Value::as_array)
+                .is_some_and(|o| !o.is_empty()),
     })
 }
 
@@ -292,6 +301,10 @@ fn pod_of(object: &RawObject) -> Result<PodSubject, SubjectError> {
         labels: meta.labels.clone().unwrap_or_default(),
         annotations: meta.annotations.clone().unwrap_or_default(),
         scope: PodScope::All,
+        owned: meta
+            .owner_references
+            .as_ref()
+            .is_some_and(|o| !o.is_empty()),
     })
 }
 
@@ -323,6 +336,7 @@ pub fn from_manifest(value: &Value) -> Result<Vec<Subject>, SubjectError> {
         requester: None,
         dry_run: false,
         body,
+        context: Default::default(),
     };
     match kind {
         "List" => {
@@ -490,6 +504,7 @@ pub fn from_request(req: &AdmissionRequest<RawObject>) -> Result<Subject, Subjec
     let group = req.resource.group.as_str();
     let resource = req.resource.resource.as_str();
     let template = template_path(group, resource).filter(|_| subresource.is_none());
+    let mut target = None;
     let body = match (group, resource, subresource.as_deref(), operation) {
         // Metadata, labels, finalizers, ownerReferences: the spec is what is judged.
         ("", "pods", None, "UPDATE") if spec_unchanged(object, old_object) => SubjectBody::Skipped(
@@ -529,6 +544,11 @@ pub fn from_request(req: &AdmissionRequest<RawObject>) -> Result<Subject, Subjec
                 .filter(|n| !before.contains(n))
                 .collect();
             pod.scope = PodScope::EphemeralOnly(added);
+            // The pod being debugged is in the request: its own spec is the target's context.
+            let meta = &required()?.metadata;
+            target = Some(std::sync::Arc::new(crate::context::TargetPod::from_parts(
+                meta, &pod.spec,
+            )));
             SubjectBody::Pod(Box::new(pod))
         }
         (_, _, None, "CREATE" | "UPDATE") if template.is_some() => workload(
@@ -566,5 +586,9 @@ pub fn from_request(req: &AdmissionRequest<RawObject>) -> Result<Subject, Subjec
         }),
         dry_run: req.dry_run,
         body,
+        context: crate::context::Context {
+            target,
+            ..Default::default()
+        },
     })
 }

@@ -232,8 +232,38 @@ async fn validate_reports_every_rule_as_documented_at_a_running_webhook() {
     let failed: Vec<_> = outcomes.iter().filter(|o| o.verdict.failed()).collect();
     assert!(failed.is_empty(), "{failed:#?}");
     assert_eq!(outcomes.len(), check(&[], &policy).examples);
-    // Only rules that cannot warn alone go unseen at a webhook.
+    // Only rules that cannot warn alone go unseen at a webhook, and only examples judged with the
+    // pod cache's context are not sent.
     let annotate = policy.thresholds.annotate;
+    let with_context: Vec<String> = policy
+        .document
+        .rules
+        .iter()
+        .flat_map(|(id, spec)| {
+            let fires = spec
+                .examples
+                .fires
+                .iter()
+                .enumerate()
+                .map(move |(i, e)| (id, "fires", i, e));
+            let quiet = spec
+                .examples
+                .quiet
+                .iter()
+                .enumerate()
+                .map(move |(i, e)| (id, "quiet", i, e));
+            fires.chain(quiet)
+        })
+        .filter(|(_, _, _, e)| reconguard::ads::examples::needs_context(e))
+        .map(|(id, set, i, _)| format!("rules.{id}.examples.{set}[{i}]"))
+        .collect();
+    assert!(with_context.len() >= 9, "{with_context:?}");
+    let not_sent: Vec<String> = outcomes
+        .iter()
+        .filter(|o| o.verdict == Verdict::NeedsContext)
+        .map(|o| o.path.clone())
+        .collect();
+    assert_eq!(not_sent, with_context);
     for o in &outcomes {
         if let Verdict::NotVisible(_) = o.verdict {
             let score = policy.rules[&o.rule].score;

@@ -6,7 +6,8 @@
 
 use serde_json::Value;
 
-use super::examples::{describe, review};
+use super::examples::{context, describe, review};
+use crate::context::Context;
 use crate::decision::Decision;
 use crate::policy::load::{parse_layer, API_VERSION, KIND};
 use crate::policy::model::{Example, ModeSpec, RuleSpec};
@@ -40,16 +41,28 @@ fn rules(policy: &Policy) -> impl Iterator<Item = (&String, &RuleSpec)> {
 }
 
 /// An example's review judged under `policy`, read as the server reads it.
-pub fn judge_review(policy: &Policy, review: &Value) -> Result<Decision, String> {
+/// `context` is what the server's pod cache would add (nothing, for most examples).
+pub fn judge_review(
+    policy: &Policy,
+    review: &Value,
+    context: &Context,
+) -> Result<Decision, String> {
     let bytes = serde_json::to_vec(review).map_err(|e| e.to_string())?;
     let request = crate::admission::read_review(&bytes).map_err(|e| e.to_string())?;
-    let subject = crate::subject::from_request(&request).map_err(|e| e.to_string())?;
+    let mut subject = crate::subject::from_request(&request).map_err(|e| e.to_string())?;
+    if !context.is_empty() {
+        subject.context = context.clone();
+    }
     Ok(crate::evaluate(policy, &subject))
 }
 
 /// The rules an example raises under `policy`, or why it could not be judged.
-pub fn rules_raised(policy: &Policy, review: &Value) -> Result<Vec<String>, String> {
-    let decision = judge_review(policy, review)?;
+pub fn rules_raised(
+    policy: &Policy,
+    review: &Value,
+    context: &Context,
+) -> Result<Vec<String>, String> {
+    let decision = judge_review(policy, review, context)?;
     if let Some(why) = decision.skipped {
         return Err(format!("not judged: {why}"));
     }
@@ -136,7 +149,11 @@ fn judge(policy: &Policy, rule: &str, example: &Example, must_raise: bool) -> Op
         Ok(r) => r,
         Err(e) => return Some(format!("invalid example: {e}")),
     };
-    let raised = match rules_raised(policy, &review) {
+    let context = match context(example) {
+        Ok(c) => c,
+        Err(e) => return Some(format!("invalid example: {e}")),
+    };
+    let raised = match rules_raised(policy, &review, &context) {
         Ok(r) => r,
         Err(e) => return Some(format!("{}: {e}", describe(example))),
     };

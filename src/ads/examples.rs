@@ -3,7 +3,13 @@
 //! to a running webhook. Every review is a dry run, so a webhook that counts or records requests
 //! can tell them apart.
 
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::PodSpec;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde_json::{json, Value};
+
+use crate::context::{Context, NamespacePods, TargetPod};
 
 use crate::policy::model::{Example, ProxyExample};
 
@@ -27,6 +33,8 @@ pub enum ExampleError {
     EmptyCommand,
     #[error("proxy target {0:?} is not pod, service or node")]
     ProxyTarget(String),
+    #[error("target is not a pod spec: {0}")]
+    Target(String),
 }
 
 /// The kind of request an example is.
@@ -72,6 +80,15 @@ impl ExampleKind {
         }
         if example.annotations.is_some() && kind != ExampleKind::Pod {
             return Err(ExampleError::Misplaced("annotations", "pod"));
+        }
+        if example.target.is_some() && matches!(kind, ExampleKind::Pod | ExampleKind::Proxy) {
+            return Err(ExampleError::Misplaced(
+                "target",
+                "exec, attach, portForward and debug",
+            ));
+        }
+        if (example.namespace.is_some() || example.workload.is_some()) && kind != ExampleKind::Pod {
+            return Err(ExampleError::Misplaced("namespace and workload", "pod"));
         }
         if example.exec.as_ref().is_some_and(Vec::is_empty) {
             return Err(ExampleError::EmptyCommand);
@@ -123,6 +140,22 @@ pub fn describe(example: &Example) -> String {
         },
         Err(e) => format!("(invalid example: {e})"),
     };
+    let mut text = text;
+    if let Some(user) = &example.user {
+        text.push_str(&format!(", as {user}"));
+    }
+    if let Some(target) = &example.target {
+        text.push_str(&format!(", into a pod with spec {target}"));
+    }
+    if let Some(n) = &example.namespace {
+        text.push_str(&format!(
+            ", in a namespace of {} running pods ({} controller-managed)",
+            n.pods, n.managed
+        ));
+    }
+    if let Some(w) = &example.workload {
+        text.push_str(&format!(", the requester's token held by running {w}"));
+    }
     match &example.name {
         Some(name) => format!("{name}: {text}"),
         None => text,
@@ -146,13 +179,48 @@ fn shell_words(argv: &[String]) -> String {
         .join(" ")
 }
 
-/// A plain running pod: what exec, attach and debug examples target.
-fn target_pod() -> Value {
+/// The running pod exec, attach and debug examples target: a plain one unless the example gives
+/// the target's spec.
+fn target_pod(spec: Option<&Value>) -> Value {
+    let plain =
+        json!({"containers": [{"name": TARGET_CONTAINER, "image": "registry.example/app:1.0"}]});
     json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": EXAMPLE_POD, "namespace": EXAMPLE_NAMESPACE},
-        "spec": {"containers": [{"name": TARGET_CONTAINER, "image": "registry.example/app:1.0"}]}
+        "spec": spec.cloned().unwrap_or(plain),
     })
+}
+
+/// Whether an example needs the pod cache's context, which a request sent to a webhook cannot
+/// carry (a debug example's target is in its review).
+pub fn needs_context(example: &Example) -> bool {
+    (example.target.is_some() && example.debug.is_none())
+        || example.namespace.is_some()
+        || example.workload.is_some()
+}
+
+/// The context the server's pod cache would give the example's request.
+pub fn context(example: &Example) -> Result<Context, ExampleError> {
+    let mut context = Context::default();
+    if let (Some(spec), None) = (&example.target, &example.debug) {
+        let spec: PodSpec = serde_json::from_value(spec.clone())
+            .map_err(|e| ExampleError::Target(e.to_string()))?;
+        let meta = ObjectMeta {
+            name: Some(EXAMPLE_POD.to_string()),
+            namespace: Some(EXAMPLE_NAMESPACE.to_string()),
+            ..Default::default()
+        };
+        context.target = Some(Arc::new(TargetPod::from_parts(&meta, &spec)));
+    }
+    if let Some(n) = &example.namespace {
+        context.namespace = Some(NamespacePods {
+            pods: n.pods,
+            managed: n.managed,
+            creators: n.creators.clone(),
+        });
+    }
+    context.requester_workload = example.workload.clone();
+    Ok(context)
 }
 
 /// The AdmissionReview the API server would send for `example`, as a dry run.
@@ -222,7 +290,7 @@ pub fn review(example: &Example, uid: &str) -> Result<Value, ExampleError> {
             )
         }
         ExampleKind::Pod => {
-            let mut pod = target_pod();
+            let mut pod = target_pod(None);
             pod["spec"] = example.pod.clone().unwrap_or(Value::Null);
             if let Some(annotations) = &example.annotations {
                 pod["metadata"]["annotations"] = json!(annotations);
@@ -238,7 +306,7 @@ pub fn review(example: &Example, uid: &str) -> Result<Value, ExampleError> {
             )
         }
         ExampleKind::Debug => {
-            let old = target_pod();
+            let old = target_pod(example.target.as_ref());
             let mut new = old.clone();
             new["spec"]["ephemeralContainers"] = json!([example.debug]);
             (
@@ -256,7 +324,7 @@ pub fn review(example: &Example, uid: &str) -> Result<Value, ExampleError> {
         "uid": uid, "kind": gvk, "resource": resource, "requestKind": gvk,
         "requestResource": resource, "name": name, "namespace": EXAMPLE_NAMESPACE,
         "operation": operation,
-        "userInfo": {"username": EXAMPLE_USER, "groups": ["system:authenticated"]},
+        "userInfo": {"username": example.user.as_deref().unwrap_or(EXAMPLE_USER), "groups": ["system:authenticated"]},
         "object": object, "oldObject": old, "dryRun": true,
     });
     if let Some(sub) = sub {

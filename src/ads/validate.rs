@@ -20,6 +20,9 @@ pub enum Verdict {
     Silent(String),
     /// A near miss the webhook reported with the rule.
     Raised(String),
+    /// The example is judged with the pod cache's view of its target pod or namespace, which
+    /// a review cannot carry: not sent.
+    NeedsContext,
     /// The webhook's answer was not a review response.
     Error(String),
 }

@@ -13,7 +13,7 @@ use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 
 use crate::ads::check::judge_review;
-use crate::ads::examples::{describe, review};
+use crate::ads::examples::{describe, needs_context, review};
 use crate::ads::validate::{verdict, Verdict};
 use crate::decision::Action;
 use crate::policy::Policy;
@@ -84,6 +84,8 @@ pub async fn validate(
                 let uid = format!("reconguard-validate-{id}-{set}-{i}");
                 let verdict = match review(example, &uid) {
                     Err(e) => Verdict::Error(format!("invalid example: {e}")),
+                    // The pod cache's view of a pod or a namespace cannot travel in a request.
+                    Ok(_) if needs_context(example) => Verdict::NeedsContext,
                     Ok(body) => {
                         let visible = locally_visible(policy, &body);
                         let answer = client
@@ -117,7 +119,8 @@ pub async fn validate(
 /// Whether the local policy warns or denies this review (so its rules are in the answer).
 fn locally_visible(policy: &Policy, review: &serde_json::Value) -> bool {
     // Exemptions and the mode stay in, unlike in `check`: they apply at the webhook too.
-    judge_review(policy, review).is_ok_and(|d| d.action != Action::Allow || d.would_deny)
+    judge_review(policy, review, &Default::default())
+        .is_ok_and(|d| d.action != Action::Allow || d.would_deny)
 }
 
 /// One line per example, then a summary line.
@@ -127,6 +130,11 @@ pub fn text(outcomes: &[Outcome]) -> String {
         let (word, detail) = match &o.verdict {
             Verdict::AsDocumented => ("ok", String::new()),
             Verdict::NotVisible(d) => ("unseen", format!(" ({d})")),
+            Verdict::NeedsContext => (
+                "context",
+                " (judged with the pod cache's view of its target; a review cannot carry it, not sent)"
+                    .to_string(),
+            ),
             Verdict::Silent(d) => ("SILENT", format!(" ({d})")),
             Verdict::Raised(d) => ("RAISED", format!(" ({d})")),
             Verdict::Error(d) => ("ERROR", format!(" ({d})")),
@@ -135,10 +143,11 @@ pub fn text(outcomes: &[Outcome]) -> String {
     }
     let count = |f: &dyn Fn(&Verdict) -> bool| outcomes.iter().filter(|o| f(&o.verdict)).count();
     out.push_str(&format!(
-        "{} examples: {} as documented, {} not visible at a webhook (allowed without findings), {} not as documented\n",
+        "{} examples: {} as documented, {} not visible at a webhook (allowed without findings), {} not sent (need the pod cache's context), {} not as documented\n",
         outcomes.len(),
         count(&|v| *v == Verdict::AsDocumented),
         count(&|v| matches!(v, Verdict::NotVisible(_))),
+        count(&|v| *v == Verdict::NeedsContext),
         count(&Verdict::failed),
     ));
     out

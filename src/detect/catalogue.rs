@@ -22,6 +22,31 @@ pub struct Catalogue {
     pub pod: PodCatalogue,
     pub exec: ExecCatalogue,
     pub connect: Option<ConnectCatalogue>,
+    pub context: ContextCatalogue,
+}
+
+/// Rules judged with the cluster's context (`crate::context`).
+#[derive(Debug, Clone, Default)]
+pub struct ContextCatalogue {
+    pub escape_adjacent: Option<EscapeAdjacent>,
+    pub unexpected_creation: Option<UnexpectedCreation>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EscapeAdjacent {
+    pub rule: String,
+    /// Rules of the target's own spec that make it escape-adjacent.
+    pub pod_rules: HashSet<String>,
+    /// Rules that make a request count: those under the listed tactics and those listed.
+    pub triggers: HashSet<String>,
+    pub debug: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct UnexpectedCreation {
+    pub rule: String,
+    pub minimum_pods: usize,
+    pub creators: Vec<crate::norm::pattern::Pattern>,
 }
 
 /// Port-forward and proxy knowledge.

@@ -4,6 +4,7 @@
 pub mod budget;
 pub mod catalogue;
 pub mod connect;
+pub mod context;
 pub mod exec;
 pub mod kube_api;
 pub mod net;
@@ -79,6 +80,11 @@ impl Signals {
         }
     }
 
+    /// Whether a signal raised so far satisfies `f`.
+    pub fn any(&self, f: impl Fn(&Signal) -> bool) -> bool {
+        self.items.iter().any(f)
+    }
+
     pub fn into_vec(self) -> Vec<Signal> {
         self.items
     }
@@ -125,6 +131,9 @@ pub fn detect(catalogue: &Catalogue, subject: &Subject) -> Vec<Signal> {
             }
         }
         SubjectBody::Skipped(_) => {}
+    }
+    if !subject.context.is_empty() {
+        context::detect(catalogue, subject, &mut signals);
     }
     signals.into_vec()
 }

@@ -10,9 +10,10 @@ use super::exemption::Exemption;
 use super::load::{Modes, Policy, PolicyError, Problem, Rule, API_VERSION, KIND};
 use super::model::*;
 use crate::detect::catalogue::{
-    Catalogue, CodeMarker, ConnectCatalogue, CredentialSearch, ExecCatalogue, HashMap, HashSet,
-    HostPathEntry, ImageEntry, KubernetesApi, KubernetesRequest, KubernetesVerb, Limits, PathRules,
-    PodCatalogue, ProgramEntry, Toolkits, Wrapper,
+    Catalogue, CodeMarker, ConnectCatalogue, ContextCatalogue, CredentialSearch, EscapeAdjacent,
+    ExecCatalogue, HashMap, HashSet, HostPathEntry, ImageEntry, KubernetesApi, KubernetesRequest,
+    KubernetesVerb, Limits, PathRules, PodCatalogue, ProgramEntry, Toolkits, UnexpectedCreation,
+    Wrapper,
 };
 use crate::detect::RULES_RAISED_BY_NAME;
 use crate::norm::capability::normalise_capability;
@@ -289,6 +290,11 @@ pub(super) fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
             }
         }
     }
+    let context = doc
+        .context
+        .as_ref()
+        .map(|spec| compile_context(&mut c, spec, &doc, &rules))
+        .unwrap_or_default();
     rule_contract(&mut c);
 
     if !c.problems.is_empty() {
@@ -302,7 +308,12 @@ pub(super) fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         combinations: doc.combinations.clone(),
         rules,
         exemptions,
-        catalogue: Catalogue { pod, exec, connect },
+        catalogue: Catalogue {
+            pod,
+            exec,
+            connect,
+            context,
+        },
         correlation: crate::correlate::Correlation::compile(doc.correlation.as_ref(), &doc),
         document: doc,
     })
@@ -396,6 +407,66 @@ fn compile_pod(c: &mut Checker, pod: &PodKnowledge, rules: &HashMap<String, Rule
 /// the detectors raise by name that the policy lacks would be dropped silently (a policy written
 /// for an older release would quietly turn new detectors off), and a rule nothing raises is a
 /// typo or a leftover.
+fn compile_context(
+    c: &mut Checker,
+    spec: &ContextSpec,
+    doc: &PolicyDocument,
+    rules: &HashMap<String, Rule>,
+) -> ContextCatalogue {
+    let escape_adjacent = spec.escape_adjacent.as_ref().map(|e| {
+        let path = "context.escapeAdjacent";
+        c.rule_ref(format!("{path}.rule"), &e.rule);
+        for (i, rule) in e.pod_rules.iter().enumerate() {
+            c.rule_exists(format!("{path}.podRules[{i}]"), rule);
+        }
+        for (i, rule) in e.rules.iter().enumerate() {
+            c.rule_exists(format!("{path}.rules[{i}]"), rule);
+        }
+        for (i, tactic) in e.tactics.iter().enumerate() {
+            if !doc.techniques.values().any(|t| &t.tactic == tactic) {
+                c.problem(
+                    format!("{path}.tactics[{i}]"),
+                    format!("no technique in `techniques` is filed under {tactic:?}"),
+                );
+            }
+        }
+        let under_tactics = rules.iter().filter(|(id, rule)| {
+            **id != e.rule
+                && doc
+                    .techniques
+                    .get(&rule.technique)
+                    .is_some_and(|t| e.tactics.contains(&t.tactic))
+        });
+        let triggers = under_tactics
+            .map(|(id, _)| id.clone())
+            .chain(e.rules.iter().cloned())
+            .collect();
+        (e.enabled).then(|| EscapeAdjacent {
+            rule: e.rule.clone(),
+            pod_rules: e.pod_rules.iter().cloned().collect(),
+            triggers,
+            debug: e.debug,
+        })
+    });
+    let unexpected_creation = spec.unexpected_creation.as_ref().map(|u| {
+        let path = "context.unexpectedCreation";
+        c.rule_ref(format!("{path}.rule"), &u.rule);
+        if u.minimum_pods == 0 {
+            c.problem(format!("{path}.minimumPods"), "must be at least 1");
+        }
+        let creators = c.patterns(&format!("{path}.creators"), &u.creators, false);
+        (u.enabled).then(|| UnexpectedCreation {
+            rule: u.rule.clone(),
+            minimum_pods: u.minimum_pods,
+            creators,
+        })
+    });
+    ContextCatalogue {
+        escape_adjacent: escape_adjacent.flatten(),
+        unexpected_creation: unexpected_creation.flatten(),
+    }
+}
+
 fn rule_contract(c: &mut Checker) {
     for id in RULES_RAISED_BY_NAME {
         if !c.rules.contains(*id) {

@@ -29,6 +29,9 @@ pub struct PolicyDocument {
     /// Findings of one identity remembered across requests (per replica).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation: Option<CorrelationSpec>,
+    /// What the server's pod cache adds: the pod a request lands in, the namespace a pod joins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<ContextSpec>,
     /// Attack scenarios and the rules and alerts that answer each (documentation; `policy check`
     /// holds that the rules exist).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -56,6 +59,55 @@ pub struct CorrelationSpec {
     pub duplicate_seconds: u64,
     /// Identities remembered at most; the least recently seen go first.
     pub max_identities: usize,
+}
+
+/// Judgements that need the cluster's view (`serve --pod-cache`). Without the cache, or for a
+/// pod it does not know yet, these rules stay silent and the request is judged alone.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ContextSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escape_adjacent: Option<EscapeAdjacentSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unexpected_creation: Option<UnexpectedCreationSpec>,
+}
+
+/// A request into a pod whose own spec reaches the node (hostPID, privileged, the host root, a
+/// runtime socket) is escape-adjacent: `ps` there lists the node's processes.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EscapeAdjacentSpec {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The rule raised, naming the target's properties.
+    pub rule: String,
+    /// Rules the target pod's own spec raises that make it escape-adjacent.
+    pub pod_rules: Vec<String>,
+    /// A request counts when one of its findings has a technique filed under these tactics...
+    #[serde(default)]
+    pub tactics: Vec<String>,
+    /// ...or is one of these rules.
+    #[serde(default)]
+    pub rules: Vec<String>,
+    /// Whether adding a kubectl debug container to such a pod counts by itself.
+    #[serde(default)]
+    pub debug: bool,
+}
+
+/// A bare pod (no owner) where a namespace's pods are all controller-managed, or a pod created
+/// with the token of a running workload: the seed's unauthorized container creation.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct UnexpectedCreationSpec {
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    pub rule: String,
+    /// Running pods a namespace needs, all controller-managed, before a bare pod stands out.
+    pub minimum_pods: usize,
+    /// Users and service accounts (`system:serviceaccount:NS:NAME`, globs allowed) that create
+    /// pods by design: CI runners, operators.
+    #[serde(default)]
+    pub creators: Vec<String>,
 }
 
 /// An attack scenario, mapped to the rules that detect its steps and the alerts that page.
@@ -319,6 +371,29 @@ pub struct Example {
     pub port_forward: Option<Vec<u16>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<ProxyExample>,
+    /// Who sends the request (default `reconguard:validate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// With exec, attach, portForward or debug: the spec of the running pod the request lands
+    /// in, as the server's pod cache knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<serde_json::Value>,
+    /// With pod: the namespace's running pods, as the pod cache knows them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<NamespaceExample>,
+    /// With pod: the running workload whose service account the requester is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<String>,
+}
+
+/// A namespace's running pods, in short.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NamespaceExample {
+    pub pods: usize,
+    pub managed: usize,
+    #[serde(default)]
+    pub creators: Vec<String>,
 }
 
 /// `kubectl get --raw /api/v1/{pods|services|nodes}/NAME/proxy/PATH`

@@ -70,6 +70,13 @@ pub struct Metrics {
     pub correlation_identities: prometheus::IntGauge,
     pub correlation_duplicates: prometheus::IntCounter,
     pub correlation_evictions: prometheus::IntCounter,
+    /// The pod cache (`--pod-cache`) and what is published to the cluster.
+    pub pod_cache_pods: prometheus::IntGauge,
+    pub pod_cache_bytes: prometheus::IntGauge,
+    pub pod_cache_synced: prometheus::IntGauge,
+    pub pod_cache_errors: prometheus::IntCounter,
+    pub events: IntCounterVec,
+    pub quarantines: IntCounterVec,
     namespaces: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
@@ -177,6 +184,48 @@ impl Metrics {
         registry.register(Box::new(correlation_identities.clone()))?;
         registry.register(Box::new(correlation_duplicates.clone()))?;
         registry.register(Box::new(correlation_evictions.clone()))?;
+        let pod_cache_pods = prometheus::IntGauge::new(
+            "reconguard_pod_cache_pods",
+            "Running pods in this replica's pod cache (serve --pod-cache).",
+        )?;
+        let pod_cache_bytes = prometheus::IntGauge::new(
+            "reconguard_pod_cache_bytes",
+            "Approximate bytes the pod cache's projections hold.",
+        )?;
+        let pod_cache_synced = prometheus::IntGauge::new(
+            "reconguard_pod_cache_synced",
+            "1 once every watch of the pod cache has listed; before that requests are judged without context.",
+        )?;
+        let pod_cache_errors = prometheus::IntCounter::new(
+            "reconguard_pod_cache_watch_errors_total",
+            "Errors of the pod cache's list and watch (each retried with backoff; 410 Gone relists).",
+        )?;
+        let events = IntCounterVec::new(
+            Opts::new(
+                "reconguard_events_total",
+                "Kubernetes Events for denials and escalations, by outcome (sent, deduplicated, rate_limited, dropped: queue full, failed).",
+            ),
+            &["outcome"],
+        )?;
+        let quarantines = IntCounterVec::new(
+            Opts::new(
+                "reconguard_quarantines_total",
+                "Pods labelled reconguard.io/quarantine after a denied high-risk request, by outcome (labelled, failed, dropped: queue full).",
+            ),
+            &["outcome"],
+        )?;
+        for outcome in ["sent", "deduplicated", "rate_limited", "dropped", "failed"] {
+            events.with_label_values(&[outcome]);
+        }
+        for outcome in ["labelled", "failed", "dropped"] {
+            quarantines.with_label_values(&[outcome]);
+        }
+        registry.register(Box::new(pod_cache_pods.clone()))?;
+        registry.register(Box::new(pod_cache_bytes.clone()))?;
+        registry.register(Box::new(pod_cache_synced.clone()))?;
+        registry.register(Box::new(pod_cache_errors.clone()))?;
+        registry.register(Box::new(events.clone()))?;
+        registry.register(Box::new(quarantines.clone()))?;
         for reason in super::tls::HANDSHAKE_FAILURE_REASONS {
             tls_handshake_failures.with_label_values(&[reason]);
         }
@@ -213,6 +262,12 @@ impl Metrics {
             correlation_identities,
             correlation_duplicates,
             correlation_evictions,
+            pod_cache_pods,
+            pod_cache_bytes,
+            pod_cache_synced,
+            pod_cache_errors,
+            events,
+            quarantines,
             namespaces: Default::default(),
         })
     }

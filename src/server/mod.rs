@@ -1,6 +1,7 @@
 //! `reconguard serve`: the admission webhook over HTTPS, a plain-HTTP metrics port, reloads of the
 //! policy and the certificate, and graceful shutdown. All I/O lives here; judging is the engine's.
 
+pub mod cluster;
 pub mod decision_log;
 pub mod metrics;
 pub mod panics;
@@ -83,6 +84,8 @@ pub struct ServeConfig {
     pub evaluation_timeout: Duration,
     /// Evaluation threads (0: one per CPU).
     pub evaluation_threads: usize,
+    /// The pod cache, Events and containment (all off by default).
+    pub cluster: cluster::ClusterConfig,
 }
 
 impl Default for ServeConfig {
@@ -104,6 +107,7 @@ impl Default for ServeConfig {
             shutdown_delay: Duration::from_secs(10),
             evaluation_timeout: Duration::from_secs(4),
             evaluation_threads: 0,
+            cluster: Default::default(),
         }
     }
 }
@@ -118,6 +122,8 @@ pub struct AppState {
     pub evaluation_timeout: Duration,
     /// Recent discovery findings per identity (this replica's view).
     pub correlator: std::sync::Mutex<crate::correlate::Correlator>,
+    /// The pod cache, Events and the labeller, when enabled.
+    pub cluster: cluster::ClusterState,
 }
 
 /// Rejected and fail-closed requests are logged at most once a second: any in-cluster client can
@@ -156,7 +162,7 @@ async fn validate(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
     // per cent of a clean review's cost, and at info level nothing would be logged inside it.
     let span =
         tracing::debug_span!("review", uid = %request.uid, resource = %request.resource.resource);
-    let subject = match span.in_scope(|| subject::from_request(&request)) {
+    let mut subject = match span.in_scope(|| subject::from_request(&request)) {
         Ok(s) => s,
         Err(e) => {
             app.metrics
@@ -176,6 +182,7 @@ async fn validate(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
                 .into_response();
         }
     };
+    app.cluster.enrich(&mut subject);
     let policy = app.policy.load_full();
     let subject = Arc::new(subject);
     let evaluation_started = Instant::now();
@@ -225,6 +232,8 @@ async fn validate(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
         };
         fail_closed(&app, &policy, &subject, why.reason(), detail)
     });
+    app.cluster
+        .after(&policy, &app.metrics, &subject, &decision);
     respond(
         &app,
         &span,
@@ -602,6 +611,7 @@ pub async fn run_with_listeners(
         n => n,
     };
     let pool = EvalPool::new(threads, pool::STACK_BYTES).context("starting evaluation threads")?;
+    let cluster = cluster::start(&config.cluster, &metrics).await?;
     panics::install_hook();
     let app = Arc::new(AppState {
         policy: ArcSwap::from_pointee(policy),
@@ -611,6 +621,7 @@ pub async fn run_with_listeners(
         pool,
         evaluation_timeout: config.evaluation_timeout,
         correlator: Default::default(),
+        cluster,
     });
 
     let mut watchers = Vec::new();
@@ -823,6 +834,7 @@ mod tests {
             pool: EvalPool::new(1, pool::STACK_BYTES).unwrap(),
             evaluation_timeout: Duration::from_secs(4),
             correlator: Default::default(),
+            cluster: Default::default(),
         })
     }
 

