@@ -582,3 +582,161 @@ async fn scan_judges_what_runs_and_writes_policy_reports() {
     );
     assert!(apply.query.contains("fieldManager=reconguard") && apply.query.contains("force=true"));
 }
+
+/// A pod as a busy cluster holds it: labels, annotations, two managedFields entries, two
+/// containers with env, resources, probes and mounts, and a status. About 4.6 KB of JSON.
+fn realistic_pod(ns: &str, i: usize) -> Value {
+    let container = |name: &str| {
+        json!({"name": name, "image": format!("registry.example/team/{name}:1.4.{i}"),
+               "env": (0..6).map(|e| json!({"name": format!("SETTING_{e}"), "value": "some-value-of-moderate-length"})).collect::<Vec<_>>(),
+               "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+               "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}, "periodSeconds": 5},
+               "livenessProbe": {"httpGet": {"path": "/health", "port": 8080}},
+               "volumeMounts": [{"name": "config", "mountPath": "/etc/app"}, {"name": "kube-api-access", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true}],
+               "securityContext": {"runAsNonRoot": true, "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}})
+    };
+    let mut p = pod(
+        ns,
+        &format!("web-{i:05}-7d9f8c6b5d-x{i:04}"),
+        json!({"serviceAccountName": "web", "nodeName": format!("node-{}", i % 50),
+               "containers": [container("app"), container("sidecar")],
+               "volumes": [{"name": "config", "configMap": {"name": "web-config"}},
+                           {"name": "kube-api-access", "projected": {"sources": [{"serviceAccountToken": {"path": "token", "expirationSeconds": 3607}}]}}]}),
+        Some(("ReplicaSet", "web-7d9f8c6b5d")),
+    );
+    p["metadata"]["labels"] = json!({"app": "web", "pod-template-hash": "7d9f8c6b5d", "team": "shop", "tier": "frontend", "version": "1.4"});
+    p["metadata"]["annotations"] = json!({"kubectl.kubernetes.io/restartedAt": "2026-11-29T10:00:00Z", "prometheus.io/scrape": "true"});
+    p["metadata"]["managedFields"] = json!([
+        {"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "v1", "fieldsType": "FieldsV1",
+         "fieldsV1": {"f:metadata": {"f:labels": {".": {}, "f:app": {}, "f:pod-template-hash": {}}, "f:ownerReferences": {}}, "f:spec": {"f:containers": {"k:{\"name\":\"app\"}": {".": {}, "f:image": {}, "f:env": {}}}}}},
+        {"manager": "kubelet", "operation": "Update", "apiVersion": "v1", "fieldsType": "FieldsV1", "subresource": "status",
+         "fieldsV1": {"f:status": {"f:conditions": {}, "f:containerStatuses": {}, "f:hostIP": {}, "f:podIP": {}, "f:startTime": {}}}},
+    ]);
+    let conditions: Vec<Value> = ["Initialized", "Ready", "ContainersReady", "PodScheduled"]
+        .iter()
+        .map(|t| json!({"type": t, "status": "True", "lastTransitionTime": "2026-11-29T10:00:00Z"}))
+        .collect();
+    let statuses: Vec<Value> = ["app", "sidecar"]
+        .iter()
+        .map(|n| {
+            json!({"name": n, "ready": true, "restartCount": 0, "image": "registry.example/team/app:1.4",
+                   "imageID": "registry.example/team/app@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                   "containerID": "containerd://0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                   "started": true, "state": {"running": {"startedAt": "2026-11-29T10:00:00Z"}}})
+        })
+        .collect();
+    p["status"] = json!({"phase": "Running", "hostIP": "10.0.0.1",
+        "podIP": format!("10.1.{}.{}", i / 250, i % 250),
+        "conditions": conditions, "containerStatuses": statuses});
+    p
+}
+
+/// 10,000 pods in 20 namespaces, listed in pages of 500: every pod is held, in projections of
+/// a few hundred bytes whatever the pod's size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_pods_are_held_in_small_projections() {
+    let api = FakeApi::start().await;
+    for i in 0..10_000 {
+        api.put_pod(realistic_pod(&format!("team-{}", i % 20), i));
+    }
+    let pod_bytes = serde_json::to_vec(&realistic_pod("team-0", 1))
+        .unwrap()
+        .len();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = Arc::new(PodCache::new(vec![]));
+    tokio::spawn(reconguard::cluster::pods::run(
+        client(&api, dir.path()).await,
+        cache.clone(),
+        Arc::new(Counting::default()),
+    ));
+    // Longer than `eventually`'s 15 s: a debug build under a loaded CI machine.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while !cache.synced() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(cache.len(), 10_000);
+    assert!(
+        api.count("GET", "/api/v1/pods", "continue=") >= 19,
+        "listed in pages"
+    );
+    let per_pod = cache.footprint() / 10_000;
+    eprintln!("pod JSON {pod_bytes} bytes, projection {per_pod} bytes");
+    assert!(pod_bytes > 4000, "{pod_bytes}");
+    assert!(per_pod < 400, "{per_pod} bytes a pod");
+    assert_eq!(cache.namespace("team-3").map(|n| n.pods), Some(500));
+}
+
+/// The resident memory of `serve --pod-cache` over 10,000 such pods against none: run with
+/// `cargo test --release --test cluster -- --ignored --nocapture pod_cache_memory`.
+#[tokio::test]
+#[ignore = "a measurement for the README, run on demand in release"]
+async fn pod_cache_memory() {
+    /// Kills the server however the test ends.
+    struct Child(std::process::Child);
+    impl Drop for Child {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    async fn rss_of_serve(pods: usize, cache: bool) -> (f64, f64) {
+        let api = FakeApi::start().await;
+        for i in 0..pods {
+            api.put_pod(realistic_pod(&format!("team-{}", i % 20), i));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = api.kubeconfig(dir.path());
+        let free = || {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+        };
+        let (listen, metrics) = (free(), free());
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_reconguard"))
+            .args(["serve", "--listen", &listen.to_string()])
+            .args(cache.then_some("--pod-cache"))
+            .args(["--metrics-listen", &metrics.to_string(), "--kubeconfig"])
+            .arg(&kubeconfig)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let child = Child(child);
+        let url = format!("http://{metrics}/metrics");
+        eventually("synced", || async {
+            match reqwest::get(&url).await {
+                Ok(r) => {
+                    let text = r.text().await.unwrap_or_default();
+                    !cache || metric(&text, "reconguard_pod_cache_synced", &[]) >= 1.0
+                }
+                Err(_) => false,
+            }
+        })
+        .await;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let text = reqwest::get(&url).await.unwrap().text().await.unwrap();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", child.0.id())).unwrap();
+        let rss_kib: f64 = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap();
+        drop(child);
+        (
+            rss_kib / 1024.0,
+            metric(&text, "reconguard_pod_cache_bytes", &[]) / 1_048_576.0,
+        )
+    }
+    let (plain, _) = rss_of_serve(0, false).await;
+    let (empty, _) = rss_of_serve(0, true).await;
+    let (full, projections) = rss_of_serve(10_000, true).await;
+    eprintln!(
+        "RSS: serve {plain:.1} MiB; serve --pod-cache {empty:.1} MiB with no pods, {full:.1} MiB \
+         with 10,000 pods ({:.1} MiB more; projections {projections:.1} MiB)",
+        full - empty
+    );
+    assert!(full > empty);
+}

@@ -206,6 +206,8 @@ fn insert(pods: &mut Namespaced, target: TargetPod) {
 /// What the watch loop reports, for metrics.
 pub trait CacheObserver: Send + Sync + 'static {
     fn changed(&self, cache: &PodCache);
+    /// After each complete list (the first, and every relist).
+    fn listed(&self, _cache: &PodCache) {}
     fn error(&self, error: &watcher::Error);
 }
 
@@ -238,6 +240,7 @@ pub async fn run(client: kube::Client, cache: Arc<PodCache>, observer: Arc<dyn C
                         let quiet = matches!(event, Event::Init | Event::InitApply(_));
                         cache.apply(scope.as_deref(), &mut buffer, event);
                         if done {
+                            observer.listed(&cache);
                             tracing::info!(
                                 namespace = scope.as_deref().unwrap_or("(all)"),
                                 pods = cache.len(),

@@ -16,6 +16,10 @@ use crate::decision::{Action, Decision};
 use crate::policy::Policy;
 use crate::subject::{PodScope, Subject, SubjectBody};
 
+/// A flood of denials fills the labeller's queue: say so once a second, with the pod.
+static DROPPED_LOG: super::ratelimit::LogLimiter =
+    super::ratelimit::LogLimiter::new(Duration::from_secs(1));
+
 #[derive(Debug, Clone, Default)]
 pub struct ClusterConfig {
     /// Watch pods to judge requests with their target's context.
@@ -46,6 +50,7 @@ pub struct ClusterState {
 
 struct Observer {
     pods: prometheus::IntGauge,
+    bytes: prometheus::IntGauge,
     synced: prometheus::IntGauge,
     errors: prometheus::IntCounter,
 }
@@ -54,6 +59,10 @@ impl CacheObserver for Observer {
     fn changed(&self, cache: &PodCache) {
         self.pods.set(cache.len() as i64);
         self.synced.set(i64::from(cache.synced()));
+    }
+
+    fn listed(&self, cache: &PodCache) {
+        self.bytes.set(cache.footprint() as i64);
     }
 
     fn error(&self, error: &kube::runtime::watcher::Error) {
@@ -76,11 +85,12 @@ pub async fn start(config: &ClusterConfig, metrics: &Metrics) -> anyhow::Result<
         let cache = Arc::new(PodCache::new(config.namespaces.clone()));
         let observer = Arc::new(Observer {
             pods: metrics.pod_cache_pods.clone(),
+            bytes: metrics.pod_cache_bytes.clone(),
             synced: metrics.pod_cache_synced.clone(),
             errors: metrics.pod_cache_errors.clone(),
         });
         tokio::spawn(pods::run(client.clone(), cache.clone(), observer));
-        // The projections' bytes are summed on a timer, not per event.
+        // The projections' bytes are summed after each list and on a timer, not per event.
         let (c, bytes) = (cache.clone(), metrics.pod_cache_bytes.clone());
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(30));
@@ -146,8 +156,12 @@ impl ClusterState {
         }
         if let Some((labeller, min)) = &self.labeller {
             if let Some(q) = quarantine(subject, decision, *min) {
+                let (namespace, pod) = (q.namespace.clone(), q.name.clone());
                 if !labeller.send(q) {
                     metrics.quarantines.with_label_values(&["dropped"]).inc();
+                    if let Some(suppressed) = DROPPED_LOG.admit(std::time::Instant::now()) {
+                        tracing::error!(%namespace, %pod, suppressed, "quarantine queue full: pod not labelled");
+                    }
                 }
             }
         }

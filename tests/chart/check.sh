@@ -234,6 +234,69 @@ content_is_the_base() {
   "$bin" policy show --policy "$work/content" | head -1 | grep -q 'merged from: .*00-content.yaml$'
 }
 check "policy.content replaces the built-in default (base: none added)" content_is_the_base
+cluster_rbac() {
+  render > "$work/cluster-default.yaml" || return 1
+  render --set cluster.podCache.enabled=false --set cluster.events.enabled=false > "$work/cluster-off.yaml" || return 1
+  render --set 'cluster.podCache.namespaces={shop}' --set cluster.events.enabled=false \
+    --set cluster.containment.enabled=true --set 'cluster.containment.namespaces={shop,web}' \
+    --set cluster.containment.networkPolicy=true --set cluster.containment.minimumScore=80 > "$work/cluster-contain.yaml" || return 1
+  ! render --set cluster.containment.enabled=true > /dev/null 2>&1 || { echo "containment without namespaces rendered"; return 1; }
+  for v in 1.30 1.37; do
+    kubernetes-validate --strict --quiet -k "$v" "$work/cluster-contain.yaml" || return 1
+  done
+  python3 - "$work" <<'PY'
+import sys, yaml
+def docs(name):
+    return [d for d in yaml.safe_load_all(open(f"{sys.argv[1]}/{name}")) if d]
+def grants(ds):
+    """(kind, namespace, group, resource, verb) for every rule the chart binds."""
+    out = set()
+    for d in ds:
+        if d["kind"] in ("ClusterRole", "Role"):
+            ns = d["metadata"].get("namespace", "*")
+            for r in d["rules"]:
+                for g in r["apiGroups"]:
+                    for res in r["resources"]:
+                        for v in r["verbs"]:
+                            out.add((d["kind"], ns, g, res, v))
+    return out
+def pod_spec(ds):
+    dep = next(d for d in ds if d["kind"] == "Deployment")
+    return dep["spec"]["template"]["spec"]
+default = docs("cluster-default.yaml")
+assert grants(default) == {
+    ("ClusterRole", "*", "", "pods", "list"), ("ClusterRole", "*", "", "pods", "watch"),
+    ("ClusterRole", "*", "events.k8s.io", "events", "create"), ("ClusterRole", "*", "events.k8s.io", "events", "patch"),
+}, grants(default)
+spec = pod_spec(default)
+assert spec["automountServiceAccountToken"] is True
+args = spec["containers"][0]["args"]
+assert "--pod-cache" in args and "--events" in args and not any(a.startswith("--quarantine") for a in args), args
+assert any(e["name"] == "POD_NAME" for e in spec["containers"][0]["env"])
+binding = next(d for d in default if d["kind"] == "ClusterRoleBinding")
+assert binding["subjects"][0]["namespace"] == "reconguard"
+
+off = docs("cluster-off.yaml")
+assert grants(off) == set(), grants(off)
+assert pod_spec(off)["automountServiceAccountToken"] is False
+assert not [d for d in off if d["kind"] in ("ClusterRoleBinding", "RoleBinding")]
+
+contain = docs("cluster-contain.yaml")
+assert grants(contain) == {
+    ("Role", "shop", "", "pods", "list"), ("Role", "shop", "", "pods", "watch"), ("Role", "shop", "", "pods", "patch"),
+    ("Role", "web", "", "pods", "patch"),
+}, grants(contain)
+args = pod_spec(contain)["containers"][0]["args"]
+assert "--pod-cache-namespace=shop" in args and "--quarantine-min-score=80" in args and "--events" not in args, args
+isolating = [d for d in contain if d["kind"] == "NetworkPolicy" and d["metadata"]["name"].endswith("-quarantine")]
+assert sorted(d["metadata"]["namespace"] for d in isolating) == ["shop", "web"]
+for d in isolating:
+    assert d["spec"]["policyTypes"] == ["Ingress", "Egress"] and "ingress" not in d["spec"] and "egress" not in d["spec"]
+    assert d["spec"]["podSelector"]["matchExpressions"] == [{"key": "reconguard.io/quarantine", "operator": "Exists"}]
+PY
+}
+check "cluster RBAC: exactly what the enabled parts need (pods list/watch, events create/patch, pods patch only where containment is on)" cluster_rbac
+check "schema rejects a cluster value that is not one" bash -c "! helm lint --strict $chart --set cluster.events.burst=0 && ! helm lint --strict $chart --set cluster.podCache.watch=true"
 check "manifests/install.yaml is the chart rendered (scripts/render-manifests --write)" \
   bash -c "scripts/render-manifests | cmp - manifests/install.yaml"
 check "README values table matches the chart" scripts/values-table --check README.md

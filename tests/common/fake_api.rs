@@ -383,15 +383,16 @@ fn list(
     query: &BTreeMap<String, String>,
 ) -> Response {
     let inner = api.inner.lock().unwrap();
-    let items: Vec<Value> = inner
-        .objects
-        .get(key)
-        .into_iter()
-        .flat_map(|c| c.iter())
-        .filter(|((ns, _), _)| namespace.is_none_or(|n| n == ns))
-        .map(|(_, o)| o.clone())
-        .filter(|o| selected(o, query.get("fieldSelector")))
-        .collect();
+    let fields = query.get("fieldSelector");
+    let matching = || {
+        inner
+            .objects
+            .get(key)
+            .into_iter()
+            .flat_map(|c| c.iter())
+            .filter(|((ns, _), o)| namespace.is_none_or(|n| n == ns) && selected(o, fields))
+            .map(|(_, o)| o)
+    };
     let offset: usize = query
         .get("continue")
         .and_then(|c| c.parse().ok())
@@ -401,10 +402,11 @@ fn list(
         .and_then(|l| l.parse().ok())
         .filter(|l| *l > 0)
         .unwrap_or(usize::MAX);
-    let page: Vec<Value> = items.iter().skip(offset).take(limit).cloned().collect();
+    let page: Vec<Value> = matching().skip(offset).take(limit).cloned().collect();
     let next = offset.saturating_add(page.len());
+    let total = matching().count();
     let mut metadata = json!({"resourceVersion": inner.rv.to_string()});
-    if next < items.len() {
+    if next < total {
         metadata["continue"] = json!(next.to_string());
     }
     axum::Json(json!({"kind": "List", "apiVersion": "v1", "metadata": metadata, "items": page}))

@@ -90,3 +90,12 @@ generated once otherwise. Returns a dict with ca, crt, key (PEM).
 {{- dict "ca" $ca.Cert "crt" $cert.Cert "key" $cert.Key | toJson -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+Whether any part needs the Kubernetes API (and so a mounted service-account token).
+*/}}
+{{- define "reconguard.needsApi" -}}
+{{- if or .Values.cluster.podCache.enabled .Values.cluster.events.enabled .Values.cluster.containment.enabled -}}
+true
+{{- end -}}
+{{- end }}
