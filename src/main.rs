@@ -471,7 +471,10 @@ fn scan(args: ScanArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(async {
         let client = reconguard::cluster::client(args.kubeconfig.as_deref()).await?;
         let objects = scan::collect(&client, args.namespace.as_deref()).await?;
-        let judged = scan::judge(&policy, objects);
+        let (judged, unread) = scan::judge(&policy, objects);
+        for why in &unread {
+            eprintln!("not judged: {why}");
+        }
         let mut denied = false;
         let mut out = String::new();
         for j in &judged {

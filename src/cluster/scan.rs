@@ -5,12 +5,8 @@
 use std::collections::BTreeMap;
 
 use anyhow::Context as _;
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Pod, ReplicationController};
 use kube::api::{ApiResource, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams};
-use kube::{Api, Resource};
-use serde::de::DeserializeOwned;
+use kube::Api;
 use serde_json::{json, Value};
 
 use crate::decision::{Action, Decision};
@@ -26,18 +22,30 @@ const TEMPLATE_OWNERS: &[&str] = &[
     "ReplicationController",
 ];
 
-/// Every object of kind `K`, page by page, as manifests.
-async fn list<K>(client: &kube::Client, namespace: Option<&str>) -> anyhow::Result<Vec<Value>>
-where
-    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + serde::Serialize
-        + std::fmt::Debug,
-{
-    let api: Api<K> = match namespace {
-        Some(ns) => Api::namespaced(client.clone(), ns),
-        None => Api::all(client.clone()),
+/// The kinds a scan lists: `(group, version, kind, plural)`.
+const KINDS: &[(&str, &str, &str, &str)] = &[
+    ("", "v1", "Pod", "pods"),
+    ("apps", "v1", "Deployment", "deployments"),
+    ("apps", "v1", "StatefulSet", "statefulsets"),
+    ("apps", "v1", "DaemonSet", "daemonsets"),
+    ("apps", "v1", "ReplicaSet", "replicasets"),
+    ("batch", "v1", "Job", "jobs"),
+    ("batch", "v1", "CronJob", "cronjobs"),
+    ("", "v1", "ReplicationController", "replicationcontrollers"),
+];
+
+/// Every object of one kind, page by page, as manifests. Read as untyped objects: the engine
+/// reads manifests, so decoding into typed workloads only to encode them again would be waste.
+async fn list(
+    client: &kube::Client,
+    namespace: Option<&str>,
+    (group, version, kind, plural): (&str, &str, &str, &str),
+) -> anyhow::Result<Vec<Value>> {
+    let resource =
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
+    let api: Api<DynamicObject> = match namespace {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
+        None => Api::all_with(client.clone(), &resource),
     };
     let mut out = Vec::new();
     let mut params = ListParams::default().limit(500);
@@ -45,11 +53,11 @@ where
         let page = api
             .list(&params)
             .await
-            .with_context(|| format!("listing {}", K::plural(&())))?;
-        for item in &page.items {
+            .with_context(|| format!("listing {plural}"))?;
+        for item in page.items {
             let mut value = serde_json::to_value(item)?;
-            value["apiVersion"] = json!(K::api_version(&()));
-            value["kind"] = json!(K::kind(&()));
+            value["apiVersion"] = json!(resource.api_version);
+            value["kind"] = json!(kind);
             if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
                 meta.remove("managedFields");
             }
@@ -92,14 +100,9 @@ pub fn scanned(objects: Vec<Value>) -> Vec<Value> {
 /// Lists the cluster's (or one namespace's) pods and workloads.
 pub async fn collect(client: &kube::Client, namespace: Option<&str>) -> anyhow::Result<Vec<Value>> {
     let mut all = Vec::new();
-    all.extend(list::<Pod>(client, namespace).await?);
-    all.extend(list::<Deployment>(client, namespace).await?);
-    all.extend(list::<StatefulSet>(client, namespace).await?);
-    all.extend(list::<DaemonSet>(client, namespace).await?);
-    all.extend(list::<ReplicaSet>(client, namespace).await?);
-    all.extend(list::<Job>(client, namespace).await?);
-    all.extend(list::<CronJob>(client, namespace).await?);
-    all.extend(list::<ReplicationController>(client, namespace).await?);
+    for kind in KINDS {
+        all.extend(list(client, namespace, *kind).await?);
+    }
     Ok(scanned(all))
 }
 
@@ -110,12 +113,24 @@ pub struct Judged {
     pub decision: Decision,
 }
 
-/// Judges each object as the manifest `evaluate` would read.
-pub fn judge(policy: &Policy, objects: Vec<Value>) -> Vec<Judged> {
+/// Judges each object as the manifest `evaluate` would read; objects that cannot be read are
+/// returned apart, as `Kind namespace/name: why`.
+pub fn judge(policy: &Policy, objects: Vec<Value>) -> (Vec<Judged>, Vec<String>) {
     let mut out = Vec::new();
+    let mut unread = Vec::new();
     for object in objects {
-        let Ok(subjects) = crate::subject::from_manifest(&object) else {
-            continue;
+        let subjects = match crate::subject::from_manifest(&object) {
+            Ok(s) => s,
+            Err(e) => {
+                let meta = &object["metadata"];
+                unread.push(format!(
+                    "{} {}/{}: {e}",
+                    object["kind"].as_str().unwrap_or("?"),
+                    meta["namespace"].as_str().unwrap_or(""),
+                    meta["name"].as_str().unwrap_or("")
+                ));
+                continue;
+            }
         };
         for subject in subjects {
             let decision = crate::evaluate(policy, &subject);
@@ -126,7 +141,7 @@ pub fn judge(policy: &Policy, objects: Vec<Value>) -> Vec<Judged> {
             });
         }
     }
-    out
+    (out, unread)
 }
 
 /// The PolicyReport kind.

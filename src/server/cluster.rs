@@ -46,6 +46,17 @@ pub struct ClusterState {
     pub pods: Option<Arc<PodCache>>,
     pub events: Option<EventSink>,
     pub labeller: Option<(Labeller, u32)>,
+    /// The cache's watch and gauge tasks, stopped with the server. (The Event and label
+    /// workers stop by themselves once their queues' senders, above, are dropped.)
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for ClusterState {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
 }
 
 struct Observer {
@@ -89,17 +100,22 @@ pub async fn start(config: &ClusterConfig, metrics: &Metrics) -> anyhow::Result<
             synced: metrics.pod_cache_synced.clone(),
             errors: metrics.pod_cache_errors.clone(),
         });
-        tokio::spawn(pods::run(client.clone(), cache.clone(), observer));
+        let mut tasks = vec![tokio::spawn(pods::run(
+            client.clone(),
+            cache.clone(),
+            observer,
+        ))];
         // The projections' bytes are summed after each list and on a timer, not per event.
         let (c, bytes) = (cache.clone(), metrics.pod_cache_bytes.clone());
-        tokio::spawn(async move {
+        tasks.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(30));
             loop {
                 tick.tick().await;
                 bytes.set(c.footprint() as i64);
             }
-        });
+        }));
         state.pods = Some(cache);
+        state.tasks = tasks;
     }
     if let Some(settings) = &config.events {
         let counter = metrics.events.clone();

@@ -46,7 +46,9 @@ assert len(img["OCIv1"]["rootfs"]["diff_ids"]) == 1, "one layer: the binary"
 }
 check "image: user 65532, entrypoint /reconguard serve, OCI labels, one layer" image_config
 
-size_under_20mb() {
+# The budget was 20 MB until the Kubernetes client arrived (pod cache, Events, labeller, scan:
+# kube-client, kube-runtime and their typed resources add about 9 MB); measured 24.3 MB.
+size_under_30mb() {
   local bytes
   container=$(bh from "$image")
   local mount
@@ -54,9 +56,9 @@ size_under_20mb() {
   bytes=$(du -sb "$mount" | cut -f1)
   bh umount "$container" >/dev/null
   echo "image content: $bytes bytes"
-  [ "$bytes" -lt $((20 * 1024 * 1024)) ] && [ ! -e "$mount/bin/sh" ]
+  [ "$bytes" -lt $((30 * 1024 * 1024)) ] && [ ! -e "$mount/bin/sh" ]
 }
-check "image content is under 20 MB and holds no shell" size_under_20mb
+check "image content is under 30 MB and holds no shell" size_under_30mb
 
 # Serve from the image with nothing but ports: the embedded policy and a self-signed
 # certificate, whose CA is read from the log.
