@@ -329,7 +329,16 @@ fn a_persons_bare_pod_stands_out_only_where_every_pod_is_managed() {
         managed(5000, 5000),
         None
     )));
-    // Below minimumPods (3), one unmanaged pod, an owned pod, a system user, no context.
+    // ownerReferences are the requester's to write: a person's pod that names an owner is
+    // raised all the same, and says so.
+    let owned = create("alice@example.com", true, managed(12, 12), None);
+    assert!(raised(&owned));
+    assert!(
+        owned.findings[0].message.contains("naming an owner itself"),
+        "{:?}",
+        owned.findings
+    );
+    // Below minimumPods (3), one unmanaged pod, a system user, no context.
     assert!(!raised(&create(
         "alice@example.com",
         false,
@@ -340,12 +349,6 @@ fn a_persons_bare_pod_stands_out_only_where_every_pod_is_managed() {
         "alice@example.com",
         false,
         managed(12, 11),
-        None
-    )));
-    assert!(!raised(&create(
-        "alice@example.com",
-        true,
-        managed(12, 12),
         None
     )));
     assert!(!raised(&create(
@@ -384,11 +387,17 @@ fn a_pod_made_with_a_running_workloads_token_stands_out() {
     let d = create(sa, false, None, Some("ReplicaSet/web-7d9f8"));
     assert!(rules(&d).contains(&CREATION.to_string()), "{:?}", rules(&d));
     assert!(d.findings[0].message.contains("ReplicaSet/web-7d9f8"));
-    // An owned pod is a controller's business; a person is judged by the namespace rule.
-    assert!(
-        !rules(&create(sa, true, None, Some("ReplicaSet/web-7d9f8")))
-            .contains(&CREATION.to_string())
-    );
+    // An ownerReference the requester wrote excuses nothing.
+    assert!(rules(&create(sa, true, None, Some("ReplicaSet/web-7d9f8")))
+        .contains(&CREATION.to_string()));
+    // A controller's own account, which no running pod holds, is not a workload.
+    assert!(!rules(&create(
+        "system:serviceaccount:kube-system:replicaset-controller",
+        true,
+        managed(12, 12),
+        None
+    ))
+    .contains(&CREATION.to_string()));
 }
 
 #[test]

@@ -135,20 +135,28 @@ impl PodCache {
                     context.target = self.get(namespace, name);
                 }
             }
-            SubjectBody::Pod(pod)
-                if !pod.owned
-                    && subject.kind == "Pod"
+            SubjectBody::Pod(_)
+                if subject.kind == "Pod"
                     && subject.subresource.is_none()
                     && subject.operation.as_deref() == Some("CREATE") =>
             {
-                context.namespace = self.namespace(namespace);
-                let requester = subject.requester.as_ref();
-                let account = requester
-                    .and_then(|r| r.username.strip_prefix("system:serviceaccount:"))
-                    .and_then(|a| a.split_once(':'));
-                if let Some((ns, name)) = account {
-                    let bound = requester.and_then(|r| r.pod.as_deref());
-                    context.requester_workload = self.holder(ns, name, bound);
+                // Only what the creation rule reads: the namespace for a person (a walk over
+                // its pods, rare), the token's holder for a service account.
+                let Some(requester) = subject.requester.as_ref() else {
+                    return context;
+                };
+                let user = requester.username.as_str();
+                match user.strip_prefix("system:serviceaccount:") {
+                    Some(account) => {
+                        if let Some((ns, name)) = account.split_once(':') {
+                            context.requester_workload =
+                                self.holder(ns, name, requester.pod.as_deref());
+                        }
+                    }
+                    None if !user.starts_with("system:") && !user.is_empty() => {
+                        context.namespace = self.namespace(namespace);
+                    }
+                    None => {}
                 }
             }
             _ => {}

@@ -75,13 +75,17 @@ fn properties(catalogue: &Catalogue, rules: &EscapeAdjacent, target: &TargetPod)
         .collect()
 }
 
-/// A bare pod where pods are made by controllers, or made with a running workload's token.
+/// A pod made by a person where pods are made by controllers, or made with a running workload's
+/// token. Its ownerReferences are the requester's to write, so they excuse nothing: they only
+/// appear in the message.
 fn unexpected_creation(rules: &UnexpectedCreation, subject: &Subject, out: &mut Signals) {
     let SubjectBody::Pod(pod) = &subject.body else {
         return;
     };
-    let created = subject.operation.as_deref() == Some("CREATE") && subject.subresource.is_none();
-    if !created || pod.owned || pod.scope != PodScope::All {
+    let created = subject.kind == "Pod"
+        && subject.operation.as_deref() == Some("CREATE")
+        && subject.subresource.is_none();
+    if !created || pod.scope != PodScope::All {
         return;
     }
     let Some(requester) = &subject.requester else {
@@ -92,6 +96,11 @@ fn unexpected_creation(rules: &UnexpectedCreation, subject: &Subject, out: &mut 
         return;
     }
     let namespace = subject.namespace.as_deref().unwrap_or("");
+    let what = if pod.owned {
+        "pod naming an owner itself"
+    } else {
+        "bare pod"
+    };
     let usual = |creators: &[String]| {
         if creators.is_empty() {
             String::new()
@@ -113,7 +122,7 @@ fn unexpected_creation(rules: &UnexpectedCreation, subject: &Subject, out: &mut 
         out.raise(
             &rules.rule,
             format!(
-                "bare pod created in namespace {namespace} with the token of service account \
+                "{what} created in namespace {namespace} with the token of service account \
                  {account}, which running workload {workload} holds{creators}"
             ),
         );
@@ -125,7 +134,7 @@ fn unexpected_creation(rules: &UnexpectedCreation, subject: &Subject, out: &mut 
             out.raise(
                 &rules.rule,
                 format!(
-                    "bare pod created by {user} in namespace {namespace}, where all {} running \
+                    "{what} created by {user} in namespace {namespace}, where all {} running \
                      pods are controller-managed{creators}",
                     summary.pods
                 ),

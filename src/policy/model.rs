@@ -94,7 +94,7 @@ pub struct EscapeAdjacentSpec {
     pub debug: bool,
 }
 
-/// A bare pod (no owner) where a namespace's pods are all controller-managed, or a pod created
+/// A pod a person creates where a namespace's pods are all controller-managed, or a pod created
 /// with the token of a running workload: the seed's unauthorized container creation.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -102,7 +102,7 @@ pub struct UnexpectedCreationSpec {
     #[serde(default = "yes")]
     pub enabled: bool,
     pub rule: String,
-    /// Running pods a namespace needs, all controller-managed, before a bare pod stands out.
+    /// Running pods a namespace needs, all controller-managed, before a person's pod stands out.
     pub minimum_pods: usize,
     /// Users and service accounts (`system:serviceaccount:NS:NAME`, globs allowed) that create
     /// pods by design: CI runners, operators.

@@ -14,10 +14,16 @@ version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 work=$(mktemp -d)
 container=""
 cleanup() {
+  # `buildah run` does not pass a signal on to the chroot'ed process: stop the server itself (by
+  # its unique listen address), then the runner, then remove the container.
+  if [ -n "${runner:-}" ]; then
+    pkill -KILL -f -- "--listen 127.0.0.1:$port " 2>/dev/null
+    kill "$runner" 2>/dev/null
+    wait "$runner" 2>/dev/null
+  fi
   [ -n "$container" ] && bh rm "$container" >/dev/null 2>&1
   # Earlier builds of the same tag are left untagged; drop them.
   bh rmi --prune >/dev/null 2>&1
-  [ -n "${runner:-}" ] && kill "$runner" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
