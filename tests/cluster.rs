@@ -412,9 +412,9 @@ async fn requests_are_judged_with_their_target_and_reported_to_the_cluster() {
         "{stolen}"
     );
     assert!(
-        stolen["response"]["warnings"]
-            .to_string()
-            .contains("ReplicaSet/web-7d9f8"),
+        stolen["response"]["warnings"].to_string().contains(
+            "held by running ReplicaSet/web-7d9f8 (usually: ReplicaSet via kube-controller-manager)"
+        ),
         "{stolen}"
     );
     // In a namespace the cache knows nothing of, there is no usual to compare with.

@@ -141,7 +141,8 @@ impl PodCache {
                     && subject.operation.as_deref() == Some("CREATE") =>
             {
                 // Only what the creation rule reads: the namespace for a person (a walk over
-                // its pods, rare), the token's holder for a service account.
+                // its pods, rare), the token's holder for a service account (and the namespace
+                // when a workload holds it).
                 let Some(requester) = subject.requester.as_ref() else {
                     return context;
                 };
@@ -151,6 +152,10 @@ impl PodCache {
                         if let Some((ns, name)) = account.split_once(':') {
                             context.requester_workload =
                                 self.holder(ns, name, requester.pod.as_deref());
+                        }
+                        // The message names the namespace's usual creators.
+                        if context.requester_workload.is_some() {
+                            context.namespace = self.namespace(namespace);
                         }
                     }
                     None if !user.starts_with("system:") && !user.is_empty() => {

@@ -122,8 +122,8 @@ fn unexpected_creation(rules: &UnexpectedCreation, subject: &Subject, out: &mut 
         out.raise(
             &rules.rule,
             format!(
-                "{what} created in namespace {namespace} with the token of service account \
-                 {account}, which running workload {workload} holds{creators}"
+                "{what} in {namespace} made with the token of service account {account}, held \
+                 by running {workload}{creators}"
             ),
         );
         return;
@@ -134,8 +134,8 @@ fn unexpected_creation(rules: &UnexpectedCreation, subject: &Subject, out: &mut 
             out.raise(
                 &rules.rule,
                 format!(
-                    "{what} created by {user} in namespace {namespace}, where all {} running \
-                     pods are controller-managed{creators}",
+                    "{what} in {namespace} made by {user}, where all {} running pods are \
+                     controller-managed{creators}",
                     summary.pods
                 ),
             );
