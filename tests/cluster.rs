@@ -66,24 +66,27 @@ fn seed(api: &FakeApi) {
     api.put_pod(done);
 }
 
-async fn client(api: &FakeApi, dir: &std::path::Path) -> kube::Client {
-    reconguard::cluster::client(Some(&api.kubeconfig(dir)))
+/// A pod cache of `namespaces` (empty: all) kept by a watch of the fake API server.
+async fn watch_pods(api: &FakeApi, namespaces: Vec<String>) -> (Arc<PodCache>, Arc<Counting>) {
+    let dir = tempfile::tempdir().unwrap();
+    let client = reconguard::cluster::client(Some(&api.kubeconfig(dir.path())))
         .await
-        .unwrap()
+        .unwrap();
+    let cache = Arc::new(PodCache::new(namespaces));
+    let observer = Arc::new(Counting::default());
+    tokio::spawn(reconguard::cluster::pods::run(
+        client,
+        cache.clone(),
+        observer.clone(),
+    ));
+    (cache, observer)
 }
 
 #[tokio::test]
 async fn the_cache_lists_watches_and_relists_after_410_gone() {
     let api = FakeApi::start().await;
     seed(&api);
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Arc::new(PodCache::new(vec![]));
-    let observer = Arc::new(Counting::default());
-    tokio::spawn(reconguard::cluster::pods::run(
-        client(&api, dir.path()).await,
-        cache.clone(),
-        observer.clone(),
-    ));
+    let (cache, observer) = watch_pods(&api, vec![]).await;
     eventually("the first list", || async { cache.synced() }).await;
     // Finished pods are left out by the field selector.
     assert_eq!(cache.len(), 4);
@@ -151,13 +154,7 @@ async fn the_cache_lists_watches_and_relists_after_410_gone() {
 async fn a_cache_of_selected_namespaces_speaks_only_for_them() {
     let api = FakeApi::start().await;
     seed(&api);
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Arc::new(PodCache::new(vec!["shop".into()]));
-    tokio::spawn(reconguard::cluster::pods::run(
-        client(&api, dir.path()).await,
-        cache.clone(),
-        Arc::new(Counting::default()),
-    ));
+    let (cache, _) = watch_pods(&api, vec!["shop".into()]).await;
     eventually("the list", || async { cache.synced() }).await;
     assert!(cache.get("mon", "exporter-x1").is_none());
     assert_eq!(
@@ -174,26 +171,12 @@ async fn a_cache_of_selected_namespaces_speaks_only_for_them() {
 }
 
 fn exec_review(uid: &str, ns: &str, pod: &str, argv: &[&str], dry_run: bool) -> Value {
-    json!({
-        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-        "request": {
-            "uid": uid,
-            "kind": {"group": "", "version": "v1", "kind": "PodExecOptions"},
-            "resource": {"group": "", "version": "v1", "resource": "pods"},
-            "subResource": "exec", "name": pod, "namespace": ns, "operation": "CONNECT",
-            "userInfo": {"username": "mallory@example.com", "groups": ["system:authenticated"]},
-            "object": {"kind": "PodExecOptions", "apiVersion": "v1", "stdout": true,
-                       "stderr": true, "container": "app", "command": argv},
-            "dryRun": dry_run,
-        }
-    })
+    let user = common::user_info("mallory@example.com", None);
+    common::exec_review(uid, ns, pod, user, argv, dry_run)
 }
 
 fn create_review(uid: &str, ns: &str, name: &str, user: &str, extra: Option<&str>) -> Value {
-    let mut user_info = json!({"username": user, "groups": ["system:authenticated"]});
-    if let Some(p) = extra {
-        user_info["extra"] = json!({"authentication.kubernetes.io/pod-name": [p]});
-    }
+    let user_info = common::user_info(user, extra);
     json!({
         "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
         "request": {
@@ -642,13 +625,7 @@ async fn ten_thousand_pods_are_held_in_small_projections() {
     let pod_bytes = serde_json::to_vec(&realistic_pod("team-0", 1))
         .unwrap()
         .len();
-    let dir = tempfile::tempdir().unwrap();
-    let cache = Arc::new(PodCache::new(vec![]));
-    tokio::spawn(reconguard::cluster::pods::run(
-        client(&api, dir.path()).await,
-        cache.clone(),
-        Arc::new(Counting::default()),
-    ));
+    let (cache, _) = watch_pods(&api, vec![]).await;
     // Longer than `eventually`'s 15 s: a debug build under a loaded CI machine.
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     while !cache.synced() && std::time::Instant::now() < deadline {

@@ -8,27 +8,12 @@ mod common;
 use std::time::Duration;
 
 use common::server::*;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// An exec review as the API server sends it, from `user` (and the pod its token is bound to).
 fn exec(uid: &str, user: &str, pod: Option<&str>, argv: &[&str], dry_run: bool) -> Value {
-    let mut user_info = json!({"username": user, "groups": ["system:authenticated"]});
-    if let Some(pod) = pod {
-        user_info["extra"] = json!({"authentication.kubernetes.io/pod-name": [pod]});
-    }
-    json!({
-        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-        "request": {
-            "uid": uid,
-            "kind": {"group": "", "version": "v1", "kind": "PodExecOptions"},
-            "resource": {"group": "", "version": "v1", "resource": "pods"},
-            "subResource": "exec", "name": "web-0", "namespace": "shop", "operation": "CONNECT",
-            "userInfo": user_info,
-            "object": {"kind": "PodExecOptions", "apiVersion": "v1", "stdout": true,
-                       "stderr": true, "container": "app", "command": argv},
-            "dryRun": dry_run,
-        }
-    })
+    let user = common::user_info(user, pod);
+    common::exec_review(uid, "shop", "web-0", user, argv, dry_run)
 }
 
 const SEQUENCE: [&[&str]; 4] = [

@@ -45,3 +45,37 @@ pub fn parse_action(s: &str) -> Action {
         other => panic!("unknown action {other}"),
     }
 }
+
+/// userInfo as the API server sends it; `bound_pod`: the pod a service-account token was bound
+/// to (`authentication.kubernetes.io/pod-name`).
+pub fn user_info(user: &str, bound_pod: Option<&str>) -> Value {
+    let mut info = json!({"username": user, "groups": ["system:authenticated"]});
+    if let Some(pod) = bound_pod {
+        info["extra"] = json!({"authentication.kubernetes.io/pod-name": [pod]});
+    }
+    info
+}
+
+/// A `pods/exec` CONNECT review as the API server sends it, into container `app` of `ns/pod`.
+pub fn exec_review(
+    uid: &str,
+    ns: &str,
+    pod: &str,
+    user_info: Value,
+    argv: &[&str],
+    dry_run: bool,
+) -> Value {
+    json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {
+            "uid": uid,
+            "kind": {"group": "", "version": "v1", "kind": "PodExecOptions"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "subResource": "exec", "name": pod, "namespace": ns, "operation": "CONNECT",
+            "userInfo": user_info,
+            "object": {"kind": "PodExecOptions", "apiVersion": "v1", "stdout": true,
+                       "stderr": true, "container": "app", "command": argv},
+            "dryRun": dry_run,
+        }
+    })
+}
