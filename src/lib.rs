@@ -14,6 +14,7 @@ pub mod context;
 pub mod correlate;
 pub mod decision;
 pub mod detect;
+pub mod mask;
 pub mod norm;
 pub mod policy;
 pub mod review;

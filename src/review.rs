@@ -93,6 +93,7 @@ pub fn response(req: &AdmissionRequest<RawObject>, decision: &Decision) -> Admis
 
 /// A review that was well-formed but whose object could not be judged: refused with 400.
 pub fn invalid_object(req: &AdmissionRequest<RawObject>, why: &str) -> AdmissionResponse {
+    let why = crate::mask::text(why);
     let mut resp =
         AdmissionResponse::from(req).deny(format!("reconguard cannot judge this request: {why}"));
     resp.result.code = 400;

@@ -160,6 +160,16 @@ pub struct Requester {
     pub pod: Option<String>,
 }
 
+impl Requester {
+    /// `(namespace, name)` when the requester is a service account
+    /// (`system:serviceaccount:NAMESPACE:NAME`).
+    pub fn service_account(&self) -> Option<(&str, &str)> {
+        self.username
+            .strip_prefix("system:serviceaccount:")?
+            .split_once(':')
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Subject {
     /// The object's kind (Pod, Deployment, PodExecOptions...).
@@ -189,27 +199,26 @@ impl Subject {
         }
     }
 
-    /// `namespace/name` of the service account: the pod's for pod specs, the requester's (when it
-    /// is one) for exec and attach.
-    pub fn service_account(&self) -> Option<String> {
+    /// `namespace/name` of the service account that sent the request, when one did.
+    pub fn requester_service_account(&self) -> Option<String> {
+        let (ns, name) = self.requester.as_ref()?.service_account()?;
+        Some(format!("{ns}/{name}"))
+    }
+
+    /// `namespace/name` of the service account a Pod or workload template runs as (`default`
+    /// when unnamed). `None` for kubectl debug: its container is the requester's, not the pod's.
+    pub fn pod_service_account(&self) -> Option<String> {
         match &self.body {
-            SubjectBody::Pod(pod) => {
+            SubjectBody::Pod(pod) if pod.scope == PodScope::All => {
                 let sa = pod
                     .spec
                     .service_account_name
-                    .clone()
-                    .unwrap_or_else(|| "default".to_string());
-                Some(format!(
-                    "{}/{sa}",
-                    self.namespace.clone().unwrap_or_default()
-                ))
+                    .as_deref()
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or("default");
+                Some(format!("{}/{sa}", self.namespace.as_deref()?))
             }
-            _ => {
-                let user = &self.requester.as_ref()?.username;
-                let rest = user.strip_prefix("system:serviceaccount:")?;
-                let (ns, name) = rest.split_once(':')?;
-                Some(format!("{ns}/{name}"))
-            }
+            _ => None,
         }
     }
 }

@@ -717,3 +717,252 @@ async fn pod_cache_memory() {
     );
     assert!(full > empty);
 }
+
+/// One credential per form the masking knows (`reconguard::mask::forms`), as it would sit in a
+/// command line, with a part of it that must never come back out.
+fn credentials() -> Vec<(&'static str, Vec<&'static str>, &'static str)> {
+    vec![
+        (
+            "authorization-scheme",
+            vec!["Authorization: Bearer abcDEF1234567890xyz"],
+            "abcDEF1234567890",
+        ),
+        (
+            "secret-header",
+            vec!["X-Vault-Token: hvs.CAESIJx9abcdef"],
+            "hvs.CAESIJx9",
+        ),
+        ("secret-variable", vec!["PGPASSWORD=s3cr3tPassw0rd"], "s3cr3tPassw0rd"),
+        ("secret-option", vec!["--password=hunter22hunter"], "hunter22hunter"),
+        (
+            "url-password",
+            vec!["https://bob:Sup3rSecretPw@git.example/x"],
+            "Sup3rSecretPw",
+        ),
+        (
+            "pem-private-key",
+            vec!["-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7xQz\n-----END RSA PRIVATE KEY-----"],
+            "MIIEowIBAAKCAQEA7xQz",
+        ),
+        (
+            "jwt",
+            vec!["eyJhbGciOiJSUzI1NiIs.eyJpc3MiOiJrdWJlcm5ldGVz.c2lnbmF0dXJl"],
+            "eyJpc3MiOiJrdWJlcm5ldGVz",
+        ),
+        ("aws-access-key-id", vec!["AKIAIOSFODNN7EXAMPLE"], "AKIAIOSFODNN7EXAMPLE"),
+        (
+            "forge-token",
+            vec!["ghp_0123456789abcdefghijABCDEFGHIJ012345"],
+            "ghp_0123456789abcdefghij",
+        ),
+        (
+            reconguard::mask::SECRET_OPTION_ARGUMENT,
+            vec!["--token", "s3cretTokenValue99"],
+            "s3cretTokenValue99",
+        ),
+    ]
+}
+
+/// A command that carries `credential` and raises a finding that quotes it: a scan (denied) or
+/// a process listing (annotated).
+fn carrying(program: &[&'static str], credential: &[&'static str]) -> Vec<&'static str> {
+    let mut argv = vec![program[0]];
+    argv.extend_from_slice(credential);
+    argv.extend_from_slice(&program[1..]);
+    argv
+}
+
+/// Every text reconguard writes, for requests that carry a credential in every form the masking
+/// knows: the response's message, warnings and audit annotations, the decision log, Event notes,
+/// `evaluate`, `scan` and its PolicyReports, and `validate`. None of them gives a secret back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_credential_comes_back_out_of_any_output() {
+    let forms = credentials();
+    let known: std::collections::BTreeSet<&str> = reconguard::mask::forms().into_iter().collect();
+    let sent: std::collections::BTreeSet<&str> = forms.iter().map(|(f, _, _)| *f).collect();
+    assert_eq!(known, sent, "every form the masking knows is sent");
+    let scan = ["nmap", "10.0.0.0/24"];
+    let listing = ["ps", "aux"];
+    let leaks = |what: &str, text: &str| {
+        for (form, _, secret) in &forms {
+            assert!(
+                !text.contains(secret),
+                "{what} gives back a {form} credential: {text}"
+            );
+        }
+    };
+
+    let api = FakeApi::start().await;
+    let kube_dir = tempfile::tempdir().unwrap();
+    let kubeconfig = api.kubeconfig(kube_dir.path());
+    let server = Server::start({
+        let kubeconfig = kubeconfig.clone();
+        move |c, _| {
+            c.cluster.kubeconfig = Some(kubeconfig);
+            c.cluster.events = Some(reconguard::cluster::events::EventSettings {
+                dedupe: Duration::from_secs(300),
+                per_second: 100.0,
+                burst: 100,
+                instance: Some("reconguard-test".into()),
+            });
+            c.log_all_decisions = true;
+        }
+    })
+    .await;
+    let client = h2_client(&server.ca_pem);
+    let url = server.url("/validate");
+    let mut reviews = Vec::new();
+    for (i, (form, credential, _)) in forms.iter().enumerate() {
+        for (j, program) in [&scan[..], &listing[..]].into_iter().enumerate() {
+            let argv = carrying(program, credential);
+            let review = exec_review(
+                &format!("u{i}-{j}"),
+                "shop",
+                &format!("web-{i}-{j}"),
+                &argv,
+                false,
+            );
+            let (_, _, answer) = post(&client, &url, &review).await;
+            let response = &answer["response"];
+            // Judged, and quoted where the credential was: the masking had something to do.
+            assert_eq!(response["allowed"], j != 0, "{form}: {answer}");
+            assert!(
+                answer.to_string().contains("[REDACTED]"),
+                "{form}: {answer}"
+            );
+            leaks("the response", &answer.to_string());
+            reviews.push(review);
+        }
+    }
+    eventually("an Event per denial", || async {
+        api.all("apis/events.k8s.io/v1", "events").len() >= forms.len()
+    })
+    .await;
+    for event in api.all("apis/events.k8s.io/v1", "events") {
+        leaks("an Event", &event.to_string());
+    }
+
+    // validate: an example of the operator's own that carries every credential.
+    let layer = server.dir.path().join("examples.yaml");
+    let examples: Vec<Value> = forms
+        .iter()
+        .map(|(form, credential, _)| json!({"name": format!("leak-{form}"), "exec": carrying(&scan, credential)}))
+        .collect();
+    std::fs::write(
+        &layer,
+        serde_json::to_string(
+            &json!({"apiVersion": "reconguard.io/v1alpha1", "kind": "Policy",
+            "rules": {"exec-network-scan": {"examples": {"fires": {"add": examples}}}}}),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let ca = server.dir.path().join("ca.crt");
+    std::fs::write(&ca, &server.ca_pem).unwrap();
+    let bin = env!("CARGO_BIN_EXE_reconguard");
+    let validate = tokio::task::spawn_blocking({
+        let (url, ca, layer) = (url.clone(), ca.clone(), layer.clone());
+        move || {
+            std::process::Command::new(bin)
+                .args(["validate", "--webhook", &url, "--ca"])
+                .arg(&ca)
+                .arg("--policy")
+                .arg(&layer)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    let validated = String::from_utf8_lossy(&validate.stdout);
+    assert!(
+        validated.contains("leak-") || validated.contains("[REDACTED]"),
+        "{validated}"
+    );
+    assert!(
+        validated.matches("[REDACTED]").count() >= forms.len(),
+        "{validated}"
+    );
+    leaks("validate", &validated);
+    leaks(
+        "validate's errors",
+        &String::from_utf8_lossy(&validate.stderr),
+    );
+
+    let dir = server.stop().await.unwrap();
+    let (log, entries) = decision_log(dir.path());
+    let ours = entries
+        .iter()
+        .filter(|e| {
+            !e["uid"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("reconguard-validate")
+        })
+        .count();
+    assert_eq!(ours, 2 * forms.len(), "{log}");
+    leaks("the decision log", &log);
+
+    // evaluate, as text and as JSON, on the same reviews.
+    let file = kube_dir.path().join("reviews.yaml");
+    let documents: Vec<String> = reviews.iter().map(Value::to_string).collect();
+    std::fs::write(&file, documents.join("\n")).unwrap();
+    for format in ["text", "json"] {
+        let out = std::process::Command::new(bin)
+            .args(["evaluate", "--format", format])
+            .arg(&file)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+        assert!(
+            stdout.matches("[REDACTED]").count() >= 2 * forms.len(),
+            "{stdout}"
+        );
+        leaks("evaluate", &stdout);
+    }
+
+    // scan and its PolicyReports: pods whose probes and commands carry the credentials.
+    for (i, (_, credential, _)) in forms.iter().enumerate() {
+        let spec = json!({"containers": [{"name": "app", "image": "registry.example/web:1.0",
+            "command": carrying(&scan, credential),
+            "readinessProbe": {"exec": {"command": carrying(&listing, credential)}}}]});
+        api.put_pod(pod("leaky", &format!("bare-{i}"), spec, None));
+    }
+    for format in ["text", "json"] {
+        let out = tokio::task::spawn_blocking({
+            let kubeconfig = kubeconfig.clone();
+            move || {
+                std::process::Command::new(bin)
+                    .args([
+                        "scan",
+                        "--policy-reports",
+                        "--format",
+                        format,
+                        "--kubeconfig",
+                    ])
+                    .arg(&kubeconfig)
+                    .output()
+                    .unwrap()
+            }
+        })
+        .await
+        .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{stdout}");
+        assert!(
+            stdout.matches("[REDACTED]").count() >= forms.len(),
+            "{stdout}"
+        );
+        leaks("scan", &stdout);
+        leaks("scan's errors", &String::from_utf8_lossy(&out.stderr));
+    }
+    let reports = api.all("apis/wgpolicyk8s.io/v1alpha2", "policyreports");
+    let leaky = reports
+        .iter()
+        .find(|r| r["metadata"]["namespace"] == "leaky")
+        .expect("a report for the namespace");
+    assert!(leaky.to_string().contains("[REDACTED]"), "{leaky}");
+    leaks("a PolicyReport", &leaky.to_string());
+}

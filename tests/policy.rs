@@ -164,6 +164,133 @@ fn exemptions_match_exactly_or_by_explicit_glob() {
     assert_eq!(d.action, Action::Deny);
 }
 
+/// A review of `object` (a Pod or a workload) created in `ns` by `user`.
+fn create_review(ns: &str, user: &str, object: serde_json::Value) -> serde_json::Value {
+    let (group, kind, resource) = match object["kind"].as_str() {
+        Some("Deployment") => ("apps", "Deployment", "deployments"),
+        _ => ("", "Pod", "pods"),
+    };
+    json!({
+        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {
+            "uid": "u-create", "kind": {"group": group, "version": "v1", "kind": kind},
+            "resource": {"group": group, "version": "v1", "resource": resource},
+            "name": "p", "namespace": ns, "operation": "CREATE",
+            "userInfo": {"username": user, "groups": ["system:authenticated"]},
+            "object": object,
+        }
+    })
+}
+
+/// A privileged hostPID pod spec running as service account `sa`.
+fn escape_spec(sa: &str) -> serde_json::Value {
+    json!({"serviceAccountName": sa, "hostPID": true,
+           "containers": [{"name": "c", "image": "busybox", "securityContext": {"privileged": true}}]})
+}
+
+/// Who asks is vouched for by the API server; the service account a pod names is written by
+/// whoever creates the pod. The two selectors are separate, and the one of earlier releases,
+/// which read the second for pods, no longer loads.
+#[test]
+fn service_account_exemptions_tell_who_asks_from_what_a_pod_names() {
+    let pod = |ns: &str, sa: &str| {
+        json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "p", "namespace": ns}, "spec": escape_spec(sa)})
+    };
+    let deployment = |ns: &str, sa: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "d", "namespace": ns},
+        "spec": {"selector": {"matchLabels": {"a": "b"}},
+                 "template": {"metadata": {"labels": {"a": "b"}}, "spec": escape_spec(sa)}}})
+    };
+    let scan = ["nmap", "-sS", "10.0.0.0/24"];
+    let deployer = "system:serviceaccount:ci:deployer";
+
+    let requester = with(|v| {
+        v["exemptions"] =
+            json!([{"name": "ci-deployer", "requesterServiceAccounts": ["ci/deployer"]}])
+    })
+    .unwrap();
+    // Naming the exempted account in a pod or a template is no way in.
+    for object in [pod("ci", "deployer"), deployment("ci", "deployer")] {
+        let d = judge_value(&requester, &create_review("ci", "mallory", object));
+        assert_eq!(d.action, Action::Deny, "{d:?}");
+        assert!(d.exemptions.is_empty(), "{:?}", d.exemptions);
+    }
+    // The account itself, asking: exempted, for a pod and for an exec.
+    let d = judge_value(
+        &requester,
+        &create_review("ci", deployer, pod("ci", "builder")),
+    );
+    assert_eq!(
+        (d.action, d.exemption.as_deref()),
+        (Action::Allow, Some("ci-deployer"))
+    );
+    let d = judge_value(&requester, &exec_review("ci", deployer, &[], &scan));
+    assert_eq!(
+        (d.action, d.exemption.as_deref()),
+        (Action::Allow, Some("ci-deployer"))
+    );
+    let d = judge_value(
+        &requester,
+        &exec_review("ci", "system:serviceaccount:ci:deployer2", &[], &scan),
+    );
+    assert_eq!(d.action, Action::Deny);
+
+    // The pod's own account, where the admin asks for exactly that: Pods and templates of that
+    // namespace, never an exec by the account, never another namespace.
+    let pod_sa = with(|v| {
+        v["exemptions"] = json!([{"name": "agent", "podServiceAccounts": ["ci/deployer"]}])
+    })
+    .unwrap();
+    for object in [pod("ci", "deployer"), deployment("ci", "deployer")] {
+        let d = judge_value(&pod_sa, &create_review("ci", "mallory", object));
+        assert_eq!(d.exemption.as_deref(), Some("agent"), "{d:?}");
+    }
+    let d = judge_value(
+        &pod_sa,
+        &create_review("ci2", "mallory", pod("ci2", "deployer")),
+    );
+    assert_eq!(d.action, Action::Deny);
+    let d = judge_value(&pod_sa, &exec_review("ci", deployer, &[], &scan));
+    assert_eq!(d.action, Action::Deny);
+    // kubectl debug adds the requester's container to the pod: the pod's account exempts nothing.
+    let mut debug: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("tests/corpus/ephemeralcontainers-hostpid.json").unwrap(),
+    )
+    .unwrap();
+    debug["request"]["namespace"] = json!("ci");
+    debug["request"]["object"]["metadata"]["namespace"] = json!("ci");
+    debug["request"]["object"]["spec"]["serviceAccountName"] = json!("deployer");
+    let d = judge_value(&pod_sa, &debug);
+    assert_eq!(d.action, Action::Deny, "{d:?}");
+    assert!(d.exemptions.is_empty());
+
+    // Written for the old meaning: refused, with what changed and how to write it now.
+    let e = error_text(with(|v| {
+        v["exemptions"] = json!([{"name": "old", "serviceAccounts": ["ci/deployer"]}])
+    }));
+    assert!(
+        e.contains("exemptions[0].serviceAccounts")
+            && e.contains("requesterServiceAccounts")
+            && e.contains("podServiceAccounts"),
+        "{e}"
+    );
+    assert!(
+        !e.contains("needs at least one selector"),
+        "one problem, not two: {e}"
+    );
+    for bad in ["deployer", "ci/", "/deployer", "ci/a/b"] {
+        let e = error_text(with(|v| {
+            v["exemptions"] = json!([{"name": "x", "podServiceAccounts": [bad]}])
+        }));
+        assert!(
+            e.contains("exemptions[0].podServiceAccounts[0]"),
+            "{bad}: {e}"
+        );
+    }
+}
+
 #[test]
 fn requester_controlled_fields_do_not_exempt_unless_configured() {
     let hostile = json!({"apiVersion": "v1", "kind": "Pod",

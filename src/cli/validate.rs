@@ -100,14 +100,17 @@ pub async fn validate(
                             Ok(answer) if status.is_success() => {
                                 verdict(id, must_raise, &answer, visible)
                             }
-                            _ => Verdict::Error(format!("HTTP {status}: {text}")),
+                            _ => Verdict::Error(format!(
+                                "HTTP {status}: {}",
+                                crate::mask::text(&text)
+                            )),
                         }
                     }
                 };
                 outcomes.push(Outcome {
                     rule: id.clone(),
                     path,
-                    example: describe(example),
+                    example: crate::mask::text(&describe(example)).into_owned(),
                     verdict,
                 });
             }

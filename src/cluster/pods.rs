@@ -147,12 +147,10 @@ impl PodCache {
                     return context;
                 };
                 let user = requester.username.as_str();
-                match user.strip_prefix("system:serviceaccount:") {
-                    Some(account) => {
-                        if let Some((ns, name)) = account.split_once(':') {
-                            context.requester_workload =
-                                self.holder(ns, name, requester.pod.as_deref());
-                        }
+                match requester.service_account() {
+                    Some((ns, name)) => {
+                        context.requester_workload =
+                            self.holder(ns, name, requester.pod.as_deref());
                         // The message names the namespace's usual creators.
                         if context.requester_workload.is_some() {
                             context.namespace = self.namespace(namespace);

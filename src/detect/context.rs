@@ -115,10 +115,10 @@ fn unexpected_creation(rules: &UnexpectedCreation, subject: &Subject, out: &mut 
         .map(|n| usual(&n.creators))
         .unwrap_or_default();
     out.in_container(None);
-    if let (Some(account), Some(workload)) = (
-        user.strip_prefix("system:serviceaccount:"),
-        &context.requester_workload,
-    ) {
+    if let (Some((sa_namespace, sa_name)), Some(workload)) =
+        (requester.service_account(), &context.requester_workload)
+    {
+        let account = format!("{sa_namespace}:{sa_name}");
         out.raise(
             &rules.rule,
             format!(

@@ -22,6 +22,16 @@ use crate::norm::host_path::HostPath;
 use crate::norm::image::ImageRef;
 use crate::norm::pattern::{Pattern, WordSet};
 
+/// Why `serviceAccounts` no longer loads, and what to write instead. It matched a pod's own
+/// `spec.serviceAccountName` for pod specs and the requester for everything else. Read either
+/// way, an old policy would keep the hole or widen it (to pods the account itself creates).
+const SERVICE_ACCOUNTS_SPLIT: &str = "is no longer read: it matched a pod's own \
+     spec.serviceAccountName, which whoever creates the pod writes. Write \
+     `requesterServiceAccounts: [ns/name]` for the service account that sends the request \
+     (from the API server's userInfo), or `podServiceAccounts: [ns/name]` for the one a Pod or \
+     workload template runs as (anyone who may create pods in ns can name it: narrow it with \
+     `rules` and `images`)";
+
 struct Checker {
     problems: Vec<Problem>,
     rules: BTreeSet<String>,
@@ -216,27 +226,36 @@ pub(super) fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
                 format!("duplicate name {:?}", e.name),
             );
         }
+        if e.service_accounts.is_some() {
+            c.problem(format!("{path}.serviceAccounts"), SERVICE_ACCOUNTS_SPLIT);
+        }
         let selectors = e.namespaces.len()
             + e.users.len()
             + e.groups.len()
-            + e.service_accounts.len()
+            + e.requester_service_accounts.len()
+            + e.pod_service_accounts.len()
             + e.images.len()
             + e.pod_labels.len();
-        if selectors == 0 {
+        if selectors == 0 && e.service_accounts.is_none() {
             c.problem(
                 path.clone(),
-                "needs at least one selector (namespaces, users, groups, serviceAccounts, images, podLabels); an exemption of everything is mode: off",
+                "needs at least one selector (namespaces, users, groups, requesterServiceAccounts, podServiceAccounts, images, podLabels); an exemption of everything is mode: off",
             );
         }
         for (j, r) in e.rules.iter().enumerate() {
             c.rule_exists(format!("{path}.rules[{j}]"), r);
         }
-        for (j, sa) in e.service_accounts.iter().enumerate() {
-            if !sa.contains('/') {
-                c.problem(
-                    format!("{path}.serviceAccounts[{j}]"),
-                    "must be namespace/name",
-                );
+        for (field, accounts) in [
+            ("requesterServiceAccounts", &e.requester_service_accounts),
+            ("podServiceAccounts", &e.pod_service_accounts),
+        ] {
+            for (j, sa) in accounts.iter().enumerate() {
+                if sa
+                    .split_once('/')
+                    .is_none_or(|(ns, name)| ns.is_empty() || name.is_empty() || name.contains('/'))
+                {
+                    c.problem(format!("{path}.{field}[{j}]"), "must be namespace/name");
+                }
             }
         }
         let pod_labels = e
@@ -252,9 +271,14 @@ pub(super) fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
             namespaces: c.patterns(&format!("{path}.namespaces"), &e.namespaces, false),
             users: c.patterns(&format!("{path}.users"), &e.users, false),
             groups: c.patterns(&format!("{path}.groups"), &e.groups, false),
-            service_accounts: c.patterns(
-                &format!("{path}.serviceAccounts"),
-                &e.service_accounts,
+            requester_service_accounts: c.patterns(
+                &format!("{path}.requesterServiceAccounts"),
+                &e.requester_service_accounts,
+                true,
+            ),
+            pod_service_accounts: c.patterns(
+                &format!("{path}.podServiceAccounts"),
+                &e.pod_service_accounts,
                 true,
             ),
             images: c.patterns(&format!("{path}.images"), &e.images, true),

@@ -18,20 +18,26 @@ pub struct Exemption {
     pub namespaces: Vec<Pattern>,
     pub users: Vec<Pattern>,
     pub groups: Vec<Pattern>,
-    pub service_accounts: Vec<Pattern>,
+    pub requester_service_accounts: Vec<Pattern>,
+    pub pod_service_accounts: Vec<Pattern>,
     pub images: Vec<Pattern>,
     pub pod_labels: Vec<(String, Pattern)>,
     pub rules: HashSet<String>,
 }
 
 /// What an exemption is matched against: only fields the API server or the admin vouches for,
-/// plus labels and images where the admin named them explicitly.
+/// plus what the pod's writer chose (labels, images, its service account) where the admin
+/// named exactly that selector.
 #[derive(Debug, Default, Clone)]
 pub struct ExemptionInput<'a> {
     pub namespace: Option<&'a str>,
     pub user: Option<&'a str>,
     pub groups: &'a [String],
-    pub service_account: Option<&'a str>,
+    /// `namespace/name` of the requesting service account, from userInfo.
+    pub requester_service_account: Option<&'a str>,
+    /// `namespace/name` of the service account a Pod or template runs as; `None` for
+    /// everything else, kubectl debug included.
+    pub pod_service_account: Option<&'a str>,
     pub images: &'a [String],
     pub labels: Option<&'a std::collections::BTreeMap<String, String>>,
 }
@@ -44,7 +50,11 @@ impl Exemption {
         one(&self.namespaces, input.namespace)
             && one(&self.users, input.user)
             && (self.groups.is_empty() || input.groups.iter().any(|g| any_matches(&self.groups, g)))
-            && one(&self.service_accounts, input.service_account)
+            && one(
+                &self.requester_service_accounts,
+                input.requester_service_account,
+            )
+            && one(&self.pod_service_accounts, input.pod_service_account)
             && (self.images.is_empty()
                 || (!input.images.is_empty()
                     && input.images.iter().all(|i| any_matches(&self.images, i))))

@@ -452,10 +452,19 @@ pub struct ExemptionSpec {
     pub users: Vec<String>,
     #[serde(default)]
     pub groups: Vec<String>,
-    /// `namespace/name`: the pod's service account for pod specs, the requesting service account
-    /// for exec and attach.
+    /// `namespace/name` of the service account that sends the request (the API server's
+    /// `userInfo`, which the requester cannot choose), for every kind of request.
     #[serde(default)]
-    pub service_accounts: Vec<String>,
+    pub requester_service_accounts: Vec<String>,
+    /// `namespace/name` of the service account a pod runs as (`spec.serviceAccountName` of a
+    /// Pod or a workload's template; never a kubectl debug). Whoever may create pods in that
+    /// namespace can write the name, so the field says whose choice it is.
+    #[serde(default)]
+    pub pod_service_accounts: Vec<String>,
+    /// The selector of earlier releases, which matched the pod's own service account for pod
+    /// specs: refused on load with how to write it now (see `compile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_accounts: Option<serde_json::Value>,
     /// Matched against every container image of the pod (all must match). Not used for exec and
     /// attach, whose requests do not carry the image.
     #[serde(default)]

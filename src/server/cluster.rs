@@ -254,7 +254,8 @@ pub fn notice(policy: &Policy, subject: &Subject, decision: &Decision) -> Option
         },
         reason: reason.to_string(),
         action: action.to_string(),
-        note: format!(
+        // The finding is masked already; the note is masked whole, as every text that leaves.
+        note: crate::mask::text(&format!(
             "{action} by {user} {} by reconguard (score {}): {} [{}]",
             match reason {
                 "Denied" => "denied",
@@ -264,7 +265,8 @@ pub fn notice(policy: &Policy, subject: &Subject, decision: &Decision) -> Option
             decision.score,
             top.message,
             rules.join(", ")
-        ),
+        ))
+        .into_owned(),
         rule: top.rule.clone(),
     })
 }

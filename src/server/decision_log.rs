@@ -1,6 +1,7 @@
 //! The decision log: one JSON line per annotate or deny decision (or per decision, when asked),
 //! with what an investigator needs: who, where, what ran, what was decided and why. Secrets in
-//! argv and messages are masked and argv is cut at a stated length (`redact`); lines wait for the
+//! argv and the proxy path are masked (`crate::mask`; findings come masked) and argv is cut at a
+//! stated length; lines wait for the
 //! writer thread in a buffer bounded in lines and in bytes, which it writes out in batches.
 
 use std::io::Write;
@@ -11,7 +12,6 @@ use std::time::Duration;
 use kube::core::admission::AdmissionRequest;
 use serde::Serialize;
 
-use super::redact::{argv_for_log, redact};
 use crate::admission::RawObject;
 use crate::decision::{Decision, ExemptionHit, Finding};
 use crate::subject::{Subject, SubjectBody};
@@ -50,7 +50,7 @@ struct Entry<'a> {
     exemption: Option<&'a str>,
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     exemptions: &'a [ExemptionHit],
-    findings: Vec<Finding>,
+    findings: &'a [Finding],
 }
 
 /// Lines waiting for the writer thread; beyond this, lines are dropped and counted rather than
@@ -85,6 +85,39 @@ pub struct DecisionLog {
     all: bool,
     /// Counts lines dropped because the writer fell behind (a metric the server exports).
     dropped: prometheus::IntCounter,
+}
+
+/// Bytes of argv kept per argument and in total.
+pub const MAX_ARG_BYTES: usize = 1024;
+pub const MAX_ARGV_BYTES: usize = 4096;
+
+/// argv as the decision log keeps it (masked, each argument and the whole cut at a stated
+/// length), and the original length in bytes when it was cut.
+fn argv_for_log(argv: &[String]) -> (Vec<String>, Option<usize>) {
+    let original: usize = argv.iter().map(String::len).sum();
+    let mut kept = Vec::new();
+    let mut total = 0usize;
+    let mut cut = false;
+    for masked in crate::mask::argv(argv) {
+        let room = MAX_ARGV_BYTES.saturating_sub(total).min(MAX_ARG_BYTES);
+        if room == 0 {
+            cut = true;
+            break;
+        }
+        let piece = if masked.len() > room {
+            cut = true;
+            let mut end = room;
+            while !masked.is_char_boundary(end) {
+                end -= 1;
+            }
+            format!("{}…", &masked[..end])
+        } else {
+            masked
+        };
+        total += piece.len();
+        kept.push(piece);
+    }
+    (kept, cut.then_some(original))
 }
 
 /// The writer thread: waits for a first line, gives the batch `BATCH_DELAY` to grow, writes it.
@@ -182,7 +215,10 @@ impl DecisionLog {
             _ => (None, None, None, None),
         };
         let (proxy_path, ports) = match &subject.body {
-            SubjectBody::Proxy(p) => (Some(redact(&crate::detect::shorten(&p.path, 1024))), None),
+            SubjectBody::Proxy(p) => (
+                Some(crate::mask::text(&crate::detect::shorten(&p.path, 1024)).into_owned()),
+                None,
+            ),
             SubjectBody::PortForward(f) => (None, Some(f.ports.as_slice())),
             _ => (None, None),
         };
@@ -214,14 +250,7 @@ impl DecisionLog {
             would_deny: decision.would_deny,
             exemption: decision.exemption.as_deref(),
             exemptions: &decision.exemptions,
-            findings: decision
-                .findings
-                .iter()
-                .map(|f| Finding {
-                    message: redact(&f.message),
-                    ..f.clone()
-                })
-                .collect(),
+            findings: &decision.findings,
         };
         let Ok(mut line) = serde_json::to_vec(&entry) else {
             return;
@@ -253,6 +282,23 @@ impl DecisionLog {
 mod tests {
     use super::*;
     use std::sync::mpsc::{channel, Receiver};
+
+    #[test]
+    fn long_argv_is_cut_and_its_length_kept() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let long = "a".repeat(10_000);
+        let (kept, cut) = argv_for_log(&args(&["sh", "-c", &long, "x", "y"]));
+        assert_eq!(cut, Some(10_000 + 2 + 2 + 2));
+        assert!(kept[2].len() <= MAX_ARG_BYTES + '…'.len_utf8());
+        let total: usize = kept.iter().map(String::len).sum();
+        assert!(total <= MAX_ARGV_BYTES + 8, "{total}");
+        let many: Vec<String> = (0..5000).map(|i| format!("arg{i}")).collect();
+        let (kept, cut) = argv_for_log(&many);
+        assert!(cut.is_some());
+        assert!(kept.iter().map(String::len).sum::<usize>() <= MAX_ARGV_BYTES);
+        let (kept, cut) = argv_for_log(&args(&["mysql", "--password", "hunter22"]));
+        assert_eq!((kept[2].as_str(), cut), (crate::mask::MASK, None));
+    }
 
     /// A log output that blocks until told to go on, like a full pipe.
     struct Stalled(Mutex<Receiver<()>>, Arc<Mutex<Vec<u8>>>);
@@ -367,11 +413,7 @@ mod tests {
         assert!(line.contains("[REDACTED]"));
         let entry: serde_json::Value = serde_json::from_slice(first).unwrap();
         let script = entry["argv"][2].as_str().unwrap();
-        assert!(
-            script.len() <= super::super::redact::MAX_ARG_BYTES + 3,
-            "{}",
-            script.len()
-        );
+        assert!(script.len() <= MAX_ARG_BYTES + 3, "{}", script.len());
         assert!(entry["argv_bytes"].as_u64().unwrap() > 12 * 1024);
     }
 }

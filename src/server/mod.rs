@@ -7,7 +7,6 @@ pub mod metrics;
 pub mod panics;
 pub mod pool;
 pub mod ratelimit;
-pub mod redact;
 pub mod reload;
 pub mod tls;
 
@@ -134,6 +133,8 @@ static REJECTED_LOG: LogLimiter = LogLimiter::new(Duration::from_secs(1));
 /// webhook failure and applies failurePolicy.
 fn error(app: &AppState, status: StatusCode, reason: &str, message: String) -> Response {
     app.metrics.errors.with_label_values(&[reason]).inc();
+    // A parser's message can quote the body it refused.
+    let message = crate::mask::text(&message).into_owned();
     if let Some(suppressed) = REJECTED_LOG.admit(Instant::now()) {
         tracing::warn!(reason, %message, suppressed, "rejected request");
     }
@@ -173,7 +174,7 @@ async fn validate(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
                 tracing::warn!(
                     uid = %request.uid,
                     resource = %request.resource.resource,
-                    error = %e,
+                    error = %crate::mask::text(&e.to_string()),
                     suppressed,
                     "cannot judge request"
                 );
@@ -371,7 +372,7 @@ fn fail_closed(
         tracing::error!(
             uid,
             reason,
-            %detail,
+            detail = %crate::mask::text(&detail),
             suppressed,
             "request judged without a complete analysis"
         );

@@ -63,6 +63,8 @@ pub fn install_hook() {
                     .map(|s| s.to_string())
                     .or_else(|| info.payload().downcast_ref::<String>().cloned())
                     .unwrap_or_default();
+                // A panic message can quote what was being evaluated.
+                let message = crate::mask::text(&message).into_owned();
                 let location = info.location().map(|l| l.to_string()).unwrap_or_default();
                 tracing::error!(%message, %location, thread = name, suppressed, "panic caught during an evaluation (further ones within 10 s are counted, not logged)");
             }

@@ -299,6 +299,45 @@ check "cluster RBAC: exactly what the enabled parts need (pods list/watch, event
 check "schema rejects a cluster value that is not one" bash -c "! helm lint --strict $chart --set cluster.events.burst=0 && ! helm lint --strict $chart --set cluster.podCache.watch=true"
 check "manifests/install.yaml is the chart rendered (scripts/render-manifests --write)" \
   bash -c "scripts/render-manifests | cmp - manifests/install.yaml"
+# The header's caBundle patch, run as documented (kubectl applies it offline to the manifests'
+# webhook configuration), must give every entry the CA: an entry left without it fails TLS and,
+# under failurePolicy Ignore, never judges anything.
+documented_patch_covers_every_entry() {
+  local dir="$work/patched"
+  mkdir -p "$dir"
+  "$bin" certs --service reconguard --namespace reconguard --out "$dir/certs" >/dev/null || return 1
+  python3 - manifests/install.yaml "$dir/vwc.yaml" "$dir/patch.sh" <<'PY' || return 1
+import sys, yaml
+text = open(sys.argv[1]).read()
+docs = [d for d in yaml.safe_load_all(text) if d]
+(vwc,) = [d for d in docs if d["kind"] == "ValidatingWebhookConfiguration"]
+yaml.safe_dump(vwc, open(sys.argv[2], "w"))
+# The command as the header writes it: from `kubectl patch` to the end of the comment block.
+header = []
+for line in text.splitlines():
+    if not line.startswith("#"):
+        break
+    header.append(line[1:].strip())
+start = next(i for i, l in enumerate(header) if l.startswith("kubectl patch validatingwebhookconfiguration"))
+command = " ".join(header[start:])
+target = "kubectl patch validatingwebhookconfiguration reconguard "
+assert command.startswith(target), command
+open(sys.argv[3], "w").write('kubectl patch --local -f "$1" -o json ' + command[len(target):] + "\n")
+PY
+  (cd "$dir" && bash patch.sh vwc.yaml > patched.json) || return 1
+  python3 - "$dir/patched.json" "$dir/certs/ca.crt" "$dir/vwc.yaml" <<'PY'
+import base64, json, sys, yaml
+patched = json.load(open(sys.argv[1]))
+bundle = base64.b64encode(open(sys.argv[2], "rb").read()).decode()
+names = [w["name"] for w in yaml.safe_load(open(sys.argv[3]))["webhooks"]]
+hooks = {w["name"]: w for w in patched["webhooks"]}
+assert sorted(hooks) == sorted(names), (sorted(hooks), names)
+missing = [n for n, w in hooks.items() if w["clientConfig"].get("caBundle") != bundle]
+assert not missing, f"entries without the CA after the documented patch: {missing}"
+print(f"{len(hooks)} entries patched by name")
+PY
+}
+check "manifests: the header's caBundle patch gives every webhook entry the CA, by name" documented_patch_covers_every_entry
 check "README values table matches the chart" scripts/values-table --check README.md
 check "promtool check rules" promtool check rules "$chart/files/alerts.yaml"
 check "promtool test rules" promtool test rules tests/alerts/alerts_test.yaml
