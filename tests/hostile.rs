@@ -347,3 +347,51 @@ async fn a_parser_panic_is_counted_and_the_request_still_judged() {
     assert_still_serving(&client, &url).await;
     server.stop().await.unwrap();
 }
+
+/// Expansions that multiply: a brace product of 2^64 words, a sequence of 10^18, brace groups
+/// up to the argument limit, a 64-level pathname pattern, parameter operators nested as deep
+/// as the limit allows. None is generated: each is counted, refused as an analysis limit, or
+/// matched as a pattern; the request is answered and the next one too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expansion_bombs_are_refused_without_being_built() {
+    let server = Server::start(|_, _| {}).await;
+    let client = h2_client(&server.ca_pem);
+    let url = server.url("/validate");
+    let product = "{a,b}".repeat(64);
+    let widest = "{a,b}".repeat(MAX_SCRIPT_BYTES / 5 - 10);
+    let glob = format!("{}/nm?p", "/*".repeat(64));
+    let (operators, levels) = deepest_under(MAX_SCRIPT_BYTES - 5, |s| format!("${{x:-{s}}}"));
+    assert!(levels > 100, "{levels}");
+    let bombs = [
+        (
+            "brace product of 2^64 words",
+            format!("echo {product}; nmap x"),
+        ),
+        (
+            "brace product as the command",
+            format!("nm{product}ap 10.0.0.1"),
+        ),
+        (
+            "sequence of 10^18",
+            "echo {1..1000000000000000000}".to_string(),
+        ),
+        (
+            "brace groups up to the argument limit",
+            format!("echo {widest}"),
+        ),
+        (
+            "64-level pathname pattern",
+            format!("{glob} -sS 10.0.0.0/24"),
+        ),
+        ("nested parameter operators", format!("echo {operators}")),
+    ];
+    for (name, script) in bombs {
+        assert!(script.len() <= MAX_SCRIPT_BYTES, "{name}: {}", script.len());
+        for shell in ["sh", "bash"] {
+            let review = exec_review(name, vec![shell.into(), "-c".into(), script.clone()]);
+            assert_denied(&client, &url, &format!("{name} under {shell} -c"), &review).await;
+        }
+        assert_still_serving(&client, &url).await;
+    }
+    server.stop().await.unwrap();
+}

@@ -109,6 +109,9 @@ pub struct ImageEntry {
 #[derive(Debug, Clone)]
 pub struct ExecCatalogue {
     pub programs: HashMap<String, Vec<ProgramEntry>>,
+    /// Program names that deny by their name alone (derived from the rules' scores): what a
+    /// command name the analysis cannot resolve is taken for, when the script names one.
+    pub unresolved_names: HashSet<String>,
     pub paths: PathRules,
     /// Paths that count only when written.
     pub written_paths: PathRules,
@@ -283,6 +286,13 @@ pub struct Wrapper {
     pub argv_options: Vec<String>,
     /// Whether what follows the options is a command.
     pub runs_rest: bool,
+    /// A script option's value runs as a shell command only after one of these (taken off).
+    pub script_prefixes: Vec<String>,
+    /// Arguments after one of these are inputs; with no command before it, each runs.
+    pub input_separators: Vec<String>,
+    /// For tools that build a command from standard input (`xargs`): the options that name the
+    /// string replaced by each input line (`-I{}`); the tool appends the input without one.
+    pub replace_options: Vec<String>,
 }
 
 /// Markers that, all present in inline code, raise a rule.

@@ -288,7 +288,8 @@ pub(super) fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
     }
 
     let pod = compile_pod(&mut c, &doc.pod, &rules);
-    let exec = compile_exec(&mut c, &doc.exec);
+    let mut exec = compile_exec(&mut c, &doc.exec);
+    exec.unresolved_names = deny_level_programs(&exec, &rules, doc.thresholds.deny);
     let connect = doc.connect.as_ref().map(|k| compile_connect(&mut c, k));
 
     if let Some(spec) = &doc.correlation {
@@ -581,6 +582,29 @@ impl PathRulesBuilder {
     }
 }
 
+/// Programs whose name alone denies (their rule scores at the deny threshold or forces a
+/// denial, whatever the arguments): a command name a script builds at run time, in a script
+/// that names one of them, is judged as that program.
+fn deny_level_programs(
+    exec: &ExecCatalogue,
+    rules: &HashMap<String, Rule>,
+    deny: u32,
+) -> HashSet<String> {
+    exec.programs
+        .iter()
+        .filter(|(_, entries)| {
+            entries.iter().any(|e| {
+                e.when_args.is_none()
+                    && !e.without_args
+                    && rules.get(&e.rule).is_some_and(|r| {
+                        r.enabled && (r.score >= deny || r.action == Some(ForcedAction::Deny))
+                    })
+            })
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
 fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
     let mut programs: HashMap<String, Vec<ProgramEntry>> = HashMap::default();
     for (i, p) in exec.programs.iter().enumerate() {
@@ -649,6 +673,9 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
             lookup_options: w.lookup_options.clone(),
             argv_options: w.argv_options.clone(),
             runs_rest: w.runs_rest,
+            script_prefixes: w.script_prefixes.clone(),
+            input_separators: w.input_separators.clone(),
+            replace_options: w.replace_options.clone(),
         };
         for name in &w.names {
             wrappers.insert(name.clone(), wrapper.clone());
@@ -741,6 +768,7 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
     }
 
     ExecCatalogue {
+        unresolved_names: HashSet::default(),
         programs,
         paths: paths.build(),
         written_paths: written_paths.build(),

@@ -707,6 +707,18 @@ pub struct WrapperSpec {
     /// Whether what follows the options is a command (`timeout 5 cmd`) or not (`find / -name x`).
     #[serde(default = "yes")]
     pub runs_rest: bool,
+    /// With these, a script option's value is a shell command only after one of them, which is
+    /// taken off (`gdb -ex '!cmd'`, `vim -c ':!cmd'`); other values are the tool's own commands.
+    #[serde(default)]
+    pub script_prefixes: Vec<String>,
+    /// Arguments after one of these are inputs (`parallel CMD ::: a b`); with no command before
+    /// it, each input is a command of its own (`parallel ::: 'cmd1' 'cmd2'`).
+    #[serde(default)]
+    pub input_separators: Vec<String>,
+    /// Tools that build a command from standard input (`xargs`): the options naming the string
+    /// that each input line replaces (`-I{}`); without one, the input is appended.
+    #[serde(default)]
+    pub replace_options: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

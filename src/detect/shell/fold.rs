@@ -18,6 +18,12 @@ pub(super) struct Flow {
 /// What a stage prints when its output depends only on its arguments and its (known) input.
 pub(super) fn constant_output(argv: &[String], input: Option<Flow>) -> Option<Flow> {
     let (first, args) = argv.split_first()?;
+    // `command printf ...`, `builtin echo ...`: the builtin itself.
+    if matches!(basename(first), "command" | "builtin")
+        && args.first().is_some_and(|a| !a.starts_with('-'))
+    {
+        return constant_output(args, input);
+    }
     let has = |flags: &[&str]| args.iter().any(|a| flags.contains(&a.as_str()));
     let was_decoded = input.as_ref().is_some_and(|f| f.decoded);
     let input = input.map(|f| f.text);
@@ -81,6 +87,56 @@ pub(super) fn constant_output(argv: &[String], input: Option<Flow>) -> Option<Fl
             text: input?,
             decoded: was_decoded,
         }),
+        "tr" => decoded(translate(args, &input?)?),
         _ => None,
     }
+}
+
+/// `tr SET1 SET2` and `tr -d SET`, with ranges, escapes and the case classes; `None` for what
+/// it does not model (complements, other classes).
+fn translate(args: &[String], input: &str) -> Option<String> {
+    let (delete, sets): (bool, Vec<&String>) = match args {
+        [flag, set] if flag == "-d" => (true, vec![set]),
+        [a, b] if !a.starts_with('-') => (false, vec![a, b]),
+        _ => return None,
+    };
+    let from = tr_set(sets[0])?;
+    if delete {
+        return Some(input.chars().filter(|c| !from.contains(c)).collect());
+    }
+    let to = tr_set(sets[1])?;
+    let last = *to.last()?;
+    Some(
+        input
+            .chars()
+            .map(|c| match from.iter().position(|f| *f == c) {
+                Some(i) => to.get(i).copied().unwrap_or(last),
+                None => c,
+            })
+            .collect(),
+    )
+}
+
+/// The characters of a `tr` set, in order.
+fn tr_set(set: &str) -> Option<Vec<char>> {
+    let set = set
+        .replace("[:lower:]", "a-z")
+        .replace("[:upper:]", "A-Z")
+        .replace("[:digit:]", "0-9");
+    if set.contains("[:") || set.len() > 256 {
+        return None;
+    }
+    let chars: Vec<char> = ansi_c_unescape(&set).chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if i + 2 < chars.len() && chars[i + 1] == '-' && chars[i] <= chars[i + 2] {
+            out.extend(chars[i]..=chars[i + 2]);
+            i += 3;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    Some(out)
 }

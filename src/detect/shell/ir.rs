@@ -16,8 +16,9 @@ pub(super) enum Command {
     Simple(SimpleCommand),
     /// A compound command (also a function's body) and the redirections after it.
     Compound(Compound, Vec<Redirect>),
-    /// `[[ ... ]]`: a test, it runs nothing.
-    Test,
+    /// `[[ ... ]]`: a test; it runs nothing itself, but its words are expanded
+    /// (`[[ -n $(cmd) ]]` runs cmd).
+    Test(Vec<String>),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -34,9 +35,13 @@ pub(super) enum Item {
     /// A word as written (quotes and expansions in it).
     Word(String),
     /// `NAME=value`. `variable` is set for a plain scalar assignment: its name and the value
-    /// word. `word` is the whole word, which after the command name is just an argument.
+    /// word; `array` for `NAME=(a b c)`: its name and the element words. `word` is the whole
+    /// word, which after the command name is just an argument.
     Assignment {
         variable: Option<(String, String)>,
+        array: Option<(String, Vec<String>)>,
+        /// `NAME+=value`.
+        append: bool,
         word: String,
     },
     Redirect(Redirect),
@@ -49,17 +54,19 @@ pub(super) enum Item {
 
 #[derive(Debug, Clone)]
 pub(super) enum Redirect {
-    /// `> file`, `< file`, `>&word`: the target word as written.
+    /// `< file`, `>&word`: the target word as written.
     File(String),
+    /// `> file`, `>> file`, `>| file`: a file the command writes.
+    Write(String),
     /// `< <(...)` (`read`), `> >(...)`.
     ProcessSubstitution { read: bool, script: Script },
     /// `>&2`.
     Fd,
     /// `&> file`.
     OutputAndError(String),
-    /// `<<< word`.
+    /// `<<< word`; a here-document stands here as `<<< PLACEHOLDER` (`heredoc`).
     HereString(String),
-    /// A here-document's body.
+    /// A here-document's body, were the parser given one (it is not).
     HereDocument(String),
 }
 
@@ -81,8 +88,12 @@ pub(super) enum Compound {
     },
     /// `if`, `elif`, `else`: every condition and branch, in order.
     If(Vec<Script>),
-    /// The commands of every `case` item.
-    Case(Vec<Script>),
+    /// `case SUBJECT in PATTERNS) ...`: the words (expanded, so their substitutions run) and
+    /// the commands of every item.
+    Case {
+        words: Vec<String>,
+        branches: Vec<Script>,
+    },
     Coprocess(Box<Command>),
     /// `(( expr ))`, as written.
     Arithmetic(String),
@@ -106,15 +117,71 @@ pub(super) enum Piece {
         script: String,
         backquoted: bool,
     },
-    Arithmetic,
+    /// `$((...))`: the expression as written (substitutions in it run).
+    Arithmetic(String),
 }
 
+/// What a parameter expansion names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Parameter {
     /// `$NAME`, `${NAME}`.
     Named(String),
-    /// `$1`, `$@`, `$$`...: how it is written.
+    /// `$1`: 1-based, `$0` is 0.
+    Positional(u32),
+    /// `$@` and `$*`.
+    AllPositional,
+    /// `${NAME[INDEX]}`.
+    Element(String, String),
+    /// `${NAME[@]}`, `${NAME[*]}`.
+    AllElements(String),
+    /// `$$`, `$?`, `$#`...: how it is written.
     Special(String),
-    /// `${x:-y}`, `${#x}` and every other operator form.
-    Operator,
+    /// `${x:-y}` and the other operator forms, on the parameter they name.
+    Operator(Box<Parameter>, Operator),
+    /// `${!x}`, `${!prefix*}` and anything else whose value is another name's.
+    Indirect,
+}
+
+/// A parameter-expansion operator, with its operand words as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Operator {
+    /// `${x:-w}`, `${x-w}`.
+    Default(String),
+    /// `${x:=w}`, `${x=w}`.
+    Assign(String),
+    /// `${x:+w}`.
+    Alternative(String),
+    /// `${x:?w}`.
+    Error,
+    /// `${#x}`.
+    Length,
+    /// `${x#p}` (`longest`: `##`).
+    StripPrefix {
+        pattern: String,
+        longest: bool,
+    },
+    /// `${x%p}` (`longest`: `%%`).
+    StripSuffix {
+        pattern: String,
+        longest: bool,
+    },
+    /// `${x/p/r}`, `${x//p/r}`, `${x/#p/r}`, `${x/%p/r}`.
+    Replace {
+        pattern: String,
+        replacement: String,
+        all: bool,
+        anchor: Option<Anchor>,
+    },
+    Upper,
+    Lower,
+    /// `${x:offset:length}`, as written.
+    Substring(String, Option<String>),
+    /// `${x@Q}` and other transforms: the value, as far as a command name goes.
+    Transform,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Anchor {
+    Prefix,
+    Suffix,
 }

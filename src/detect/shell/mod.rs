@@ -18,8 +18,10 @@ use args::{is_assignment, option_value};
 use payload::{decode, string_literals};
 
 mod args;
+mod braces;
 mod fallback;
 mod fold;
+mod heredoc;
 mod ir;
 mod nesting;
 mod payload;
@@ -104,6 +106,9 @@ const MAX_PAREN_DEPTH: usize = 8;
 /// nest `case` two or three deep.
 const MAX_CASE_DEPTH: usize = 6;
 const MIN_PAYLOAD_LEN: usize = 12;
+/// A command-name pattern matching more catalogued programs than this names none in
+/// particular: it is judged as a name built at run time.
+const MAX_GLOB_PROGRAMS: usize = 8;
 
 /// Analyses one argv, spending from `budget` (shared by every argv of the request).
 pub fn analyse(exec: &ExecCatalogue, argv: &[String], budget: &Budget) -> Analysis {
@@ -113,6 +118,11 @@ pub fn analyse(exec: &ExecCatalogue, argv: &[String], budget: &Budget) -> Analys
         out: Analysis::default(),
         commands: 0,
         vars: HashMap::new(),
+        heredocs: Vec::new(),
+        files: HashMap::new(),
+        unresolved: None,
+        arrays: HashMap::new(),
+        positional: None,
     };
     let max_args = exec.limits.max_commands.max(1) * 4;
     let max_bytes = exec.limits.max_script_bytes;
@@ -127,7 +137,8 @@ pub fn analyse(exec: &ExecCatalogue, argv: &[String], budget: &Budget) -> Analys
         .take(max_args)
         .map(|a| truncate(a, max_bytes))
         .collect();
-    analyser.argv(argv, Vec::new(), None, Ctx::default());
+    analyser.argv(argv.clone(), Vec::new(), None, Ctx::default());
+    analyser.unresolved_command(&argv);
     if budget.exhausted() {
         analyser.limit(format!(
             "the request's work budget of {} units is spent",
@@ -155,6 +166,18 @@ struct Analyser<'p> {
     commands: usize,
     /// Literal assignments seen in scripts (`a=nm; b=ap; $a$b ...`).
     vars: HashMap<String, String>,
+    /// Here-documents taken out of every script parsed so far, by placeholder number.
+    heredocs: Vec<heredoc::HereDoc>,
+    /// Files the script wrote with known text (`echo 'nmap x' > f`, `cat > f <<EOF`): what
+    /// `. f`, `sh f` or `./f` later runs.
+    files: HashMap<String, String>,
+    /// A command name the analysis could not resolve (`"$@"`, `$(curl ...)`, `${x/a/b}`), as
+    /// written.
+    unresolved: Option<String>,
+    /// Arrays assigned in scripts (`a=(x nmap)`).
+    arrays: HashMap<String, Vec<String>>,
+    /// Positional parameters set by `set -- ...`; `None` while unknown.
+    positional: Option<Vec<String>>,
 }
 
 fn basename(s: &str) -> &str {
@@ -260,6 +283,22 @@ impl Analyser<'_> {
         if self.out_of_commands() {
             return;
         }
+        if walk::is_glob(first) && !self.known(&self.canonical_program(first)) {
+            // `/usr/bin/nm?p`, also behind a wrapper (`env /usr/bin/do?ker`): the pattern runs
+            // whatever it matches; every catalogued program it can match counts as that one.
+            let mut matched = self.catalogued_matches(first);
+            if matched.is_empty() || matched.len() > MAX_GLOB_PROGRAMS {
+                // `/*/*`: any program at all, as unknown as a name built at run time.
+                self.unresolved.get_or_insert_with(|| first.clone());
+                matched.clear();
+            }
+            for program in matched {
+                let mut each = vec![program];
+                each.extend(argv[1..].iter().cloned());
+                self.argv(each, redirects.clone(), pipes_into.clone(), ctx);
+            }
+            return;
+        }
         if ctx.depth > self.exec.limits.max_depth {
             self.limit(format!(
                 "nested deeper than {} levels",
@@ -300,6 +339,22 @@ impl Analyser<'_> {
     }
 
     fn wrapper(&mut self, spec: &Wrapper, args: &[String], index: usize, ctx: Ctx) {
+        // `parallel CMD ::: inputs`: the inputs are split off and given to the command after.
+        let separator = args
+            .iter()
+            .position(|a| spec.input_separators.iter().any(|s| s == a));
+        let (args, inputs): (&[String], Vec<String>) = match separator {
+            Some(at) => (
+                &args[..at],
+                args[at + 1..]
+                    .iter()
+                    .filter(|a| !spec.input_separators.iter().any(|s| s == *a))
+                    .take(8)
+                    .cloned()
+                    .collect(),
+            ),
+            None => (args, Vec::new()),
+        };
         let mut skip = spec.skip;
         let mut user_seen = !spec.user_argument;
         let mut script_seen = false;
@@ -338,7 +393,7 @@ impl Analyser<'_> {
                     option_value(arg, args.get(i + 1), &spec.script_options)
                 {
                     script_seen = true;
-                    self.script(&value, ctx.deeper());
+                    self.wrapper_script(spec, &value, ctx);
                     i += consumed;
                     continue;
                 }
@@ -357,7 +412,8 @@ impl Analyser<'_> {
                     if cluster && spec.script_options.contains(&last) {
                         if let Some(value) = args.get(i + 1) {
                             script_seen = true;
-                            self.script(value, ctx.deeper());
+                            let value = value.clone();
+                            self.wrapper_script(spec, &value, ctx);
                         }
                         i += 2;
                         continue;
@@ -391,6 +447,18 @@ impl Analyser<'_> {
             return;
         }
         let rest: Vec<String> = args[i.min(args.len())..].to_vec();
+        if separator.is_some() {
+            for input in inputs {
+                if rest.is_empty() {
+                    self.script(&input, ctx.deeper());
+                } else {
+                    let mut argv = rest.clone();
+                    argv.push(input);
+                    self.argv(argv, Vec::new(), None, ctx.deeper());
+                }
+            }
+            return;
+        }
         if rest.is_empty() {
             if spec.user_argument && !script_seen {
                 // `su root`: a login shell reading from stdin.
@@ -405,6 +473,27 @@ impl Analyser<'_> {
             self.script(&rest[0], ctx.deeper());
         } else {
             self.argv(rest, Vec::new(), None, ctx.deeper());
+        }
+    }
+
+    /// A wrapper's script option value: a shell script, or for tools with a command language
+    /// of their own, the shell command after one of their escape prefixes.
+    fn wrapper_script(&mut self, spec: &Wrapper, value: &str, ctx: Ctx) {
+        if spec.script_prefixes.is_empty() {
+            self.script(value, ctx.deeper());
+            return;
+        }
+        let trimmed = value.trim_start();
+        if let Some(prefix) = spec
+            .script_prefixes
+            .iter()
+            .find(|p| trimmed.starts_with(p.as_str()))
+        {
+            let script = trimmed[prefix.len()..]
+                .trim_end_matches(')')
+                .trim_matches(['"', '\''])
+                .to_string();
+            self.script(&script, ctx.deeper());
         }
     }
 
@@ -599,19 +688,19 @@ impl Analyser<'_> {
         if text.contains("$IFS") || text.contains("${IFS") {
             self.obfuscated("uses $IFS as a word separator");
         }
-        if text.contains("<<") {
-            // brush-parser 0.4's here-document tokenizer can loop forever on malformed input
-            // (found by cargo fuzz); the fallback splitter reads here-documents line by line.
-            self.fallback(&text, ctx);
-            return;
-        }
         if let Some(why) = self.unparseable(&text, ctx.nesting) {
             self.limit(why);
             self.fallback(&text, ctx);
             return;
         }
-        match syntax::parse_script(&text) {
-            Some(script) => self.walk(&script, ctx),
+        // brush-parser 0.4's here-document tokenizer can loop forever on malformed input (found
+        // by cargo fuzz): here-documents are taken out first (`heredoc`), and a script where a
+        // `<<` is left for the parser goes to the fallback splitter.
+        match syntax::parse_script(&text, self.heredocs.len()) {
+            Some((script, docs)) => {
+                self.heredocs.extend(docs);
+                self.walk(&script, ctx);
+            }
             None => self.fallback(&text, ctx),
         }
         if text.contains("case") && text.contains("$(") {
@@ -621,6 +710,36 @@ impl Analyser<'_> {
             for body in nesting::substitutions(&text) {
                 self.script(&body, ctx.deeper());
             }
+        }
+    }
+
+    /// A command name the script builds at run time, in a script that names a program that
+    /// denies by its name alone (`set -- nmap -sS net; "$@"`, `c=${x:-nmap}; $c`), is taken for
+    /// that program: whatever the shell resolves the name to, the script holds the tool.
+    fn unresolved_command(&mut self, argv: &[String]) {
+        let Some(raw) = self.unresolved.clone() else {
+            return;
+        };
+        let mut named: Vec<String> = Vec::new();
+        for text in argv.iter().chain(self.out.code.iter()) {
+            for word in text
+                .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+')))
+            {
+                let word = word.to_ascii_lowercase();
+                if self.exec.unresolved_names.contains(&word) && !named.contains(&word) {
+                    named.push(word);
+                }
+            }
+        }
+        for program in named {
+            self.obfuscated(&format!(
+                "runs a command whose name is built at run time ({}) in a script that names {program}",
+                truncate(&raw, 40)
+            ));
+            self.out.invocations.push(Invocation {
+                program,
+                ..Invocation::default()
+            });
         }
     }
 

@@ -1,12 +1,14 @@
 //! brush-parser behind guards, and the one place that knows its types: its trees are turned
 //! into `ir` types here. Parser panics become parse failures, control characters are spaces,
-//! here-documents are never given to it. Callers check nesting and the work budget first
+//! here-documents are never given to it (`heredoc` takes them out first). Callers check nesting and the work budget first
 //! (`Analyser::unparseable`), which also bounds the recursion of the conversion below.
 
 use brush_parser::{ast, word};
 
+use super::heredoc::{self, HereDoc};
 use super::ir::{
-    Command, Compound, Item, Parameter, Piece, Pipeline, Redirect, Script, SimpleCommand,
+    Anchor, Command, Compound, Item, Operator, Parameter, Piece, Pipeline, Redirect, Script,
+    SimpleCommand,
 };
 
 /// Bytes that mean nothing to the shell: no quoting, expansion, globbing, assignment, comment,
@@ -58,18 +60,23 @@ pub(super) fn parse_word(raw: &str) -> Option<Vec<Piece>> {
     Some(pieces.into_iter().map(|p| piece(p.piece)).collect())
 }
 
-/// A script's syntax, if it parses. Callers check nesting and budget first.
-pub(super) fn parse_script(text: &str) -> Option<Script> {
+/// A script's syntax, if it parses, and the here-documents taken out of it: each stands in the
+/// tree as a here-string of `heredoc::placeholder(first_heredoc + i)`. Callers check nesting and
+/// budget first.
+pub(super) fn parse_script(text: &str, first_heredoc: usize) -> Option<(Script, Vec<HereDoc>)> {
     if let Some(script) = plain_command(text) {
-        return Some(script);
+        return Some((script, Vec::new()));
     }
-    parse_script_with_brush(text)
+    if !text.contains("<<") && !text.contains("select") {
+        return Some((parse_script_with_brush(text)?, Vec::new()));
+    }
+    // brush-parser 0.4's here-document tokenizer can loop forever on malformed input: it is
+    // given no here-document, and arithmetic shifts are rewritten (`heredoc::scan`).
+    let scanned = heredoc::scan(text, first_heredoc);
+    Some((parse_script_with_brush(&scanned.text)?, scanned.docs))
 }
 
 fn parse_script_with_brush(text: &str) -> Option<Script> {
-    if text.contains("<<") {
-        return None;
-    }
     let text = without_control_characters(text);
     let options = brush_parser::ParserOptions::default();
     let program = shielded(|| {
@@ -121,7 +128,11 @@ fn command(cmd: ast::Command) -> Command {
                 .collect(),
         ),
         ast::Command::Function(def) => Command::Compound(compound(def.body.0), Vec::new()),
-        ast::Command::ExtendedTest(..) => Command::Test,
+        ast::Command::ExtendedTest(test, _) => {
+            let mut words = Vec::new();
+            test_words(test.expr, &mut words);
+            Command::Test(words)
+        }
     }
 }
 
@@ -150,13 +161,15 @@ fn compound(cc: ast::CompoundCommand) -> Compound {
             }
             Compound::If(branches)
         }
-        ast::CompoundCommand::CaseClause(c) => Compound::Case(
-            c.cases
-                .into_iter()
-                .filter_map(|i| i.cmd)
-                .map(list)
-                .collect(),
-        ),
+        ast::CompoundCommand::CaseClause(c) => {
+            let mut words = vec![c.value.value];
+            let mut branches = Vec::new();
+            for item in c.cases {
+                words.extend(item.patterns.into_iter().map(|w| w.value));
+                branches.extend(item.cmd.map(list));
+            }
+            Compound::Case { words, branches }
+        }
         ast::CompoundCommand::Coprocess(c) => Compound::Coprocess(Box::new(command(*c.body))),
         ast::CompoundCommand::Arithmetic(a) => Compound::Arithmetic(a.expr.value),
     }
@@ -165,15 +178,25 @@ fn compound(cc: ast::CompoundCommand) -> Compound {
 fn item(item: ast::CommandPrefixOrSuffixItem) -> Item {
     match item {
         ast::CommandPrefixOrSuffixItem::Word(w) => Item::Word(w.value),
-        ast::CommandPrefixOrSuffixItem::AssignmentWord(a, w) => Item::Assignment {
-            variable: match (a.name, a.value) {
+        ast::CommandPrefixOrSuffixItem::AssignmentWord(a, w) => {
+            let append = a.append;
+            let (variable, array) = match (a.name, a.value) {
                 (ast::AssignmentName::VariableName(n), ast::AssignmentValue::Scalar(v)) => {
-                    Some((n, v.value))
+                    (Some((n, v.value)), None)
                 }
-                _ => None,
-            },
-            word: w.value,
-        },
+                (ast::AssignmentName::VariableName(n), ast::AssignmentValue::Array(items)) => (
+                    None,
+                    Some((n, items.into_iter().map(|(_, v)| v.value).collect())),
+                ),
+                _ => (None, None),
+            };
+            Item::Assignment {
+                variable,
+                array,
+                append,
+                word: w.value,
+            }
+        }
         ast::CommandPrefixOrSuffixItem::IoRedirect(r) => Item::Redirect(redirect(r)),
         ast::CommandPrefixOrSuffixItem::ProcessSubstitution(kind, sub) => {
             Item::ProcessSubstitution {
@@ -186,7 +209,17 @@ fn item(item: ast::CommandPrefixOrSuffixItem) -> Item {
 
 fn redirect(r: ast::IoRedirect) -> Redirect {
     match r {
-        ast::IoRedirect::File(_, _, target) => match target {
+        ast::IoRedirect::File(_, kind, target) => match target {
+            ast::IoFileRedirectTarget::Filename(w)
+                if matches!(
+                    kind,
+                    ast::IoFileRedirectKind::Write
+                        | ast::IoFileRedirectKind::Append
+                        | ast::IoFileRedirectKind::Clobber
+                ) =>
+            {
+                Redirect::Write(w.value)
+            }
             ast::IoFileRedirectTarget::Filename(w) | ast::IoFileRedirectTarget::Duplicate(w) => {
                 Redirect::File(w.value)
             }
@@ -215,13 +248,7 @@ fn piece(p: word::WordPiece) -> Piece {
             Piece::DoubleQuoted(inner.into_iter().map(|p| piece(p.piece)).collect())
         }
         W::TildeExpansion(_) => Piece::Tilde,
-        W::ParameterExpansion(expr) => Piece::Parameter(match expr {
-            word::ParameterExpr::Parameter { parameter, .. } => match parameter {
-                word::Parameter::Named(n) => Parameter::Named(n),
-                other => Parameter::Special(format!("${other}")),
-            },
-            _ => Parameter::Operator,
-        }),
+        W::ParameterExpansion(expr) => Piece::Parameter(parameter_expr(expr)),
         W::CommandSubstitution(script) => Piece::Substitution {
             script,
             backquoted: false,
@@ -230,7 +257,210 @@ fn piece(p: word::WordPiece) -> Piece {
             script,
             backquoted: true,
         },
-        W::ArithmeticExpression(_) => Piece::Arithmetic,
+        W::ArithmeticExpression(e) => Piece::Arithmetic(e.value),
+    }
+}
+
+/// Every word of a `[[ ... ]]` test, in order.
+fn test_words(expr: ast::ExtendedTestExpr, out: &mut Vec<String>) {
+    use ast::ExtendedTestExpr as E;
+    match expr {
+        E::And(a, b) | E::Or(a, b) => {
+            test_words(*a, out);
+            test_words(*b, out);
+        }
+        E::Not(e) | E::Parenthesized(e) => test_words(*e, out),
+        E::UnaryTest(_, w) => out.push(w.value),
+        E::BinaryTest(_, a, b) => {
+            out.push(a.value);
+            out.push(b.value);
+        }
+    }
+}
+
+fn parameter(p: word::Parameter) -> Parameter {
+    use word::SpecialParameter as S;
+    match p {
+        word::Parameter::Named(n) => Parameter::Named(n),
+        word::Parameter::Positional(n) => Parameter::Positional(n),
+        word::Parameter::NamedWithIndex { name, index } => Parameter::Element(name, index),
+        word::Parameter::NamedWithAllIndices { name, .. } => Parameter::AllElements(name),
+        word::Parameter::Special(S::AllPositionalParameters { .. }) => Parameter::AllPositional,
+        other => Parameter::Special(format!("${other}")),
+    }
+}
+
+fn parameter_expr(expr: word::ParameterExpr) -> Parameter {
+    use word::ParameterExpr as E;
+    let on = |p: word::Parameter, indirect: bool, op: Operator| {
+        if indirect {
+            Parameter::Indirect
+        } else {
+            Parameter::Operator(Box::new(parameter(p)), op)
+        }
+    };
+    match expr {
+        E::Parameter {
+            parameter: p,
+            indirect,
+        } => {
+            if indirect {
+                Parameter::Indirect
+            } else {
+                parameter(p)
+            }
+        }
+        E::UseDefaultValues {
+            parameter: p,
+            indirect,
+            default_value,
+            ..
+        } => on(
+            p,
+            indirect,
+            Operator::Default(default_value.unwrap_or_default()),
+        ),
+        E::AssignDefaultValues {
+            parameter: p,
+            indirect,
+            default_value,
+            ..
+        } => on(
+            p,
+            indirect,
+            Operator::Assign(default_value.unwrap_or_default()),
+        ),
+        E::UseAlternativeValue {
+            parameter: p,
+            indirect,
+            alternative_value,
+            ..
+        } => on(
+            p,
+            indirect,
+            Operator::Alternative(alternative_value.unwrap_or_default()),
+        ),
+        E::IndicateErrorIfNullOrUnset {
+            parameter: p,
+            indirect,
+            ..
+        } => on(p, indirect, Operator::Error),
+        E::ParameterLength {
+            parameter: p,
+            indirect,
+        } => on(p, indirect, Operator::Length),
+        E::RemoveSmallestSuffixPattern {
+            parameter: p,
+            indirect,
+            pattern,
+        } => on(
+            p,
+            indirect,
+            Operator::StripSuffix {
+                pattern: pattern.unwrap_or_default(),
+                longest: false,
+            },
+        ),
+        E::RemoveLargestSuffixPattern {
+            parameter: p,
+            indirect,
+            pattern,
+        } => on(
+            p,
+            indirect,
+            Operator::StripSuffix {
+                pattern: pattern.unwrap_or_default(),
+                longest: true,
+            },
+        ),
+        E::RemoveSmallestPrefixPattern {
+            parameter: p,
+            indirect,
+            pattern,
+        } => on(
+            p,
+            indirect,
+            Operator::StripPrefix {
+                pattern: pattern.unwrap_or_default(),
+                longest: false,
+            },
+        ),
+        E::RemoveLargestPrefixPattern {
+            parameter: p,
+            indirect,
+            pattern,
+        } => on(
+            p,
+            indirect,
+            Operator::StripPrefix {
+                pattern: pattern.unwrap_or_default(),
+                longest: true,
+            },
+        ),
+        E::Substring {
+            parameter: p,
+            indirect,
+            offset,
+            length,
+        } => on(
+            p,
+            indirect,
+            Operator::Substring(offset.value, length.map(|l| l.value)),
+        ),
+        E::Transform {
+            parameter: p,
+            indirect,
+            op,
+        } => on(
+            p,
+            indirect,
+            match op {
+                word::ParameterTransformOp::ToLowerCase => Operator::Lower,
+                word::ParameterTransformOp::ToUpperCase => Operator::Upper,
+                _ => Operator::Transform,
+            },
+        ),
+        E::UppercaseFirstChar {
+            parameter: p,
+            indirect,
+            ..
+        }
+        | E::UppercasePattern {
+            parameter: p,
+            indirect,
+            ..
+        } => on(p, indirect, Operator::Upper),
+        E::LowercaseFirstChar {
+            parameter: p,
+            indirect,
+            ..
+        }
+        | E::LowercasePattern {
+            parameter: p,
+            indirect,
+            ..
+        } => on(p, indirect, Operator::Lower),
+        E::ReplaceSubstring {
+            parameter: p,
+            indirect,
+            pattern,
+            replacement,
+            match_kind,
+        } => on(
+            p,
+            indirect,
+            Operator::Replace {
+                pattern,
+                replacement: replacement.unwrap_or_default(),
+                all: matches!(match_kind, word::SubstringMatchKind::Anywhere),
+                anchor: match match_kind {
+                    word::SubstringMatchKind::Prefix => Some(Anchor::Prefix),
+                    word::SubstringMatchKind::Suffix => Some(Anchor::Suffix),
+                    _ => None,
+                },
+            },
+        ),
+        E::VariableNames { .. } | E::MemberKeys { .. } => Parameter::Indirect,
     }
 }
 

@@ -5,7 +5,46 @@
 use super::fold::{constant_output, Flow};
 use super::ir::{Command, Compound, Item, Pipeline, Redirect, Script, SimpleCommand};
 use super::words::strip_unknown_variables;
-use super::{truncate, Analyser, Ctx};
+use super::{heredoc, nesting, truncate, Analyser, Ctx};
+use crate::detect::catalogue::Wrapper;
+
+/// Whether a word has a pathname pattern in it (`nm?p`, `/usr/*/x`, `ma[s]scan`); `[` alone is
+/// the test command.
+pub(super) fn is_glob(word: &str) -> bool {
+    word.contains(['*', '?'])
+        || word
+            .find('[')
+            .is_some_and(|open| word[open + 1..].find(']').is_some_and(|close| close > 0))
+}
+
+/// The text of a here-document with an unquoted delimiter as its reader gets it, expansions
+/// aside: backslashes before `$`, `` ` ``, `\` and newline are removed.
+fn unescape_here_document(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.peek() {
+                Some('$' | '`' | '\\') => {
+                    out.extend(chars.next());
+                    continue;
+                }
+                Some('\n') => {
+                    chars.next();
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A path as the script names it for its own files: `./f` and `f` are one file.
+fn file_key(path: &str) -> String {
+    path.trim().trim_start_matches("./").to_string()
+}
 
 impl Analyser<'_> {
     pub(super) fn walk(&mut self, script: &Script, ctx: Ctx) {
@@ -50,6 +89,10 @@ impl Analyser<'_> {
                 _ => None,
             };
         }
+        // `source <(echo 'cmd')`, `bash <(printf ...)`: what the substitution prints is run.
+        if let (Some(sink), Some(f)) = (sink, &flow) {
+            self.stdin_into(&[sink.to_string()], f, ctx);
+        }
     }
 
     /// Known text piped into a shell or an interpreter is what it runs.
@@ -60,7 +103,15 @@ impl Analyser<'_> {
         };
         let program = self.canonical_program(first);
         let reads_script = argv[1..].iter().all(|a| a.starts_with('-'));
-        if self.exec.shells.contains(&program) && reads_script {
+        if let Some(spec) = self
+            .exec
+            .wrappers
+            .get(&program)
+            .filter(|w| !w.replace_options.is_empty())
+            .cloned()
+        {
+            self.arguments_from_stdin(&spec, &argv[1..], text, ctx);
+        } else if self.runs_stdin(&program, &argv[1..]) {
             if flow.decoded {
                 self.out.payloads.push(format!(
                     "decoded text piped into {program}: {:?}",
@@ -70,6 +121,63 @@ impl Analyser<'_> {
             self.script(text, ctx.deeper());
         } else if self.exec.interpreters.contains(&program) && reads_script {
             self.code(text, ctx);
+        }
+    }
+
+    /// `echo nmap | xargs -I{} {} -sS net`, `echo 10.0.0.1 | xargs nmap`: the command with the
+    /// input in place of the replacement string, or appended to it.
+    fn arguments_from_stdin(&mut self, spec: &Wrapper, args: &[String], input: &str, ctx: Ctx) {
+        let mut replace: Option<String> = None;
+        let mut i = 0;
+        while i < args.len() {
+            let arg = &args[i];
+            if arg == "--" {
+                i += 1;
+                break;
+            }
+            if !arg.starts_with('-') || arg.len() < 2 {
+                break;
+            }
+            if let Some((value, consumed)) =
+                super::args::option_value(arg, args.get(i + 1), &spec.replace_options)
+            {
+                replace = Some(value);
+                i += consumed;
+                continue;
+            }
+            if let Some(attached) = spec
+                .replace_options
+                .iter()
+                .find_map(|o| arg.strip_prefix(o.as_str()).filter(|v| !v.is_empty()))
+            {
+                replace = Some(attached.to_string());
+                i += 1;
+                continue;
+            }
+            match super::args::option_value(arg, args.get(i + 1), &spec.options_with_value) {
+                Some((_, consumed)) => i += consumed,
+                None => i += 1,
+            }
+        }
+        let command: Vec<String> = args[i.min(args.len())..].to_vec();
+        let command = if command.is_empty() {
+            vec!["echo".to_string()]
+        } else {
+            command
+        };
+        match replace {
+            Some(r) => {
+                for line in input.lines().filter(|l| !l.trim().is_empty()).take(8) {
+                    let argv: Vec<String> =
+                        command.iter().map(|w| w.replace(&r, line.trim())).collect();
+                    self.argv(argv, Vec::new(), None, ctx.deeper());
+                }
+            }
+            None => {
+                let mut argv = command;
+                argv.extend(input.split_whitespace().take(64).map(str::to_string));
+                self.argv(argv, Vec::new(), None, ctx.deeper());
+            }
         }
     }
 
@@ -96,7 +204,12 @@ impl Analyser<'_> {
                     self.redirect_target(redirect, ctx, None);
                 }
             }
-            Command::Test => {}
+            Command::Test(words) => {
+                // Nothing runs but the substitutions in its words.
+                for word in words {
+                    self.expand(word, ctx);
+                }
+            }
         }
     }
 
@@ -129,7 +242,15 @@ impl Analyser<'_> {
                 self.walk(condition, ctx.looping());
                 self.walk(body, ctx.looping());
             }
-            Compound::If(branches) | Compound::Case(branches) => {
+            Compound::If(branches) => {
+                for branch in branches {
+                    self.walk(branch, ctx);
+                }
+            }
+            Compound::Case { words, branches } => {
+                for word in words {
+                    self.expand(word, ctx);
+                }
                 for branch in branches {
                     self.walk(branch, ctx);
                 }
@@ -142,7 +263,8 @@ impl Analyser<'_> {
         }
     }
 
-    /// A redirection's target file, or a here-document fed to a shell.
+    /// A redirection's target file; the substitutions of a here-string or of a here-document
+    /// whose delimiter is unquoted, which run whoever reads the text.
     /// `consumer`: the program whose input a `< <(...)` process substitution becomes.
     pub(super) fn redirect_target(
         &mut self,
@@ -151,22 +273,212 @@ impl Analyser<'_> {
         consumer: Option<&str>,
     ) -> Option<String> {
         match redirect {
-            Redirect::File(w) | Redirect::OutputAndError(w) => Some(self.expand(w, ctx).join(" ")),
+            Redirect::File(w) | Redirect::Write(w) | Redirect::OutputAndError(w) => {
+                Some(self.expand(w, ctx).join(" "))
+            }
             Redirect::ProcessSubstitution { read, script } => {
                 self.walk_into(script, ctx.deeper(), consumer.filter(|_| *read));
                 None
             }
-            Redirect::Fd => None,
+            Redirect::Fd | Redirect::HereDocument(_) => None,
             Redirect::HereString(w) => {
-                let body = self.expand(w, ctx).join(" ");
-                self.out.code.push(body);
-                None
-            }
-            Redirect::HereDocument(doc) => {
-                self.out.code.push(doc.clone());
+                match self.here_document(w) {
+                    Some(doc) if doc.expands => {
+                        for body in nesting::substitutions(&doc.body) {
+                            self.script(&body, ctx.deeper());
+                        }
+                    }
+                    Some(_) => {}
+                    None => {
+                        self.expand(w, ctx);
+                    }
+                }
                 None
             }
         }
+    }
+
+    /// The here-document a here-string placeholder stands for.
+    fn here_document(&self, word: &str) -> Option<heredoc::HereDoc> {
+        heredoc::index_of(word).and_then(|i| self.heredocs.get(i).cloned())
+    }
+
+    /// The text a here-string or here-document gives its command's standard input, without
+    /// analysing it (its substitutions are walked with the redirection).
+    fn here_text(&self, redirect: &Redirect) -> Option<String> {
+        match redirect {
+            Redirect::HereString(w) => Some(match self.here_document(w) {
+                // An unquoted delimiter: the shell reads `\$`, `\``, `\\` and a backslash-newline
+                // as it does in double quotes before the reader gets the text.
+                Some(doc) if doc.expands => unescape_here_document(&doc.body),
+                Some(doc) => doc.body,
+                None => self.expand_quiet(w),
+            }),
+            Redirect::HereDocument(body) => Some(body.clone()),
+            _ => None,
+        }
+    }
+
+    /// Catalogued names a pathname pattern's last component matches (`nm?p`: nmap).
+    pub(super) fn catalogued_matches(&self, pattern: &str) -> Vec<String> {
+        let last = pattern.rsplit('/').next().unwrap_or(pattern);
+        let Ok(glob) = globset::GlobBuilder::new(last)
+            .literal_separator(true)
+            .build()
+            .map(|g| g.compile_matcher())
+        else {
+            return Vec::new();
+        };
+        let e = self.exec;
+        let mut names: Vec<String> = e
+            .programs
+            .keys()
+            .chain(e.wrappers.keys())
+            .chain(e.shells.iter())
+            .chain(e.interpreters.iter())
+            .chain(e.netcat.iter())
+            .chain(e.socat.iter())
+            .chain(e.downloaders.iter())
+            .filter(|n| glob.is_match(n.as_str()))
+            .cloned()
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// What the shell's builtins change for the commands after them: positional parameters
+    /// (`set --`), variables (`read`, `printf -v`), and code they keep to run later (`alias`,
+    /// `trap`), which is analysed where it is defined, as a function's body is.
+    fn builtin(&mut self, words: &[String], here_bodies: &[String], ctx: Ctx) {
+        let Some((name, args)) = words.split_first() else {
+            return;
+        };
+        match name.as_str() {
+            "set" => {
+                let mut rest = args.iter().skip_while(|a| {
+                    (a.starts_with('-') || a.starts_with('+')) && a.as_str() != "--"
+                });
+                match rest.clone().next().map(String::as_str) {
+                    Some("--") => {
+                        rest.next();
+                        self.positional = Some(rest.cloned().collect());
+                    }
+                    Some(_) => self.positional = Some(rest.cloned().collect()),
+                    None => {}
+                }
+            }
+            "read" => {
+                let mut names = Vec::new();
+                let mut array = None;
+                let mut i = 0;
+                while i < args.len() {
+                    match args[i].as_str() {
+                        // `-a NAME`, also last in a cluster (`-ra NAME`).
+                        a if a.starts_with('-') && a.len() > 1 && a.ends_with('a') => {
+                            array = args.get(i + 1).cloned();
+                            i += 2;
+                        }
+                        a if a.starts_with('-')
+                            && a.len() > 1
+                            && a.ends_with(['d', 'p', 'n', 'N', 't', 'u', 'i']) =>
+                        {
+                            i += 2
+                        }
+                        a if a.starts_with('-') => i += 1,
+                        a => {
+                            names.push(a.to_string());
+                            i += 1;
+                        }
+                    }
+                }
+                let Some(input) = here_bodies.first() else {
+                    for n in names {
+                        self.vars.remove(&n);
+                    }
+                    return;
+                };
+                let line = input.lines().next().unwrap_or("").trim().to_string();
+                if let Some(array) = array {
+                    self.arrays
+                        .insert(array, line.split_whitespace().map(str::to_string).collect());
+                }
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                for (i, n) in names.iter().enumerate() {
+                    let value = if i + 1 == names.len() {
+                        fields.get(i..).map(|f| f.join(" ")).unwrap_or_default()
+                    } else {
+                        fields.get(i).map(|f| f.to_string()).unwrap_or_default()
+                    };
+                    self.vars.insert(n.clone(), value);
+                }
+            }
+            "printf" if args.first().is_some_and(|a| a == "-v") && args.len() >= 3 => {
+                let mut argv = vec!["printf".to_string()];
+                argv.extend(args[2..].iter().cloned());
+                if let Some(flow) = constant_output(&argv, None) {
+                    self.vars.insert(args[1].clone(), flow.text);
+                }
+            }
+            "mapfile" | "readarray" => {
+                let mut name = "MAPFILE".to_string();
+                let mut i = 0;
+                while i < args.len() {
+                    let a = args[i].as_str();
+                    if a.starts_with('-') && a.ends_with(['d', 'n', 'O', 's', 'u', 'C', 'c']) {
+                        i += 2;
+                    } else if a.starts_with('-') {
+                        i += 1;
+                    } else {
+                        name = a.to_string();
+                        i += 1;
+                    }
+                }
+                let lines = here_bodies
+                    .first()
+                    .map(|t| t.lines().map(str::to_string).collect())
+                    .unwrap_or_default();
+                self.arrays.insert(name, lines);
+            }
+            "unset" => {
+                for a in args.iter().filter(|a| !a.starts_with('-')) {
+                    self.vars.remove(a);
+                    self.arrays.remove(a);
+                }
+            }
+            "alias" => {
+                for a in args {
+                    if let Some((_, body)) = a.split_once('=') {
+                        self.script(body, ctx.deeper());
+                    }
+                }
+            }
+            "trap" => {
+                let args: Vec<&String> = args.iter().filter(|a| a.as_str() != "--").collect();
+                if let [handler, _, ..] = args.as_slice() {
+                    if !handler.starts_with('-') {
+                        self.script(handler, ctx.deeper());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether `program` with `args` runs the script it reads on standard input: a shell with
+    /// options only (`sh`, `bash -s`), or `.`/`source` of standard input.
+    pub(super) fn runs_stdin(&self, program: &str, args: &[String]) -> bool {
+        if self.exec.shells.contains(program) {
+            return args.iter().all(|a| a.starts_with('-'));
+        }
+        matches!(program, "." | "source")
+            && args.first().is_none_or(|a| {
+                matches!(
+                    a.as_str(),
+                    "/dev/stdin" | "/proc/self/fd/0" | "/dev/fd/0" | "-"
+                ) || a.starts_with("/dev/fd/")
+                    || a.starts_with("/proc/self/fd/")
+            })
     }
 
     pub(super) fn simple(&mut self, sc: &SimpleCommand, pipes_into: Option<String>, ctx: Ctx) {
@@ -183,6 +495,15 @@ impl Analyser<'_> {
                 &mut here_bodies,
             );
         }
+        let written: Vec<String> = sc
+            .prefix
+            .iter()
+            .chain(sc.suffix.iter())
+            .filter_map(|item| match item {
+                Item::Redirect(Redirect::Write(w)) => Some(self.expand_quiet(w)),
+                _ => None,
+            })
+            .collect();
         if let Some(name) = &sc.name {
             self.inspect_command_name(name);
             let mut expanded = self.expand(name, ctx);
@@ -194,6 +515,9 @@ impl Analyser<'_> {
                         *first = emptied;
                     }
                 }
+            }
+            if expanded.first().is_none_or(|n| n.contains('$')) {
+                self.unresolved.get_or_insert_with(|| name.clone());
             }
             words.extend(expanded);
         }
@@ -208,6 +532,7 @@ impl Analyser<'_> {
                 &mut here_bodies,
             );
         }
+        self.builtin(&words, &here_bodies, ctx);
         if words.is_empty() {
             // Only assignments and redirections: `> /dev/tcp/10.0.0.1/80` still connects.
             if !redirects.is_empty() {
@@ -215,15 +540,46 @@ impl Analyser<'_> {
             }
             return;
         }
-        let feeds_shell = self
-            .exec
-            .shells
-            .contains(&self.canonical_program(&words[0]));
+        let program = self.canonical_program(&words[0]);
+        let feeds_shell = self.runs_stdin(&program, &words[1..]);
+        let feeds_interpreter = self.exec.interpreters.contains(&program);
+        // What a file the script writes holds, when it is known: `echo 'cmd' > f`,
+        // `cat > f <<EOF`; and what running or sourcing such a file runs.
+        let content = match program.as_str() {
+            "cat" | "tee" if !here_bodies.is_empty() => Some(here_bodies.join("\n")),
+            "echo" | "printf" => constant_output(&words, None).map(|f| f.text),
+            _ => None,
+        };
+        if let Some(content) = content {
+            for file in &written {
+                self.files.insert(file_key(file), content.clone());
+            }
+        }
+        let sourced = match program.as_str() {
+            "." | "source" => words.get(1),
+            _ if self.exec.shells.contains(&program) => {
+                words[1..].iter().find(|a| !a.starts_with('-'))
+            }
+            _ => Some(&words[0]),
+        }
+        .and_then(|path| self.files.get(&file_key(path)).cloned());
+        // Here-documents and here-strings are data, unless a shell or an interpreter reads them.
+        let code: Vec<String> = if feeds_interpreter && !feeds_shell {
+            here_bodies.clone()
+        } else {
+            Vec::new()
+        };
         self.argv(words, redirects, pipes_into, ctx);
         if feeds_shell {
             for body in here_bodies {
                 self.script(&body, ctx.deeper());
             }
+        }
+        for body in code {
+            self.code(&body, ctx);
+        }
+        if let Some(script) = sourced {
+            self.script(&script, ctx.deeper());
         }
     }
 
@@ -241,19 +597,48 @@ impl Analyser<'_> {
         let (in_prefix, consumer) = place;
         match item {
             Item::Word(w) => words.extend(self.expand(w, ctx)),
-            Item::Assignment { variable, word } => {
-                if !in_prefix {
-                    words.extend(self.expand(word, ctx));
-                } else if let Some((name, value)) = variable {
-                    let value = self.expand(value, ctx).join(" ");
+            Item::Assignment {
+                variable,
+                array,
+                append,
+                word,
+            } => {
+                // Before the name, or as an argument of `declare`, `local`, `export`,
+                // `readonly`: either way the value is expanded and the variable set.
+                if let Some((name, value)) = variable {
+                    let mut value = self.expand(value, ctx).join(" ");
+                    if *append {
+                        value = format!(
+                            "{}{value}",
+                            self.vars.get(name).cloned().unwrap_or_default()
+                        );
+                    }
                     self.vars.insert(name.clone(), value);
+                }
+                if let Some((name, elements)) = array {
+                    let mut values = if *append {
+                        self.arrays.get(name).cloned().unwrap_or_default()
+                    } else {
+                        Vec::new()
+                    };
+                    for element in elements {
+                        values.extend(self.expand(element, ctx));
+                    }
+                    self.arrays.insert(name.clone(), values);
+                }
+                if variable.is_none() && array.is_none() {
+                    // `a[1]=$(cmd)`: the value's substitutions run all the same.
+                    let expanded = self.expand(word, ctx);
+                    if !in_prefix {
+                        words.extend(expanded);
+                    }
+                } else if !in_prefix {
+                    words.push(self.expand_quiet(word));
                 }
             }
             Item::Redirect(r) => {
-                match r {
-                    Redirect::HereDocument(doc) => here_bodies.push(doc.clone()),
-                    Redirect::HereString(w) => here_bodies.push(self.expand(w, ctx).join(" ")),
-                    _ => {}
+                if let Some(text) = self.here_text(r) {
+                    here_bodies.push(text);
                 }
                 if let Some(t) = self.redirect_target(r, ctx, consumer) {
                     redirects.push(t);

@@ -1,11 +1,11 @@
 //! Shell words: quotes removed, known variables substituted, `$IFS` splitting, substitutions
 //! analysed as scripts (found by brush-parser and by the nesting pre-scan), constant
 //! substitutions folded, and command names built to hide themselves noticed.
-use super::ir::{Command, Parameter, Piece};
+use super::ir::{Anchor, Command, Operator, Parameter, Piece};
 
 use super::fold::constant_output;
 use super::payload::ansi_c_unescape;
-use super::{nesting, syntax, Analyser, Ctx};
+use super::{braces, nesting, syntax, Analyser, Ctx};
 
 impl Analyser<'_> {
     /// A shell word's pieces, when it is safe to parse, the budget covers it, and it parses.
@@ -25,7 +25,10 @@ impl Analyser<'_> {
         {
             return None;
         }
-        let parsed = syntax::parse_script(script)?;
+        let (parsed, docs) = syntax::parse_script(script, self.heredocs.len())?;
+        if !docs.is_empty() {
+            return None;
+        }
         let [pipeline] = parsed.0.as_slice() else {
             return None;
         };
@@ -95,60 +98,518 @@ impl Analyser<'_> {
                 Some(text) => out.push_str(text.trim_end_matches('\n')),
                 None => out.push_str("$(...)"),
             },
-            Piece::Arithmetic => out.push_str("$((...))"),
+            Piece::Arithmetic(_) => out.push_str("$((...))"),
         }
     }
 
+    /// A parameter's value as one string, or a placeholder with a `$` when the script does not
+    /// make it knowable (`${name}` for a plain name, so an unset variable can be read as
+    /// empty where that is what the shell would see).
     pub(super) fn parameter(&self, parameter: &Parameter) -> String {
-        let name = match parameter {
-            Parameter::Named(n) => n.clone(),
-            Parameter::Special(written) => return written.clone(),
-            Parameter::Operator => return "${...}".to_string(),
-        };
-        if name == "IFS" {
-            return " ".to_string();
-        }
-        if name == "SHELL" || name == "BASH" {
-            return "sh".to_string();
-        }
-        match self.vars.get(&name) {
-            Some(v) => v.clone(),
-            None => format!("${{{name}}}"),
+        match self.lookup(parameter) {
+            Some(values) => values.join(" "),
+            None => match parameter {
+                Parameter::Named(name) => format!("${{{name}}}"),
+                Parameter::Special(written) => written.clone(),
+                Parameter::AllPositional => "$@".to_string(),
+                _ => "${...}".to_string(),
+            },
         }
     }
 
-    /// Expands one shell word into the words it becomes: quotes removed, known variables
-    /// substituted, `$IFS` splitting, substitutions analysed as scripts.
+    /// What a parameter holds, as far as the script makes it knowable: `None` when it does not.
+    /// Lists (`$@`, `${a[@]}`) are their elements; everything else is one value.
+    pub(super) fn lookup(&self, parameter: &Parameter) -> Option<Vec<String>> {
+        let one = |v: String| Some(vec![v]);
+        match parameter {
+            Parameter::Named(name) => match name.as_str() {
+                "IFS" => one(self.vars.get("IFS").cloned().unwrap_or_else(|| " ".into())),
+                "SHELL" | "BASH" => one("sh".into()),
+                _ => match self.vars.get(name) {
+                    Some(v) => one(v.clone()),
+                    None => self
+                        .arrays
+                        .get(name)
+                        .and_then(|a| a.first().cloned())
+                        .map(|v| vec![v]),
+                },
+            },
+            Parameter::Positional(0) => None,
+            Parameter::Positional(n) => self
+                .positional
+                .as_ref()
+                .map(|p| vec![p.get(*n as usize - 1).cloned().unwrap_or_default()]),
+            Parameter::AllPositional => self.positional.clone(),
+            Parameter::Element(name, index) => {
+                let index = self.expand_quiet(index);
+                let i: usize = index.trim().parse().ok()?;
+                match self.arrays.get(name) {
+                    Some(a) => one(a.get(i).cloned().unwrap_or_default()),
+                    None if i == 0 => self.vars.get(name).cloned().map(|v| vec![v]),
+                    None => None,
+                }
+            }
+            Parameter::AllElements(name) => self
+                .arrays
+                .get(name)
+                .cloned()
+                .or_else(|| self.vars.get(name).map(|v| vec![v.clone()])),
+            Parameter::Special(_) | Parameter::Indirect => None,
+            Parameter::Operator(inner, op) => self.operate(inner, op),
+        }
+    }
+
+    /// A parameter-expansion operator applied to what the parameter holds: to each element of
+    /// a list (`${@:2}` slices it, `${#a[@]}` counts it), or to the one value.
+    fn operate(&self, inner: &Parameter, op: &Operator) -> Option<Vec<String>> {
+        if is_list(inner) {
+            let values = self.lookup(inner);
+            return match op {
+                Operator::Substring(offset, length) => {
+                    let values = values?;
+                    let offset: i64 = self.expand_quiet(offset).trim().parse().ok()?;
+                    // `$@` counts from $1, with $0 at offset 0.
+                    let skip = if matches!(inner, Parameter::AllPositional) {
+                        (offset - 1).max(0) as usize
+                    } else {
+                        offset.max(0) as usize
+                    };
+                    let take = match length {
+                        Some(l) => self.expand_quiet(l).trim().parse::<usize>().ok()?,
+                        None => usize::MAX,
+                    };
+                    Some(values.into_iter().skip(skip).take(take).collect())
+                }
+                Operator::Length => Some(vec![values?.len().to_string()]),
+                Operator::Default(_) | Operator::Assign(_) | Operator::Alternative(_) => {
+                    let joined = values.clone().map(|v| v.join(" "));
+                    let chosen = self.scalar_operation(joined, op)?;
+                    match values {
+                        Some(v) if chosen == v.join(" ") => Some(v),
+                        _ => Some(vec![chosen]),
+                    }
+                }
+                _ => values?
+                    .into_iter()
+                    .map(|v| self.scalar_operation(Some(v), op))
+                    .collect(),
+            };
+        }
+        let value = self.lookup(inner).map(|v| v.join(" "));
+        Some(vec![self.scalar_operation(value, op)?])
+    }
+
+    /// An operator on one value (`None`: not knowable).
+    fn scalar_operation(&self, value: Option<String>, op: &Operator) -> Option<String> {
+        let set = value.as_deref().is_some_and(|v| !v.is_empty());
+        let result = match op {
+            // Unknown is read as unset: the default is what a script that hides a name in it
+            // means to run.
+            Operator::Default(word) | Operator::Assign(word) => {
+                if set {
+                    value?
+                } else {
+                    self.expand_quiet(word)
+                }
+            }
+            Operator::Alternative(word) => {
+                if value.is_some() && !set {
+                    String::new()
+                } else {
+                    self.expand_quiet(word)
+                }
+            }
+            Operator::Error | Operator::Transform => value?,
+            Operator::Length => value?.chars().count().to_string(),
+            Operator::StripPrefix { pattern, longest } => {
+                let value = value?;
+                let pattern = self.expand_quiet(pattern);
+                strip(&value, &pattern, *longest, true)?
+            }
+            Operator::StripSuffix { pattern, longest } => {
+                let value = value?;
+                let pattern = self.expand_quiet(pattern);
+                strip(&value, &pattern, *longest, false)?
+            }
+            Operator::Replace {
+                pattern,
+                replacement,
+                all,
+                anchor,
+            } => {
+                let value = value?;
+                let pattern = self.expand_quiet(pattern);
+                let replacement = self.expand_quiet(replacement);
+                replace(&value, &pattern, &replacement, *all, *anchor)?
+            }
+            Operator::Upper => value?.to_uppercase(),
+            Operator::Lower => value?.to_lowercase(),
+            Operator::Substring(offset, length) => {
+                let value: Vec<char> = value?.chars().collect();
+                let offset: i64 = self.expand_quiet(offset).trim().parse().ok()?;
+                let start = if offset < 0 {
+                    value.len().saturating_sub(offset.unsigned_abs() as usize)
+                } else {
+                    (offset as usize).min(value.len())
+                };
+                let end = match length {
+                    Some(l) => {
+                        let l: i64 = self.expand_quiet(l).trim().parse().ok()?;
+                        if l < 0 {
+                            value
+                                .len()
+                                .saturating_sub(l.unsigned_abs() as usize)
+                                .max(start)
+                        } else {
+                            (start + l as usize).min(value.len())
+                        }
+                    }
+                    None => value.len(),
+                };
+                value[start..end].iter().collect()
+            }
+        };
+        Some(result)
+    }
+
+    /// Expands one shell word into the words it becomes: braces expanded, quotes removed, known
+    /// variables, arrays and positional parameters substituted, operators applied, unquoted
+    /// expansions split on `IFS`, and every substitution in it (in operands and arithmetic too)
+    /// analysed as a script.
     pub(super) fn expand(&mut self, raw: &str, ctx: Ctx) -> Vec<String> {
         if let Some(why) = self.unparseable(raw, 0) {
             self.limit(format!("a word {why}"));
         }
+        let raws = match braces::expand(raw, self.exec.limits.max_commands.max(1) * 4) {
+            Ok(words) => words,
+            Err(count) => {
+                self.limit(format!("a brace expansion of {count} words"));
+                vec![raw.to_string()]
+            }
+        };
+        if raws.len() > 1 && !self.budget.spend(raws.iter().map(String::len).sum()) {
+            return vec![raw.to_string()];
+        }
+        let mut out = Vec::new();
+        for raw in &raws {
+            out.extend(self.expand_one(raw, ctx));
+        }
+        out
+    }
+
+    fn expand_one(&mut self, raw: &str, ctx: Ctx) -> Vec<String> {
         let Some(pieces) = self.parse_word(raw) else {
             return vec![raw.replace(['\'', '"'], "")];
         };
         let mut subs = Vec::new();
         // brush-parser cuts `$(case x in x) ...;; esac)` at the pattern's `)`; `Analyser::script`
         // analyses the bodies the shell sees for the whole script, this word included.
-        collect_substitutions(&pieces, &mut subs);
+        self.substitutions_in(&pieces, &mut subs, 0);
         for s in subs {
             self.script(&s, ctx.deeper());
         }
-        let mut out = String::new();
-        let mut split = false;
+        self.assign_defaults(&pieces);
+        let ifs: Vec<char> = match self.vars.get("IFS") {
+            Some(v) => v.chars().collect(),
+            None => vec![' ', '\t', '\n'],
+        };
+        let mut fields = Fields::default();
         for p in &pieces {
-            if let Piece::Parameter(parameter) = p {
-                if self.parameter(parameter) == " " {
-                    split = true;
+            match p {
+                Piece::Parameter(parameter) => match self.lookup(parameter) {
+                    Some(values) if values.len() != 1 || is_list(parameter) => {
+                        for (i, v) in values.iter().enumerate() {
+                            if i > 0 {
+                                fields.end();
+                            }
+                            fields.push_split(v, &ifs);
+                        }
+                    }
+                    Some(values) => fields.push_split(&values[0], &ifs),
+                    None => fields.push(&self.parameter(parameter)),
+                },
+                Piece::Substitution { .. } => {
+                    let mut text = String::new();
+                    self.literal_piece(p, &mut text);
+                    fields.push_split(&text, &ifs);
+                }
+                Piece::DoubleQuoted(inner) => match inner.as_slice() {
+                    // "$@" and "${a[@]}": one word per element.
+                    [Piece::Parameter(parameter)] if is_list(parameter) => {
+                        match self.lookup(parameter) {
+                            Some(values) => {
+                                for (i, v) in values.iter().enumerate() {
+                                    if i > 0 {
+                                        fields.end();
+                                    }
+                                    fields.push(v);
+                                }
+                            }
+                            None => fields.push(&self.parameter(parameter)),
+                        }
+                    }
+                    _ => {
+                        let mut text = String::new();
+                        self.literal_piece(p, &mut text);
+                        fields.push(&text);
+                    }
+                },
+                _ => {
+                    let mut text = String::new();
+                    self.literal_piece(p, &mut text);
+                    fields.push(&text);
                 }
             }
-            self.literal_piece(p, &mut out);
         }
-        if split {
-            out.split_whitespace().map(str::to_string).collect()
-        } else {
-            vec![out]
+        fields.finish()
+    }
+
+    /// Every substitution a word runs: in it, in double quotes, in operator operands and in
+    /// arithmetic.
+    fn substitutions_in(&self, pieces: &[Piece], out: &mut Vec<String>, depth: usize) {
+        for p in pieces {
+            match p {
+                Piece::Substitution {
+                    script,
+                    backquoted: false,
+                } => out.push(script.clone()),
+                Piece::Substitution {
+                    script,
+                    backquoted: true,
+                } => out.push(nesting::unescape_backquoted(script)),
+                Piece::DoubleQuoted(inner) => self.substitutions_in(inner, out, depth),
+                Piece::Arithmetic(expr) => out.extend(nesting::substitutions(expr)),
+                Piece::Parameter(parameter) if depth < 4 => {
+                    for operand in operands(parameter) {
+                        if operand.contains(['$', '`']) {
+                            if let Some(inner) = self.parse_word(operand) {
+                                self.substitutions_in(&inner, out, depth + 1);
+                            }
+                        }
+                    }
+                }
+                _ => {}
+            }
         }
     }
+
+    /// `${x:=value}` assigns when `x` is unset or empty: later words see it.
+    fn assign_defaults(&mut self, pieces: &[Piece]) {
+        for p in pieces {
+            match p {
+                Piece::Parameter(Parameter::Operator(inner, Operator::Assign(word))) => {
+                    if let Parameter::Named(name) = inner.as_ref() {
+                        if self.vars.get(name).is_none_or(|v| v.is_empty()) {
+                            let value = self.expand_quiet(word);
+                            self.vars.insert(name.clone(), value);
+                        }
+                    }
+                }
+                Piece::DoubleQuoted(inner) => self.assign_defaults(inner),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Whether a parameter stands for a list of words (`$@`, `${a[@]}`, `${@:2}`).
+fn is_list(parameter: &Parameter) -> bool {
+    match parameter {
+        Parameter::AllPositional | Parameter::AllElements(_) => true,
+        Parameter::Operator(inner, op) => !matches!(op, Operator::Length) && is_list(inner),
+        _ => false,
+    }
+}
+
+/// The operand words of an operator, which are expanded (and may run substitutions).
+fn operands(parameter: &Parameter) -> Vec<&str> {
+    match parameter {
+        Parameter::Operator(inner, op) => {
+            let mut out = operands(inner);
+            match op {
+                Operator::Default(w) | Operator::Assign(w) | Operator::Alternative(w) => {
+                    out.push(w)
+                }
+                Operator::StripPrefix { pattern, .. } | Operator::StripSuffix { pattern, .. } => {
+                    out.push(pattern)
+                }
+                Operator::Replace {
+                    pattern,
+                    replacement,
+                    ..
+                } => {
+                    out.push(pattern);
+                    out.push(replacement);
+                }
+                Operator::Substring(offset, length) => {
+                    out.push(offset);
+                    out.extend(length.as_deref());
+                }
+                _ => {}
+            }
+            out
+        }
+        Parameter::Element(_, index) => vec![index.as_str()],
+        _ => Vec::new(),
+    }
+}
+
+/// Words being built: text joins the current word, a split ends it.
+#[derive(Default)]
+struct Fields {
+    words: Vec<String>,
+    current: String,
+    started: bool,
+}
+
+impl Fields {
+    fn push(&mut self, text: &str) {
+        self.current.push_str(text);
+        self.started = true;
+    }
+
+    /// Unquoted expansion: split on `ifs`, empty fields dropped as the shell drops them for
+    /// whitespace.
+    fn push_split(&mut self, text: &str, ifs: &[char]) {
+        let mut parts = text.split(|c| ifs.contains(&c)).peekable();
+        let mut first = true;
+        while let Some(part) = parts.next() {
+            if !first {
+                self.end();
+            }
+            first = false;
+            if !part.is_empty() {
+                self.push(part);
+            }
+            if parts.peek().is_none() {
+                break;
+            }
+        }
+    }
+
+    fn end(&mut self) {
+        if self.started && !self.current.is_empty() {
+            self.words.push(std::mem::take(&mut self.current));
+        }
+        self.current.clear();
+        self.started = false;
+    }
+
+    fn finish(mut self) -> Vec<String> {
+        if self.started && !self.current.is_empty() {
+            self.words.push(std::mem::take(&mut self.current));
+        }
+        if self.words.is_empty() {
+            self.words.push(String::new());
+        }
+        self.words
+    }
+}
+
+/// A shell pattern (`*`, `?`, `[...]`) as a matcher for whole strings.
+fn pattern_matcher(pattern: &str) -> Option<globset::GlobMatcher> {
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(false)
+        .backslash_escape(true)
+        .build()
+        .ok()
+        .map(|g| g.compile_matcher())
+}
+
+/// Longest values a pattern operator is evaluated on: beyond, the result is unknown.
+const MAX_PATTERN_VALUE: usize = 512;
+
+/// `${x#p}`, `${x##p}`, `${x%p}`, `${x%%p}`.
+fn strip(value: &str, pattern: &str, longest: bool, prefix: bool) -> Option<String> {
+    if value.len() > MAX_PATTERN_VALUE {
+        return None;
+    }
+    let matcher = pattern_matcher(pattern)?;
+    let mut cuts: Vec<usize> = value.char_indices().map(|(i, _)| i).collect();
+    cuts.push(value.len());
+    let ordered: Vec<usize> = match (prefix, longest) {
+        (true, false) => cuts.clone(),
+        (true, true) => cuts.iter().rev().copied().collect(),
+        (false, false) => cuts.iter().rev().copied().collect(),
+        (false, true) => cuts.clone(),
+    };
+    for cut in ordered {
+        let (part, rest) = if prefix {
+            (&value[..cut], &value[cut..])
+        } else {
+            (&value[cut..], &value[..cut])
+        };
+        if matcher.is_match(part) {
+            return Some(rest.to_string());
+        }
+    }
+    Some(value.to_string())
+}
+
+/// `${x/p/r}` and its forms: the longest match at the first position that matches.
+fn replace(
+    value: &str,
+    pattern: &str,
+    replacement: &str,
+    all: bool,
+    anchor: Option<Anchor>,
+) -> Option<String> {
+    if value.len() > MAX_PATTERN_VALUE {
+        return None;
+    }
+    let matcher = pattern_matcher(pattern)?;
+    let mut cuts: Vec<usize> = value.char_indices().map(|(i, _)| i).collect();
+    cuts.push(value.len());
+    match anchor {
+        Some(Anchor::Prefix) => {
+            for &end in cuts.iter().rev() {
+                if matcher.is_match(&value[..end]) {
+                    return Some(format!("{replacement}{}", &value[end..]));
+                }
+            }
+            return Some(value.to_string());
+        }
+        Some(Anchor::Suffix) => {
+            for &start in &cuts {
+                if matcher.is_match(&value[start..]) {
+                    return Some(format!("{}{replacement}", &value[..start]));
+                }
+            }
+            return Some(value.to_string());
+        }
+        None => {}
+    }
+    let mut out = String::new();
+    let mut i = 0;
+    let mut replaced = false;
+    while i < cuts.len() {
+        let start = cuts[i];
+        if start == value.len() {
+            break;
+        }
+        let found = (!replaced || all)
+            .then(|| {
+                cuts[i + 1..]
+                    .iter()
+                    .rev()
+                    .find(|&&end| matcher.is_match(&value[start..end]))
+                    .copied()
+            })
+            .flatten();
+        match found {
+            Some(end) => {
+                out.push_str(replacement);
+                replaced = true;
+                i = cuts.iter().position(|&c| c == end).unwrap_or(cuts.len());
+            }
+            None => {
+                let next = cuts[i + 1];
+                out.push_str(&value[start..next]);
+                i += 1;
+            }
+        }
+    }
+    Some(out)
 }
 
 /// `n$x$@map` with `x` unknown: the word as a shell with those variables unset sees it.
@@ -183,23 +644,6 @@ pub(super) fn strip_unknown_variables(word: &str) -> String {
         }
     }
     out
-}
-
-pub(super) fn collect_substitutions(pieces: &[Piece], out: &mut Vec<String>) {
-    for p in pieces {
-        match p {
-            Piece::Substitution {
-                script,
-                backquoted: false,
-            } => out.push(script.clone()),
-            Piece::Substitution {
-                script,
-                backquoted: true,
-            } => out.push(nesting::unescape_backquoted(script)),
-            Piece::DoubleQuoted(inner) => collect_substitutions(inner, out),
-            _ => {}
-        }
-    }
 }
 
 /// Whether a variable or substitution builds the program's own name (`n${x}map`, `$(echo nmap)`),
