@@ -495,21 +495,7 @@ async fn scan_judges_what_runs_and_writes_policy_reports() {
     api.put_pod(pod("shop", "debug", plain_spec("default"), None));
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = api.kubeconfig(dir.path());
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_reconguard"))
-            .args([
-                "scan",
-                "--format",
-                "json",
-                "--policy-reports",
-                "--kubeconfig",
-            ])
-            .arg(&kubeconfig)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let output = scan_cli(&kubeconfig, "json").await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "something denied: {stderr}");
@@ -564,6 +550,26 @@ async fn scan_judges_what_runs_and_writes_policy_reports() {
         "server-side apply"
     );
     assert!(apply.query.contains("fieldManager=reconguard") && apply.query.contains("force=true"));
+}
+
+/// `reconguard scan --policy-reports --format FORMAT` against the fake API server.
+async fn scan_cli(kubeconfig: &std::path::Path, format: &str) -> std::process::Output {
+    let (kubeconfig, format) = (kubeconfig.to_path_buf(), format.to_string());
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_reconguard"))
+            .args([
+                "scan",
+                "--policy-reports",
+                "--format",
+                &format,
+                "--kubeconfig",
+            ])
+            .arg(&kubeconfig)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
 }
 
 /// A pod as a busy cluster holds it: labels, annotations, two managedFields entries, two
@@ -931,24 +937,7 @@ async fn no_credential_comes_back_out_of_any_output() {
         api.put_pod(pod("leaky", &format!("bare-{i}"), spec, None));
     }
     for format in ["text", "json"] {
-        let out = tokio::task::spawn_blocking({
-            let kubeconfig = kubeconfig.clone();
-            move || {
-                std::process::Command::new(bin)
-                    .args([
-                        "scan",
-                        "--policy-reports",
-                        "--format",
-                        format,
-                        "--kubeconfig",
-                    ])
-                    .arg(&kubeconfig)
-                    .output()
-                    .unwrap()
-            }
-        })
-        .await
-        .unwrap();
+        let out = scan_cli(&kubeconfig, format).await;
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(1), "{stdout}");
         assert!(

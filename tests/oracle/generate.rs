@@ -209,7 +209,7 @@ impl Generator {
         let (name, args) = (p.name, p.args);
         let (head, first, last) = (&name[..1], &name[..2], &name[2..]);
         let v = self.var();
-        let form = self.below(56);
+        let form = self.below(61);
         let (class, text): (&str, String) = match form {
             0 => ("literal", format!("{name} {args}")),
             1 => ("single-quoted", format!("'{name}' {args}")),
@@ -338,10 +338,30 @@ impl Generator {
                 "positional-slice",
                 format!("set -- x {name} {args}; \"${{@:2}}\""),
             ),
-            _ => (
+            55 => (
                 "while-read-heredoc",
                 format!("while read -r line; do $line; done <<EOF\n{name} {args}\nEOF"),
             ),
+            56 => (
+                "base64-herestring",
+                format!("$(base64 -d <<< {}) {args}", base64(name)),
+            ),
+            57 => (
+                "rev-heredoc",
+                format!(
+                    "$(rev <<EOF\n{}\nEOF\n) {args}",
+                    name.chars().rev().collect::<String>()
+                ),
+            ),
+            58 => (
+                "tr-herestring",
+                format!("$(tr 'b-za' 'a-z' <<< {}) {args}", shift(name)),
+            ),
+            59 => (
+                "printf-b",
+                format!("$(printf %b '{}') {args}", octal(name).replace('\\', "\\0")),
+            ),
+            _ => ("cat-herestring", format!("$(cat <<< {name}) {args}")),
         };
         classes.push(format!("name:{class}"));
         text

@@ -90,69 +90,63 @@ fn build(word: &str, depth: usize) -> Vec<String> {
     words
 }
 
+/// The bytes of `text` that stand outside quotes and are not escaped, with their offsets: the
+/// only ones brace expansion reads.
+fn unquoted(text: &[u8]) -> impl Iterator<Item = (usize, u8)> + '_ {
+    let mut quote: Option<u8> = None;
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < text.len() {
+            let (at, c) = (i, text[i]);
+            match quote {
+                Some(q) if c == b'\\' && q == b'"' => i += 2,
+                Some(q) => {
+                    if c == q {
+                        quote = None;
+                    }
+                    i += 1;
+                }
+                None => match c {
+                    b'\\' => i += 2,
+                    b'\'' | b'"' => {
+                        quote = Some(c);
+                        i += 1;
+                    }
+                    _ => {
+                        i += 1;
+                        return Some((at, c));
+                    }
+                },
+            }
+        }
+        None
+    })
+}
+
 /// How many `{` stand outside quotes (a quoted JSON document is no brace expression).
 fn unquoted_braces(word: &str) -> usize {
-    let bytes = word.as_bytes();
-    let mut quote: Option<u8> = None;
-    let mut n = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        match quote {
-            Some(q) if c == b'\\' && q == b'"' => i += 1,
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None => match c {
-                b'\\' => i += 1,
-                b'\'' | b'"' => quote = Some(c),
-                b'{' => n += 1,
-                _ => {}
-            },
-        }
-        i += 1;
-    }
-    n
+    unquoted(word.as_bytes())
+        .filter(|(_, c)| *c == b'{')
+        .count()
 }
 
 /// The first brace expression at the top level of `word`, outside quotes, not `${`.
 fn find(word: &str) -> Option<Braces<'_>> {
     let bytes = word.as_bytes();
-    let mut quote: Option<u8> = None;
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        match quote {
-            Some(q) => {
-                if c == b'\\' && q == b'"' {
-                    i += 2;
-                    continue;
-                }
-                if c == q {
-                    quote = None;
-                }
-            }
-            None => match c {
-                b'\\' => {
-                    i += 2;
-                    continue;
-                }
-                b'\'' | b'"' => quote = Some(c),
-                b'{' if i == 0 || bytes[i - 1] != b'$' => {
-                    if let Some(close) = matching(bytes, i) {
-                        let body = &word[i + 1..close];
-                        if let Some(body) = parse_body(body) {
-                            return Some(Braces {
-                                prefix: &word[..i],
-                                body,
-                                suffix: &word[close + 1..],
-                            });
-                        }
-                    }
-                }
-                _ => {}
-            },
+    for (i, c) in unquoted(bytes) {
+        if c != b'{' || (i > 0 && bytes[i - 1] == b'$') {
+            continue;
         }
-        i += 1;
+        let Some(close) = matching(bytes, i) else {
+            continue;
+        };
+        if let Some(body) = parse_body(&word[i + 1..close]) {
+            return Some(Braces {
+                prefix: &word[..i],
+                body,
+                suffix: &word[close + 1..],
+            });
+        }
     }
     None
 }
@@ -160,77 +154,36 @@ fn find(word: &str) -> Option<Braces<'_>> {
 /// The `}` closing the `{` at `open`, skipping nested braces and quotes.
 fn matching(bytes: &[u8], open: usize) -> Option<usize> {
     let mut depth = 0usize;
-    let mut quote: Option<u8> = None;
-    let mut i = open;
-    while i < bytes.len() {
-        let c = bytes[i];
-        match quote {
-            Some(q) => {
-                if c == b'\\' && q == b'"' {
-                    i += 2;
-                    continue;
-                }
-                if c == q {
-                    quote = None;
+    for (i, c) in unquoted(&bytes[open..]) {
+        match c {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(open + i);
                 }
             }
-            None => match c {
-                b'\\' => {
-                    i += 2;
-                    continue;
-                }
-                b'\'' | b'"' => quote = Some(c),
-                b'{' => depth += 1,
-                b'}' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        return Some(i);
-                    }
-                }
-                _ => {}
-            },
+            _ => {}
         }
-        i += 1;
     }
     None
 }
 
 /// Alternatives split at top-level commas, or a sequence; `None` when the braces are literal.
 fn parse_body(body: &str) -> Option<Body<'_>> {
-    let bytes = body.as_bytes();
     let mut parts = Vec::new();
     let mut depth = 0usize;
-    let mut quote: Option<u8> = None;
     let mut start = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        match quote {
-            Some(q) => {
-                if c == b'\\' && q == b'"' {
-                    i += 2;
-                    continue;
-                }
-                if c == q {
-                    quote = None;
-                }
+    for (i, c) in unquoted(body.as_bytes()) {
+        match c {
+            b'{' => depth += 1,
+            b'}' => depth = depth.saturating_sub(1),
+            b',' if depth == 0 => {
+                parts.push(&body[start..i]);
+                start = i + 1;
             }
-            None => match c {
-                b'\\' => {
-                    i += 2;
-                    continue;
-                }
-                b'\'' | b'"' => quote = Some(c),
-                b'{' => depth += 1,
-                b'}' => depth = depth.saturating_sub(1),
-                b',' if depth == 0 => {
-                    parts.push(&body[start..i]);
-                    start = i + 1;
-                }
-                _ => {}
-            },
+            _ => {}
         }
-        i += 1;
     }
     if !parts.is_empty() {
         parts.push(&body[start.min(body.len())..]);

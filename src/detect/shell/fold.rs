@@ -56,8 +56,23 @@ pub(super) fn constant_output(argv: &[String], input: Option<Flow>) -> Option<Fl
             let unescaped = ansi_c_unescape(format);
             let decoded = unescaped != *format;
             let mut text = unescaped;
+            let mut decoded = decoded;
             for value in &args[1..] {
-                text = text.replacen("%s", value, 1);
+                // `%b` prints its argument with escapes read: `printf %b '\x6e\x6d...'`.
+                let (at_s, at_b) = (text.find("%s"), text.find("%b"));
+                match (at_s, at_b) {
+                    (Some(s), Some(b)) if b < s => {
+                        let unescaped = percent_b_unescape(value);
+                        decoded |= unescaped != *value;
+                        text = text.replacen("%b", &unescaped, 1);
+                    }
+                    (None, Some(_)) => {
+                        let unescaped = percent_b_unescape(value);
+                        decoded |= unescaped != *value;
+                        text = text.replacen("%b", &unescaped, 1);
+                    }
+                    _ => text = text.replacen("%s", value, 1),
+                }
             }
             Some(Flow { text, decoded })
         }
@@ -90,6 +105,29 @@ pub(super) fn constant_output(argv: &[String], input: Option<Flow>) -> Option<Fl
         "tr" => decoded(translate(args, &input?)?),
         _ => None,
     }
+}
+
+/// printf's `%b` argument: escapes as in `$'...'`, except that octal is written `\0NNN`.
+fn percent_b_unescape(value: &str) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    let mut rewritten = String::with_capacity(value.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '\\' && chars.get(i + 1) == Some(&'0') {
+            let digits: String = chars[i + 2..]
+                .iter()
+                .take(3)
+                .take_while(|c| c.is_digit(8))
+                .collect();
+            rewritten.push('\\');
+            rewritten.push_str(if digits.is_empty() { "0" } else { &digits });
+            i += 2 + digits.len();
+            continue;
+        }
+        rewritten.push(chars[i]);
+        i += 1;
+    }
+    ansi_c_unescape(&rewritten)
 }
 
 /// `tr SET1 SET2` and `tr -d SET`, with ranges, escapes and the case classes; `None` for what

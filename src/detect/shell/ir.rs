@@ -34,22 +34,26 @@ pub(super) struct SimpleCommand {
 pub(super) enum Item {
     /// A word as written (quotes and expansions in it).
     Word(String),
-    /// `NAME=value`. `variable` is set for a plain scalar assignment: its name and the value
-    /// word; `array` for `NAME=(a b c)`: its name and the element words. `word` is the whole
-    /// word, which after the command name is just an argument.
-    Assignment {
-        variable: Option<(String, String)>,
-        array: Option<(String, Vec<String>)>,
-        /// `NAME+=value`.
-        append: bool,
-        word: String,
-    },
+    /// `NAME=value`, boxed: items are many and most are words.
+    Assignment(Box<Assignment>),
     Redirect(Redirect),
     /// `<(...)` (`read`: the command reads what it prints), `>(...)`.
     ProcessSubstitution {
         read: bool,
         script: Script,
     },
+}
+
+/// `NAME=value`. `variable` is set for a plain scalar assignment: its name and the value word;
+/// `array` for `NAME=(a b c)`: its name and the element words. `word` is the whole word, which
+/// after the command name is just an argument.
+#[derive(Debug, Clone)]
+pub(super) struct Assignment {
+    pub variable: Option<(String, String)>,
+    pub array: Option<(String, Vec<String>)>,
+    /// `NAME+=value`.
+    pub append: bool,
+    pub word: String,
 }
 
 #[derive(Debug, Clone)]
@@ -136,8 +140,9 @@ pub(super) enum Parameter {
     AllElements(String),
     /// `$$`, `$?`, `$#`...: how it is written.
     Special(String),
-    /// `${x:-y}` and the other operator forms, on the parameter they name.
-    Operator(Box<Parameter>, Operator),
+    /// `${x:-y}` and the other operator forms, on the parameter they name (boxed: words are
+    /// many, operators rare).
+    Operator(Box<(Parameter, Operator)>),
     /// `${!x}`, `${!prefix*}` and anything else whose value is another name's.
     Indirect,
 }

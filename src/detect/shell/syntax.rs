@@ -7,8 +7,8 @@ use brush_parser::{ast, word};
 
 use super::heredoc::{self, HereDoc};
 use super::ir::{
-    Anchor, Command, Compound, Item, Operator, Parameter, Piece, Pipeline, Redirect, Script,
-    SimpleCommand,
+    Anchor, Assignment, Command, Compound, Item, Operator, Parameter, Piece, Pipeline, Redirect,
+    Script, SimpleCommand,
 };
 
 /// Bytes that mean nothing to the shell: no quoting, expansion, globbing, assignment, comment,
@@ -190,12 +190,12 @@ fn item(item: ast::CommandPrefixOrSuffixItem) -> Item {
                 ),
                 _ => (None, None),
             };
-            Item::Assignment {
+            Item::Assignment(Box::new(Assignment {
                 variable,
                 array,
                 append,
                 word: w.value,
-            }
+            }))
         }
         ast::CommandPrefixOrSuffixItem::IoRedirect(r) => Item::Redirect(redirect(r)),
         ast::CommandPrefixOrSuffixItem::ProcessSubstitution(kind, sub) => {
@@ -290,13 +290,23 @@ fn parameter(p: word::Parameter) -> Parameter {
     }
 }
 
+/// `${x#p}`, `${x##p}`, `${x%p}`, `${x%%p}`.
+fn strip(pattern: Option<String>, longest: bool, prefix: bool) -> Operator {
+    let pattern = pattern.unwrap_or_default();
+    if prefix {
+        Operator::StripPrefix { pattern, longest }
+    } else {
+        Operator::StripSuffix { pattern, longest }
+    }
+}
+
 fn parameter_expr(expr: word::ParameterExpr) -> Parameter {
     use word::ParameterExpr as E;
     let on = |p: word::Parameter, indirect: bool, op: Operator| {
         if indirect {
             Parameter::Indirect
         } else {
-            Parameter::Operator(Box::new(parameter(p)), op)
+            Parameter::Operator(Box::new((parameter(p), op)))
         }
     };
     match expr {
@@ -353,50 +363,22 @@ fn parameter_expr(expr: word::ParameterExpr) -> Parameter {
             parameter: p,
             indirect,
             pattern,
-        } => on(
-            p,
-            indirect,
-            Operator::StripSuffix {
-                pattern: pattern.unwrap_or_default(),
-                longest: false,
-            },
-        ),
+        } => on(p, indirect, strip(pattern, false, false)),
         E::RemoveLargestSuffixPattern {
             parameter: p,
             indirect,
             pattern,
-        } => on(
-            p,
-            indirect,
-            Operator::StripSuffix {
-                pattern: pattern.unwrap_or_default(),
-                longest: true,
-            },
-        ),
+        } => on(p, indirect, strip(pattern, true, false)),
         E::RemoveSmallestPrefixPattern {
             parameter: p,
             indirect,
             pattern,
-        } => on(
-            p,
-            indirect,
-            Operator::StripPrefix {
-                pattern: pattern.unwrap_or_default(),
-                longest: false,
-            },
-        ),
+        } => on(p, indirect, strip(pattern, false, true)),
         E::RemoveLargestPrefixPattern {
             parameter: p,
             indirect,
             pattern,
-        } => on(
-            p,
-            indirect,
-            Operator::StripPrefix {
-                pattern: pattern.unwrap_or_default(),
-                longest: true,
-            },
-        ),
+        } => on(p, indirect, strip(pattern, true, true)),
         E::Substring {
             parameter: p,
             indirect,

@@ -546,6 +546,7 @@ impl Analyser<'_> {
         // What a file the script writes holds, when it is known: `echo 'cmd' > f`,
         // `cat > f <<EOF`; and what running or sourcing such a file runs.
         let content = match program.as_str() {
+            _ if written.is_empty() => None,
             "cat" | "tee" if !here_bodies.is_empty() => Some(here_bodies.join("\n")),
             "echo" | "printf" => constant_output(&words, None).map(|f| f.text),
             _ => None,
@@ -556,6 +557,7 @@ impl Analyser<'_> {
             }
         }
         let sourced = match program.as_str() {
+            _ if self.files.is_empty() => None,
             "." | "source" => words.get(1),
             _ if self.exec.shells.contains(&program) => {
                 words[1..].iter().find(|a| !a.starts_with('-'))
@@ -597,12 +599,13 @@ impl Analyser<'_> {
         let (in_prefix, consumer) = place;
         match item {
             Item::Word(w) => words.extend(self.expand(w, ctx)),
-            Item::Assignment {
-                variable,
-                array,
-                append,
-                word,
-            } => {
+            Item::Assignment(assignment) => {
+                let super::ir::Assignment {
+                    variable,
+                    array,
+                    append,
+                    word,
+                } = assignment.as_ref();
                 // Before the name, or as an argument of `declare`, `local`, `export`,
                 // `readonly`: either way the value is expanded and the variable set.
                 if let Some((name, value)) = variable {

@@ -1,11 +1,11 @@
 //! Shell words: quotes removed, known variables substituted, `$IFS` splitting, substitutions
 //! analysed as scripts (found by brush-parser and by the nesting pre-scan), constant
 //! substitutions folded, and command names built to hide themselves noticed.
-use super::ir::{Anchor, Command, Operator, Parameter, Piece};
+use super::ir::{Anchor, Command, Item, Operator, Parameter, Piece, Redirect};
 
-use super::fold::constant_output;
+use super::fold::{constant_output, Flow};
 use super::payload::ansi_c_unescape;
-use super::{braces, nesting, syntax, Analyser, Ctx};
+use super::{braces, heredoc, nesting, syntax, Analyser, Ctx};
 
 impl Analyser<'_> {
     /// A shell word's pieces, when it is safe to parse, the budget covers it, and it parses.
@@ -26,9 +26,6 @@ impl Analyser<'_> {
             return None;
         }
         let (parsed, docs) = syntax::parse_script(script, self.heredocs.len())?;
-        if !docs.is_empty() {
-            return None;
-        }
         let [pipeline] = parsed.0.as_slice() else {
             return None;
         };
@@ -37,6 +34,29 @@ impl Analyser<'_> {
             let Command::Simple(sc) = cmd else {
                 return None;
             };
+            // `$(base64 -d <<< ...)`, `$(rev <<EOF ...)`: a here-string or here-document is
+            // the command's input.
+            let here = sc
+                .prefix
+                .iter()
+                .chain(sc.suffix.iter())
+                .find_map(|item| match item {
+                    Item::Redirect(Redirect::HereString(w)) => Some(
+                        match heredoc::index_of(w)
+                            .and_then(|i| docs.get(i.checked_sub(self.heredocs.len())?))
+                        {
+                            Some(doc) => doc.body.clone(),
+                            None => self.expand_quiet(w) + "\n",
+                        },
+                    ),
+                    _ => None,
+                });
+            if let Some(text) = here {
+                flow = Some(Flow {
+                    text,
+                    decoded: false,
+                });
+            }
             flow = Some(constant_output(&self.quiet_words(sc), flow)?);
         }
         flow.map(|f| f.text)
@@ -155,7 +175,7 @@ impl Analyser<'_> {
                 .cloned()
                 .or_else(|| self.vars.get(name).map(|v| vec![v.clone()])),
             Parameter::Special(_) | Parameter::Indirect => None,
-            Parameter::Operator(inner, op) => self.operate(inner, op),
+            Parameter::Operator(operation) => self.operate(&operation.0, &operation.1),
         }
     }
 
@@ -280,6 +300,9 @@ impl Analyser<'_> {
         if let Some(why) = self.unparseable(raw, 0) {
             self.limit(format!("a word {why}"));
         }
+        if !raw.contains('{') {
+            return self.expand_one(raw, ctx);
+        }
         let raws = match braces::expand(raw, self.exec.limits.max_commands.max(1) * 4) {
             Ok(words) => words,
             Err(count) => {
@@ -301,6 +324,10 @@ impl Analyser<'_> {
         let Some(pieces) = self.parse_word(raw) else {
             return vec![raw.replace(['\'', '"'], "")];
         };
+        // Most words are plain text: nothing to expand, split or run.
+        if let [Piece::Text(text)] = pieces.as_slice() {
+            return vec![text.clone()];
+        }
         let mut subs = Vec::new();
         // brush-parser cuts `$(case x in x) ...;; esac)` at the pattern's `)`; `Analyser::script`
         // analyses the bodies the shell sees for the whole script, this word included.
@@ -397,8 +424,10 @@ impl Analyser<'_> {
     fn assign_defaults(&mut self, pieces: &[Piece]) {
         for p in pieces {
             match p {
-                Piece::Parameter(Parameter::Operator(inner, Operator::Assign(word))) => {
-                    if let Parameter::Named(name) = inner.as_ref() {
+                Piece::Parameter(Parameter::Operator(operation)) => {
+                    if let (Parameter::Named(name), Operator::Assign(word)) =
+                        (&operation.0, &operation.1)
+                    {
                         if self.vars.get(name).is_none_or(|v| v.is_empty()) {
                             let value = self.expand_quiet(word);
                             self.vars.insert(name.clone(), value);
@@ -416,7 +445,9 @@ impl Analyser<'_> {
 fn is_list(parameter: &Parameter) -> bool {
     match parameter {
         Parameter::AllPositional | Parameter::AllElements(_) => true,
-        Parameter::Operator(inner, op) => !matches!(op, Operator::Length) && is_list(inner),
+        Parameter::Operator(operation) => {
+            !matches!(operation.1, Operator::Length) && is_list(&operation.0)
+        }
         _ => false,
     }
 }
@@ -424,7 +455,8 @@ fn is_list(parameter: &Parameter) -> bool {
 /// The operand words of an operator, which are expanded (and may run substitutions).
 fn operands(parameter: &Parameter) -> Vec<&str> {
     match parameter {
-        Parameter::Operator(inner, op) => {
+        Parameter::Operator(operation) => {
+            let (inner, op) = operation.as_ref();
             let mut out = operands(inner);
             match op {
                 Operator::Default(w) | Operator::Assign(w) | Operator::Alternative(w) => {
