@@ -350,7 +350,7 @@ async fn a_parser_panic_is_counted_and_the_request_still_judged() {
 
 /// Expansions that multiply: a brace product of 2^64 words, a sequence of 10^18, brace groups
 /// up to the argument limit, a 64-level pathname pattern, parameter operators nested as deep
-/// as the limit allows. None is generated: each is counted, refused as an analysis limit, or
+/// as the limit allows, pattern operators whose cost is the square of their value's length. None is generated: each is counted, refused as an analysis limit, or
 /// matched as a pattern; the request is answered and the next one too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expansion_bombs_are_refused_without_being_built() {
@@ -362,6 +362,12 @@ async fn expansion_bombs_are_refused_without_being_built() {
     let glob = format!("{}/nm?p", "/*".repeat(64));
     let (operators, levels) = deepest_under(MAX_SCRIPT_BYTES - 5, |s| format!("${{x:-{s}}}"));
     assert!(levels > 100, "{levels}");
+    let replace = ": ${v//*a*b/x}; ";
+    let patterns = format!(
+        "v={}; {}",
+        "a".repeat(120),
+        replace.repeat((MAX_SCRIPT_BYTES - 130) / replace.len())
+    );
     let bombs = [
         (
             "brace product of 2^64 words",
@@ -384,6 +390,7 @@ async fn expansion_bombs_are_refused_without_being_built() {
             format!("{glob} -sS 10.0.0.0/24"),
         ),
         ("nested parameter operators", format!("echo {operators}")),
+        ("pattern operators, each quadratic in its value", patterns),
     ];
     for (name, script) in bombs {
         assert!(script.len() <= MAX_SCRIPT_BYTES, "{name}: {}", script.len());

@@ -242,12 +242,12 @@ impl Analyser<'_> {
             Operator::Error | Operator::Transform => value?,
             Operator::Length => value?.chars().count().to_string(),
             Operator::StripPrefix { pattern, longest } => {
-                let value = value?;
+                let value = self.pattern_value(value?)?;
                 let pattern = self.expand_quiet(pattern);
                 strip(&value, &pattern, *longest, true)?
             }
             Operator::StripSuffix { pattern, longest } => {
-                let value = value?;
+                let value = self.pattern_value(value?)?;
                 let pattern = self.expand_quiet(pattern);
                 strip(&value, &pattern, *longest, false)?
             }
@@ -257,7 +257,7 @@ impl Analyser<'_> {
                 all,
                 anchor,
             } => {
-                let value = value?;
+                let value = self.pattern_value(value?)?;
                 let pattern = self.expand_quiet(pattern);
                 let replacement = self.expand_quiet(replacement);
                 replace(&value, &pattern, &replacement, *all, *anchor)?
@@ -290,6 +290,15 @@ impl Analyser<'_> {
             }
         };
         Some(result)
+    }
+
+    /// A value a pattern operator may be evaluated on: short enough, and paid for. Matching a
+    /// pattern against every substring costs the square of the value's length, so that is what
+    /// the work budget is charged; a longer value, or an exhausted budget, leaves the result
+    /// unknown.
+    fn pattern_value(&self, value: String) -> Option<String> {
+        (value.len() <= MAX_PATTERN_VALUE && self.budget.spend(value.len() * value.len() + 64))
+            .then_some(value)
     }
 
     /// Expands one shell word into the words it becomes: braces expanded, quotes removed, known
@@ -549,13 +558,10 @@ fn pattern_matcher(pattern: &str) -> Option<globset::GlobMatcher> {
 }
 
 /// Longest values a pattern operator is evaluated on: beyond, the result is unknown.
-const MAX_PATTERN_VALUE: usize = 512;
+const MAX_PATTERN_VALUE: usize = 128;
 
 /// `${x#p}`, `${x##p}`, `${x%p}`, `${x%%p}`.
 fn strip(value: &str, pattern: &str, longest: bool, prefix: bool) -> Option<String> {
-    if value.len() > MAX_PATTERN_VALUE {
-        return None;
-    }
     let matcher = pattern_matcher(pattern)?;
     let mut cuts: Vec<usize> = value.char_indices().map(|(i, _)| i).collect();
     cuts.push(value.len());
@@ -586,9 +592,6 @@ fn replace(
     all: bool,
     anchor: Option<Anchor>,
 ) -> Option<String> {
-    if value.len() > MAX_PATTERN_VALUE {
-        return None;
-    }
     let matcher = pattern_matcher(pattern)?;
     let mut cuts: Vec<usize> = value.char_indices().map(|(i, _)| i).collect();
     cuts.push(value.len());
