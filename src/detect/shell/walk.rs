@@ -541,7 +541,14 @@ impl Analyser<'_> {
             return;
         }
         let program = self.canonical_program(&words[0]);
-        let feeds_shell = self.runs_stdin(&program, &words[1..]);
+        // A shell given a here-document reads it as its script unless `-c` says otherwise
+        // (`bash -s arg <<EOF`, `sh <<EOF`); read it as one either way: it is code given to a
+        // shell.
+        let feeds_shell = self.runs_stdin(&program, &words[1..])
+            || (self.exec.shells.contains(&program)
+                && !words[1..]
+                    .iter()
+                    .any(|a| a.starts_with('-') && !a.starts_with("--") && a.contains('c')));
         let feeds_interpreter = self.exec.interpreters.contains(&program);
         // What a file the script writes holds, when it is known: `echo 'cmd' > f`,
         // `cat > f <<EOF`; and what running or sourcing such a file runs.
