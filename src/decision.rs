@@ -1,13 +1,13 @@
 //! Findings + policy -> decision: scores, escape-path combinations, forced actions, thresholds,
 //! mode and exemptions. Pure: the same inputs always give the same decision.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use crate::detect::Signal;
 use crate::mask::Masked;
-use crate::policy::{ExemptionInput, ForcedAction, Mode, Policy};
+use crate::policy::{CommandOrigin, ExemptionInput, ForcedAction, Mode, Policy};
 use crate::subject::{Subject, SubjectBody};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -38,6 +38,9 @@ pub struct Finding {
     pub message: Masked,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
+    /// Where the command that raised it comes from (exec, container, init, probe, hook, debug).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<CommandOrigin>,
 }
 
 /// What an exemption that matched the request did to it.
@@ -211,13 +214,19 @@ pub fn decide(policy: &Policy, subject: &Subject, signals: Vec<Signal>) -> Decis
         let Some(rule) = policy.rule(&signal.rule).filter(|r| r.enabled) else {
             continue;
         };
+        let score = policy.score_in(rule, signal.origin);
+        // `origins` scoring a rule 0 where a command comes from: it does not fire there.
+        if score == 0 && rule.score > 0 {
+            continue;
+        }
         present.insert(rule.id.clone());
         findings.push(Finding {
             rule: rule.id.clone(),
-            score: rule.score,
+            score,
             technique: rule.technique.clone(),
             message: Masked::new(&format!("{}: {}", rule.message, signal.detail)),
             container: signal.container,
+            origin: signal.origin,
         });
     }
 
@@ -263,15 +272,18 @@ pub fn decide(policy: &Policy, subject: &Subject, signals: Vec<Signal>) -> Decis
             technique: rule.technique.clone(),
             message: Masked::new(&format!("{} ({})", rule.message, parts.join(" + "))),
             container: None,
+            origin: None,
         });
     }
 
-    // Each rule counts once, however many times it fired.
-    let score: u32 = present
-        .iter()
-        .filter_map(|id| policy.rule(id))
-        .map(|r| r.score)
-        .sum();
+    // Each rule counts once, however many times it fired: at the highest score it fired with
+    // (a rule's score can depend on where the command came from).
+    let mut by_rule: BTreeMap<&str, u32> = BTreeMap::new();
+    for f in &findings {
+        let best = by_rule.entry(f.rule.as_str()).or_default();
+        *best = (*best).max(f.score);
+    }
+    let score: u32 = by_rule.values().sum();
     findings.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.rule.cmp(&b.rule)));
 
     let mut action = if score >= policy.thresholds.deny {

@@ -81,11 +81,17 @@ impl<'a> Report<'a> {
             out.push_str(&format!("\n  skipped: {s}"));
         }
         for f in self.findings {
-            let container = f
-                .container
-                .as_deref()
-                .map(|c| format!(" [{c}]"))
-                .unwrap_or_default();
+            // A pod's command says which container and which part of it ran it.
+            let origin = f
+                .origin
+                .filter(|o| *o != crate::policy::CommandOrigin::Exec)
+                .map(|o| o.as_str());
+            let container = match (f.container.as_deref(), origin) {
+                (Some(c), Some(o)) => format!(" [{c} {o}]"),
+                (Some(c), None) => format!(" [{c}]"),
+                (None, Some(o)) => format!(" [{o}]"),
+                (None, None) => String::new(),
+            };
             out.push_str(&format!(
                 "\n  {:>4} {:<10} {}{}: {}",
                 f.score, f.technique, f.rule, container, f.message

@@ -228,6 +228,7 @@ pub struct KubernetesApi {
     pub clients: HashSet<String>,
     pub options_with_value: Vec<String>,
     pub verbs: Vec<KubernetesVerb>,
+    pub list_options: Vec<String>,
     pub requests: Vec<KubernetesRequest>,
     pub write_arguments: Vec<String>,
 }
@@ -238,6 +239,7 @@ pub struct KubernetesVerb {
     pub verbs: HashSet<String>,
     /// Empty: any resource.
     pub resources: Vec<Pattern>,
+    pub named: Option<bool>,
 }
 
 #[derive(Debug, Clone)]

@@ -99,7 +99,9 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
         // The shell must read its commands from the pipe (no `-c` script): `sh -c 'cat f' | nc`
         // sends a file, `cat /tmp/f | sh -i | nc` serves a shell.
         let bare_shell = shell(&inv.program) && inv.interactive;
-        if (bare_shell && relay(next)) || (relay(&inv.program) && shell(next)) {
+        if (bare_shell && relay(next))
+            || (relay(&inv.program) && shell(next) && inv.pipe_runs_input)
+        {
             out.raise(
                 "exec-reverse-shell",
                 format!("{} piped into {next}", describe(inv)),
@@ -122,14 +124,16 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
         || exec.downloaders.contains(&inv.program);
     // `nslookup kubernetes.default` resolves a name; it reaches nothing.
     let connects = !exec.non_connecting.contains(&inv.program);
-    // `for p in $(seq 1 1024); do curl telnet://h:$p; done`: a client over variable destinations
-    // in a loop is a scan, whichever client it is.
-    if client && connects && inv.in_loop {
-        if let Some(arg) = plain_args().find(|a| variable_destination(a)) {
+    // `for p in $(seq 1 1024); do curl telnet://h:$p; done`, `for i in $(seq 254); do ping -c1
+    // 10.0.0.$i; done`: a client, or a ping or lookup, over destinations the loop changes is a
+    // scan or a sweep, whichever program it is. `until wget -q $SVC; do sleep 2; done` asks one
+    // destination until it answers: a retry, not a scan.
+    if (client || !connects) && inv.in_loop {
+        if let Some(arg) = plain_args().find(|a| varying_destination(a, &inv.loop_variables)) {
             out.raise(
                 "exec-network-scan",
                 format!(
-                    "{} in a loop over variable destinations ({})",
+                    "{} in a loop over changing destinations ({})",
                     describe(inv),
                     shorten(arg, 40)
                 ),
@@ -165,10 +169,10 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
         netcat(exec, inv, out);
     }
     if exec.socat.contains(&inv.program)
-        && inv
-            .args
-            .iter()
-            .any(|a| exec.socat_shell_addresses.is_match(a))
+        && inv.args.iter().any(|a| {
+            exec.socat_shell_addresses.is_match(a)
+                && runs_a_shell(exec, a.split_once(':').map_or("", |(_, rest)| rest))
+        })
     {
         out.raise("exec-reverse-shell", describe(inv));
     } else if exec.socat.contains(&inv.program)
@@ -179,7 +183,7 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
     {
         out.raise("exec-listener", describe(inv));
     }
-    if exec.downloaders.contains(&inv.program) {
+    if exec.downloaders.contains(&inv.program) && inv.pipe_runs_input {
         if let Some(next) = &inv.pipes_into {
             if exec.shells.contains(next) || exec.interpreters.contains(next) {
                 out.raise(
@@ -197,20 +201,56 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
     }
 }
 
-/// A destination built from a variable: `$h`, `h:$p`, `telnet://10.0.0.$i:22/`, `${net}.1`.
-/// Without a scheme only a bare host, `host:port` or port counts (not a path, not `file=@$f`).
-fn variable_destination(arg: &str) -> bool {
+/// Whether a command that a network tool runs for its peer is a shell or an interpreter (or
+/// cannot be told): `/bin/sh`, `bash -i`, `python3`, `$SHELL`. socat's options after a comma
+/// (`EXEC:/bin/bash,pty,stderr`) and quotes are not part of the program's name.
+fn runs_a_shell(exec: &ExecCatalogue, command: &str) -> bool {
+    // Quotes, as escapes: a quote character in a literal would unbalance tests/policy.rs's
+    // reading of the sources' rule names.
+    let command =
+        command.trim_matches(|c: char| matches!(c, '\u{22}' | '\u{27}') || c.is_whitespace());
+    let first = command
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .next()
+        .unwrap_or("");
+    let name = first.rsplit('/').next().unwrap_or(first);
+    name.is_empty()
+        || name.contains('$')
+        || exec.shells.contains(name)
+        || exec.interpreters.contains(name)
+        || exec
+            .interpreters
+            .contains(name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.'))
+}
+
+/// A destination the loop changes: `$h`, `h:$p`, `telnet://10.0.0.$i:22/`, `${net}.1` where the
+/// variable is one of `varying` (what the innermost loop changes), or a substitution. Without a
+/// scheme only a bare host, `host:port` or port counts (not a path, not `file=@$f`).
+fn varying_destination(arg: &str, varying: &[String]) -> bool {
     let authority = match arg.split_once("://") {
         Some((_, rest)) => rest.split('/').next().unwrap_or(rest),
         None if arg
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "$.:-_{}[]".contains(c)) =>
+            .all(|c| c.is_ascii_alphanumeric() || "$.:-_{}[]()".contains(c)) =>
         {
             arg
         }
         None => return false,
     };
-    !arg.starts_with('-') && authority.contains('$')
+    !arg.starts_with('-') && changes_with_loop(authority, varying)
+}
+
+/// Whether text names a variable the loop changes (`$i`, `${i}`) or a substitution (`$(...)`,
+/// `$((...))`), whose value may change each time round.
+fn changes_with_loop(text: &str, varying: &[String]) -> bool {
+    text.contains("$(")
+        || varying.iter().any(|name| {
+            text.contains(&format!("${{{name}}}"))
+                || text.match_indices(&format!("${name}")).any(|(i, m)| {
+                    !text[i + m.len()..]
+                        .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                })
+        })
 }
 
 fn paths(exec: &ExecCatalogue, text: &str, out: &mut Signals) {
@@ -298,10 +338,10 @@ fn dev_tcp(exec: &ExecCatalogue, inv: &Invocation, dev: &DevTcp, out: &mut Signa
             "exec-reverse-shell",
             format!("`{} -i` redirected to {what}", inv.program),
         );
-    } else if dev.host.contains('$') || port.is_none() {
+    } else if inv.in_loop && changes_with_loop(&what, &inv.loop_variables) {
         out.raise(
             "exec-network-scan",
-            format!("{what} over variable ports or hosts"),
+            format!("{what} in a loop over changing ports or hosts"),
         );
     } else {
         out.raise("exec-port-probe", what);
@@ -331,11 +371,16 @@ fn port_count(arg: &str) -> Option<usize> {
 
 fn netcat(exec: &ExecCatalogue, inv: &Invocation, out: &mut Signals) {
     let has_option = |options: &[String]| super::options::any_given(&inv.args, options);
-    if has_option(&exec.netcat_exec_options) {
-        out.raise("exec-reverse-shell", describe(inv));
-        return;
+    let listens = has_option(&exec.netcat_listen_options);
+    // `nc -e /bin/sh`, `ncat -c 'bash -i'` hand the peer a shell; `ncat --listen 3307 -c
+    // "xtrabackup --backup ..."` and `nc -l -e /bin/cat` serve one fixed program's output.
+    if let Some(program) = super::options::value_of(&inv.args, &exec.netcat_exec_options) {
+        if runs_a_shell(exec, program) {
+            out.raise("exec-reverse-shell", describe(inv));
+            return;
+        }
     }
-    if has_option(&exec.netcat_listen_options) {
+    if listens {
         out.raise("exec-listener", describe(inv));
     }
     let ports: usize = inv
@@ -344,8 +389,12 @@ fn netcat(exec: &ExecCatalogue, inv: &Invocation, out: &mut Signals) {
         .filter(|a| !a.starts_with('-'))
         .filter_map(|a| port_count(a))
         .sum();
-    // `nc -z $h 22` in a loop walks hosts; `until nc -z db 5432` waits for one port.
-    let variable = inv.args.iter().any(|a| a.contains('$'));
+    // `nc -z $h 22` in a loop over hosts walks them; `until nc -z $DB 5432` waits for one port.
+    let varying = inv.in_loop
+        && inv
+            .args
+            .iter()
+            .any(|a| !a.starts_with('-') && changes_with_loop(a, &inv.loop_variables));
     if let Some(port) = inv
         .args
         .iter()
@@ -358,7 +407,7 @@ fn netcat(exec: &ExecCatalogue, inv: &Invocation, out: &mut Signals) {
         );
     }
     let scanning = has_option(&exec.netcat_scan_options);
-    if (scanning || inv.in_loop) && (ports > 1 || variable) {
+    if ((scanning || inv.in_loop) && ports > 1) || varying {
         out.raise("exec-network-scan", describe(inv));
     } else if scanning {
         out.raise("exec-port-probe", describe(inv));

@@ -18,8 +18,11 @@ pub fn client_verbs(api: &KubernetesApi, inv: &Invocation, out: &mut Signals) {
     let Some((verb, rest)) = positional.split_first() else {
         return;
     };
+    // `get secret db`, `get secret/db`: the objects are named; `-A` or `-l` list whatever is named.
+    let named = (rest.len() > 1 || rest.first().is_some_and(|r| r.contains('/')))
+        && !super::options::any_given(&inv.args, &api.list_options);
     for entry in &api.verbs {
-        if !entry.verbs.contains(*verb) {
+        if !entry.verbs.contains(*verb) || entry.named.is_some_and(|n| n != named) {
             continue;
         }
         let resource_matches = entry.resources.is_empty()

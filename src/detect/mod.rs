@@ -15,6 +15,7 @@ pub mod search;
 pub mod shell;
 pub mod toolkit;
 
+pub use crate::policy::CommandOrigin;
 use crate::subject::{Subject, SubjectBody};
 use catalogue::Catalogue;
 
@@ -55,6 +56,21 @@ pub struct Signal {
     pub rule: String,
     pub detail: String,
     pub container: Option<String>,
+    /// Where the command that raised it comes from; `None` for what is not a command (a pod's
+    /// settings, a tunnel, the request's context).
+    pub origin: Option<CommandOrigin>,
+}
+
+impl Signal {
+    /// A signal about the request as a whole.
+    pub fn of_request(rule: &str, detail: String) -> Signal {
+        Signal {
+            rule: rule.to_string(),
+            detail,
+            container: None,
+            origin: None,
+        }
+    }
 }
 
 /// Collects signals without duplicates.
@@ -62,6 +78,7 @@ pub struct Signal {
 pub struct Signals {
     items: Vec<Signal>,
     container: Option<String>,
+    origin: Option<CommandOrigin>,
 }
 
 impl Signals {
@@ -69,11 +86,17 @@ impl Signals {
         self.container = name.map(str::to_string);
     }
 
+    /// Signals raised from now on come from commands of this origin (`None`: not a command).
+    pub fn from_origin(&mut self, origin: Option<CommandOrigin>) {
+        self.origin = origin;
+    }
+
     pub fn raise(&mut self, rule: &str, detail: impl Into<String>) {
         let signal = Signal {
             rule: rule.to_string(),
             detail: detail.into(),
             container: self.container.clone(),
+            origin: self.origin,
         };
         if !self.items.contains(&signal) {
             self.items.push(signal);
@@ -97,6 +120,7 @@ pub fn detect(catalogue: &Catalogue, subject: &Subject) -> Vec<Signal> {
     match &subject.body {
         SubjectBody::Pod(pod) => pod::detect(catalogue, pod, &budget, &mut signals),
         SubjectBody::Exec(cmd) => {
+            signals.from_origin(Some(CommandOrigin::Exec));
             signals.in_container(
                 Some(&cmd.container)
                     .filter(|c| !c.is_empty())
@@ -132,6 +156,7 @@ pub fn detect(catalogue: &Catalogue, subject: &Subject) -> Vec<Signal> {
         }
         SubjectBody::Skipped(_) => {}
     }
+    signals.from_origin(None);
     if !subject.context.is_empty() {
         context::detect(catalogue, subject, &mut signals);
     }

@@ -17,6 +17,39 @@ pub fn gives(arg: &str, option: &str) -> bool {
     short && arg.starts_with('-') && !arg.starts_with("--") && arg[1..].contains(&option[1..])
 }
 
+/// The value given to the first of `options` found: the next argument (`-e /bin/sh`,
+/// `--exec /bin/sh`, `-lvne /bin/sh`), or attached (`-e/bin/sh`, `--exec=/bin/sh`). `Some("")`
+/// when the option ends the command line.
+pub fn value_of<'a>(args: &'a [String], options: &[String]) -> Option<&'a str> {
+    for (i, arg) in args.iter().enumerate() {
+        for option in options {
+            if !gives(arg, option) {
+                continue;
+            }
+            let next = || args.get(i + 1).map_or("", String::as_str);
+            if arg == option {
+                return Some(next());
+            }
+            if let Some(rest) = arg
+                .strip_prefix(option.as_str())
+                .and_then(|r| r.strip_prefix('='))
+            {
+                return Some(rest);
+            }
+            // A short option in a cluster: the value is what follows its letter, else the next.
+            let letter = &option[1..];
+            let at = arg[1..]
+                .find(letter)
+                .map_or(arg.len(), |p| p + 1 + letter.len());
+            return Some(match &arg[at..] {
+                "" => next(),
+                attached => attached,
+            });
+        }
+    }
+    None
+}
+
 /// Whether any argument gives any of `options`.
 pub fn any_given(args: &[String], options: &[String]) -> bool {
     args.iter().any(|a| options.iter().any(|o| gives(a, o)))

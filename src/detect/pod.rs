@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::{
 use super::budget::Budget;
 use super::catalogue::Catalogue;
 use super::paths::matching_entries;
-use super::{exec, Signals};
+use super::{exec, CommandOrigin, Signals};
 use crate::norm::capability::normalise_capability;
 use crate::norm::host_path::HostPath;
 use crate::norm::image::ImageRef;
@@ -18,6 +18,9 @@ use crate::subject::{PodScope, PodSubject};
 /// The parts of a container (regular, init or ephemeral) that the detectors read.
 struct ContainerView<'a> {
     name: &'a str,
+    /// Who wrote its command: the workload's owner (regular and init containers) or the person
+    /// running kubectl debug (ephemeral containers).
+    origin: CommandOrigin,
     image: Option<&'a str>,
     command: Option<&'a Vec<String>>,
     args: Option<&'a Vec<String>>,
@@ -29,9 +32,10 @@ struct ContainerView<'a> {
 }
 
 macro_rules! view {
-    ($c:expr, $ports:expr, $probes:expr) => {
+    ($c:expr, $origin:expr, $ports:expr, $probes:expr) => {
         ContainerView {
             name: &$c.name,
+            origin: $origin,
             image: $c.image.as_deref(),
             command: $c.command.as_ref(),
             args: $c.args.as_ref(),
@@ -52,14 +56,15 @@ macro_rules! view {
 fn containers<'a>(spec: &'a PodSpec, scope: &PodScope) -> Vec<ContainerView<'a>> {
     let mut views = Vec::new();
     if matches!(scope, PodScope::All) {
-        for c in spec
-            .init_containers
-            .iter()
-            .flatten()
-            .chain(&spec.containers)
+        let init = spec.init_containers.iter().flatten();
+        let regular = spec.containers.iter();
+        for (c, origin) in init
+            .map(|c| (c, CommandOrigin::Init))
+            .chain(regular.map(|c| (c, CommandOrigin::Container)))
         {
             views.push(view!(
                 c,
+                origin,
                 c.ports.as_ref(),
                 [
                     c.liveness_probe.as_ref(),
@@ -75,7 +80,7 @@ fn containers<'a>(spec: &'a PodSpec, scope: &PodScope) -> Vec<ContainerView<'a>>
             PodScope::EphemeralOnly(names) => names.iter().any(|n| n == &c.name),
         };
         if included {
-            views.push(view!(c, None, [None, None, None]));
+            views.push(view!(c, CommandOrigin::Debug, None, [None, None, None]));
         }
     }
     views
@@ -303,26 +308,35 @@ fn container(
     };
     argv.extend(view.args.cloned().unwrap_or_default());
     if !argv.is_empty() {
+        out.from_origin(Some(view.origin));
         exec::detect(&catalogue.exec, &argv, false, budget, out);
     }
-    for cmd in view.hook_and_probe_commands() {
+    for (origin, cmd) in view.hook_and_probe_commands() {
+        out.from_origin(Some(origin));
         exec::detect(&catalogue.exec, cmd, false, budget, out);
     }
+    out.from_origin(None);
 }
 
 impl ContainerView<'_> {
-    /// The command lines of exec hooks and exec probes.
-    fn hook_and_probe_commands(&self) -> impl Iterator<Item = &Vec<String>> {
+    /// The command lines of exec hooks and exec probes, each with its origin.
+    fn hook_and_probe_commands(&self) -> impl Iterator<Item = (CommandOrigin, &Vec<String>)> {
         let hooks = self
             .lifecycle
             .into_iter()
             .flat_map(|l| [l.post_start.as_ref(), l.pre_stop.as_ref()])
             .flatten()
-            .filter_map(|h| h.exec.as_ref());
-        let probes = self.probes.iter().flatten().filter_map(|p| p.exec.as_ref());
+            .filter_map(|h| h.exec.as_ref())
+            .map(|action| (CommandOrigin::Hook, action));
+        let probes = self
+            .probes
+            .iter()
+            .flatten()
+            .filter_map(|p| p.exec.as_ref())
+            .map(|action| (CommandOrigin::Probe, action));
         hooks
             .chain(probes)
-            .filter_map(|action| action.command.as_ref())
+            .filter_map(|(origin, action)| Some((origin, action.command.as_ref()?)))
     }
 }
 
@@ -335,7 +349,10 @@ pub fn script_bytes(pod: &PodSubject) -> usize {
         .map(|view| {
             view.command.map_or(0, bytes)
                 + view.args.map_or(0, bytes)
-                + view.hook_and_probe_commands().map(bytes).sum::<usize>()
+                + view
+                    .hook_and_probe_commands()
+                    .map(|(_, cmd)| bytes(cmd))
+                    .sum::<usize>()
         })
         .sum()
 }

@@ -2,7 +2,7 @@
 //! `Catalogue`. Every problem is reported with the path of the offending value
 //! (`rules.host-pid.technique`), so an admin can find it in the YAML; all problems at once.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 
@@ -214,6 +214,25 @@ pub(super) fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         }
     }
 
+    let mut origin_scores: HashMap<String, BTreeMap<CommandOrigin, u32>> = HashMap::default();
+    let mut origin_ids = HashSet::default();
+    for (i, entry) in doc.origins.iter().enumerate() {
+        let path = format!("origins[{i}]");
+        if !origin_ids.insert(entry.id.clone()) {
+            c.problem(format!("{path}.id"), format!("duplicate id {:?}", entry.id));
+        }
+        if entry.origins.is_empty() {
+            c.problem(format!("{path}.origins"), "must name at least one origin");
+        }
+        for (rule, score) in &entry.scores {
+            c.rule_exists(format!("{path}.scores.{rule}"), rule);
+            let by_origin = origin_scores.entry(rule.clone()).or_default();
+            for origin in &entry.origins {
+                by_origin.insert(*origin, *score);
+            }
+        }
+    }
+
     let mut exemptions = Vec::new();
     let mut names = HashSet::default();
     for (i, e) in doc.exemptions.iter().enumerate() {
@@ -331,6 +350,7 @@ pub(super) fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
         warnings: Vec::new(),
         thresholds: doc.thresholds,
         combinations: doc.combinations.clone(),
+        origin_scores,
         rules,
         exemptions,
         catalogue: Catalogue {
@@ -847,6 +867,7 @@ fn compile_kubernetes_api(c: &mut Checker, k: &KubernetesApiSpec) -> KubernetesA
                 rule: v.rule.clone(),
                 verbs: set(&v.verbs),
                 resources: c.patterns(&format!("{path}.verbs[{i}].resources"), &v.resources, true),
+                named: v.named,
             }
         })
         .collect();
@@ -875,6 +896,7 @@ fn compile_kubernetes_api(c: &mut Checker, k: &KubernetesApiSpec) -> KubernetesA
         clients: set(&k.clients),
         options_with_value: k.options_with_value.clone(),
         verbs,
+        list_options: k.list_options.clone(),
         requests,
         write_arguments: k.write_arguments.clone(),
     }

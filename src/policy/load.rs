@@ -3,6 +3,7 @@
 //! `Policy`. Problems in the merged result name the layer that set the offending value.
 
 use crate::detect::catalogue::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 
 use super::compile::compile;
@@ -77,6 +78,8 @@ pub struct Policy {
     pub thresholds: Thresholds,
     pub rules: HashMap<String, Rule>,
     pub combinations: Vec<CombinationSpec>,
+    /// A rule's score for commands of one origin, where `origins` sets one (later entries win).
+    pub origin_scores: HashMap<String, BTreeMap<CommandOrigin, u32>>,
     pub exemptions: Vec<Exemption>,
     /// What the detectors match against, compiled from the document.
     pub catalogue: Catalogue,
@@ -86,6 +89,16 @@ pub struct Policy {
     pub warnings: Vec<Problem>,
     /// Memory across requests, when the policy turns it on.
     pub correlation: Option<crate::correlate::Correlation>,
+}
+
+impl Policy {
+    /// What `rule` scores for a command of `origin` (its own score unless `origins` says).
+    pub fn score_in(&self, rule: &Rule, origin: Option<CommandOrigin>) -> u32 {
+        origin
+            .and_then(|o| self.origin_scores.get(&rule.id)?.get(&o))
+            .copied()
+            .unwrap_or(rule.score)
+    }
 }
 
 /// The mode of each kind of request, from `mode`.

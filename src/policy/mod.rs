@@ -16,4 +16,4 @@ pub use crate::norm::pattern::Pattern;
 pub use exemption::{Exemption, ExemptionInput};
 pub use layers::{Layer, Merged};
 pub use load::{Modes, Policy, PolicyError, PolicyFileError, Problem, Rule, DEFAULT_POLICY_YAML};
-pub use model::{ForcedAction, Mode, ModeKey, PolicyDocument};
+pub use model::{CommandOrigin, ForcedAction, Mode, ModeKey, PolicyDocument};

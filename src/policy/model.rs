@@ -19,6 +19,9 @@ pub struct PolicyDocument {
     pub rules: BTreeMap<String, RuleSpec>,
     #[serde(default)]
     pub combinations: Vec<CombinationSpec>,
+    /// Scores rules take for commands of some origins (a probe, an init container...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub origins: Vec<OriginScoresSpec>,
     pub pod: PodKnowledge,
     pub exec: ExecKnowledge,
     #[serde(default)]
@@ -428,6 +431,44 @@ impl ForcedAction {
     }
 }
 
+/// Where a command comes from. An exec, an attach and a kubectl debug container are typed by a
+/// person now; a container's command, an init container, an exec probe and a lifecycle hook are
+/// written by the workload's owner, reviewed with it, and look at the workload itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CommandOrigin {
+    Exec,
+    Debug,
+    Container,
+    Init,
+    Probe,
+    Hook,
+}
+
+impl CommandOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommandOrigin::Exec => "exec",
+            CommandOrigin::Debug => "debug",
+            CommandOrigin::Container => "container",
+            CommandOrigin::Init => "init",
+            CommandOrigin::Probe => "probe",
+            CommandOrigin::Hook => "hook",
+        }
+    }
+}
+
+/// The scores some rules take for commands of the given origins; a score of 0 means the rule
+/// does not fire there. A rule no entry names keeps its own score everywhere.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OriginScoresSpec {
+    /// The entry's key for layers (`add` replaces, `remove` drops it).
+    pub id: String,
+    pub origins: Vec<CommandOrigin>,
+    pub scores: BTreeMap<String, u32>,
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CombinationSpec {
@@ -599,6 +640,9 @@ pub struct KubernetesApiSpec {
     #[serde(default)]
     pub options_with_value: Vec<String>,
     pub verbs: Vec<KubernetesVerbSpec>,
+    /// Options that make a command list objects whatever it names (`-A`, `-l`, `--all`).
+    #[serde(default)]
+    pub list_options: Vec<String>,
     /// API request paths in URLs, whatever the host (`/api/v1/namespaces/*/secrets`).
     #[serde(default)]
     pub requests: Vec<KubernetesRequestSpec>,
@@ -618,6 +662,10 @@ pub struct KubernetesVerbSpec {
     /// Only for these resources (`secrets`, `secret/NAME`); empty means any.
     #[serde(default)]
     pub resources: Vec<String>,
+    /// `true`: only when the command names the objects (`get secret db`, `get secret/db`) and
+    /// lists nothing (`listOptions`); `false`: only when it does not. Unset: either.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub named: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -299,11 +299,10 @@ fn correlate(
     });
     match observed {
         Some(crate::correlate::Observation::Burst(sequence)) => {
-            signals.push(Signal {
-                rule: settings.rule.clone(),
-                detail: crate::correlate::describe(settings, &identity, &sequence),
-                container: None,
-            });
+            signals.push(Signal::of_request(
+                &settings.rule,
+                crate::correlate::describe(settings, &identity, &sequence),
+            ));
             panics::evaluate(|| crate::decision::decide(policy, subject, signals))
                 .map_err(|_| Unjudged::Panicked)
         }
@@ -377,11 +376,7 @@ fn fail_closed(
             "request judged without a complete analysis"
         );
     }
-    let signal = Signal {
-        rule: "exec-analysis-limit".into(),
-        detail,
-        container: None,
-    };
+    let signal = Signal::of_request("exec-analysis-limit", detail);
     crate::decision::decide(policy, subject, vec![signal])
 }
 

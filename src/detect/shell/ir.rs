@@ -78,13 +78,18 @@ pub(super) enum Redirect {
 pub(super) enum Compound {
     /// `{ ...; }` and `( ... )`.
     Group(Script),
-    /// `for NAME in VALUES; do BODY; done`: the values as written.
+    /// `for NAME in VALUES; do BODY; done`: the values as written (`None`: `for NAME; do`,
+    /// over the positional parameters).
     For {
-        values: Vec<String>,
+        variable: String,
+        values: Option<Vec<String>>,
         body: Script,
     },
-    /// `for ((...)); do BODY; done`.
-    ArithmeticFor(Script),
+    /// `for ((INIT; COND; STEP)); do BODY; done`: the three expressions as written.
+    ArithmeticFor {
+        header: String,
+        body: Script,
+    },
     /// `while` and `until`: the condition and the body both run, repeatedly.
     Loop {
         condition: Script,

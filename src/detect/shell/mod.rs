@@ -23,6 +23,7 @@ mod fallback;
 mod fold;
 mod heredoc;
 mod ir;
+mod loops;
 mod nesting;
 mod payload;
 mod syntax;
@@ -41,8 +42,15 @@ pub struct Invocation {
     pub redirects: Vec<String>,
     /// Runs inside a shell loop.
     pub in_loop: bool,
+    /// Inside a loop, the variables its innermost loop changes between iterations (its `for`
+    /// variable, what its body assigns or reads into): a destination built from one of them
+    /// walks many destinations, one built from anything else is the same each time round.
+    pub loop_variables: Vec<String>,
     /// The next program of the same pipeline, which reads this one's output.
     pub pipes_into: Option<String>,
+    /// Whether that next program runs what it reads as a script (`| sh`, `| python3`) rather
+    /// than reading it as data (`| awk '{print $2}'`, `| sh -c 'cat > f'`).
+    pub pipe_runs_input: bool,
     /// A shell or interpreter with no script or code: it reads commands from stdin.
     pub interactive: bool,
     /// Index into `args` of a `-c` script that was analysed on its own (its text is not matched
@@ -123,6 +131,8 @@ pub fn analyse(exec: &ExecCatalogue, argv: &[String], budget: &Budget) -> Analys
         unresolved: None,
         arrays: HashMap::new(),
         positional: None,
+        varying: Vec::new(),
+        pipe_runs_input: true,
     };
     let max_args = exec.limits.max_commands.max(1) * 4;
     let max_bytes = exec.limits.max_script_bytes;
@@ -178,6 +188,10 @@ struct Analyser<'p> {
     arrays: HashMap<String, Vec<String>>,
     /// Positional parameters set by `set -- ...`; `None` while unknown.
     positional: Option<Vec<String>>,
+    /// What the innermost loop being walked changes between iterations (`loops`).
+    varying: Vec<String>,
+    /// Whether the next stage of the pipeline being walked runs its input as a script.
+    pipe_runs_input: bool,
 }
 
 fn basename(s: &str) -> &str {
@@ -320,6 +334,12 @@ impl Analyser<'_> {
             args: args.clone(),
             redirects,
             in_loop: ctx.in_loop,
+            loop_variables: if ctx.in_loop {
+                self.varying.clone()
+            } else {
+                Vec::new()
+            },
+            pipe_runs_input: pipes_into.is_some() && self.pipe_runs_input,
             pipes_into,
             interactive: false,
             script_arg: None,

@@ -141,10 +141,21 @@ fn compound(cc: ast::CompoundCommand) -> Compound {
         ast::CompoundCommand::BraceGroup(b) => Compound::Group(list(b.list)),
         ast::CompoundCommand::Subshell(s) => Compound::Group(list(s.list)),
         ast::CompoundCommand::ForClause(f) => Compound::For {
-            values: f.values.into_iter().flatten().map(|w| w.value).collect(),
+            variable: f.variable_name,
+            values: f
+                .values
+                .map(|values| values.into_iter().map(|w| w.value).collect()),
             body: list(f.body.list),
         },
-        ast::CompoundCommand::ArithmeticForClause(f) => Compound::ArithmeticFor(list(f.body.list)),
+        ast::CompoundCommand::ArithmeticForClause(f) => Compound::ArithmeticFor {
+            header: [f.initializer, f.condition, f.updater]
+                .into_iter()
+                .flatten()
+                .map(|e| e.value)
+                .collect::<Vec<_>>()
+                .join(";"),
+            body: list(f.body.list),
+        },
         ast::CompoundCommand::WhileClause(w) | ast::CompoundCommand::UntilClause(w) => {
             Compound::Loop {
                 condition: list(w.0),

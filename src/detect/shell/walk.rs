@@ -5,7 +5,7 @@
 use super::fold::{constant_output, Flow};
 use super::ir::{Command, Compound, Item, Pipeline, Redirect, Script, SimpleCommand};
 use super::words::strip_unknown_variables;
-use super::{heredoc, nesting, truncate, Analyser, Ctx};
+use super::{heredoc, loops, nesting, truncate, Analyser, Ctx};
 use crate::detect::catalogue::Wrapper;
 
 /// Whether a word has a pathname pattern in it (`nm?p`, `/usr/*/x`, `ma[s]scan`); `[` alone is
@@ -75,10 +75,16 @@ impl Analyser<'_> {
         // What flows between stages when it is known: `echo 'nmap ...' | sh`,
         // `echo pamn | rev | sh`, `printf '\x6e...' | bash`.
         let mut flow: Option<Flow> = None;
+        let outer_runs_input = self.pipe_runs_input;
         for (i, cmd) in pipeline.0.iter().enumerate() {
             let pipes_into = match names.get(i + 1) {
                 Some(next) => next.clone(),
                 None => sink.map(str::to_string),
+            };
+            // A next stage that is not a simple command, or a sink, is not known to read data.
+            self.pipe_runs_input = match stages.get(i + 1) {
+                Some(Some(next)) => self.reads_program_from_stdin(next),
+                _ => true,
             };
             if let (Some(f), Some(Some(argv))) = (&flow, stages.get(i)) {
                 self.stdin_into(argv, f, ctx);
@@ -89,6 +95,7 @@ impl Analyser<'_> {
                 _ => None,
             };
         }
+        self.pipe_runs_input = outer_runs_input;
         // `source <(echo 'cmd')`, `bash <(printf ...)`: what the substitution prints is run.
         if let (Some(sink), Some(f)) = (sink, &flow) {
             self.stdin_into(&[sink.to_string()], f, ctx);
@@ -213,6 +220,24 @@ impl Analyser<'_> {
         }
     }
 
+    /// Walks a loop's scripts knowing what changes between its iterations: those variables'
+    /// values from before the loop no longer hold, and a destination built from one of them is
+    /// many destinations. Only the innermost loop counts: `for svc in a b; do until nc -z $svc
+    /// 80; do sleep 1; done; done` waits for each service in turn, it does not sweep.
+    fn walk_loop(&mut self, mut names: Vec<String>, scripts: &[&Script], ctx: Ctx) {
+        names.sort();
+        names.dedup();
+        for name in &names {
+            self.vars.remove(name);
+            self.arrays.remove(name);
+        }
+        let outer = std::mem::replace(&mut self.varying, names);
+        for script in scripts {
+            self.walk(script, ctx.looping());
+        }
+        self.varying = outer;
+    }
+
     pub(super) fn compound(&mut self, cc: &Compound, ctx: Ctx) {
         // The pre-scan bounds the tree's depth; this counter keeps the walk bounded on its own.
         let ctx = ctx.nested();
@@ -225,22 +250,33 @@ impl Analyser<'_> {
         }
         match cc {
             Compound::Group(list) => self.walk(list, ctx),
-            Compound::For { values, body } => {
+            Compound::For {
+                variable,
+                values,
+                body,
+            } => {
                 // The list is data the body reads (`for p in /proc/[0-9]*`): its words are
                 // matched like arguments, as a command named `for` that no catalogue lists.
                 let mut words = vec!["for".to_string()];
-                for value in values {
+                for value in values.iter().flatten() {
                     words.extend(self.expand(value, ctx));
                 }
                 if words.len() > 1 {
                     self.argv(words, Vec::new(), None, ctx);
                 }
-                self.walk(body, ctx.looping());
+                let mut names = vec![variable.clone()];
+                loops::assigned_names(&[body], &mut names);
+                self.walk_loop(names, &[body], ctx);
             }
-            Compound::ArithmeticFor(body) => self.walk(body, ctx.looping()),
+            Compound::ArithmeticFor { header, body } => {
+                let mut names = loops::identifiers(header);
+                loops::assigned_names(&[body], &mut names);
+                self.walk_loop(names, &[body], ctx);
+            }
             Compound::Loop { condition, body } => {
-                self.walk(condition, ctx.looping());
-                self.walk(body, ctx.looping());
+                let mut names = Vec::new();
+                loops::assigned_names(&[condition, body], &mut names);
+                self.walk_loop(names, &[condition, body], ctx);
             }
             Compound::If(branches) => {
                 for branch in branches {
@@ -479,6 +515,35 @@ impl Analyser<'_> {
                 ) || a.starts_with("/dev/fd/")
                     || a.starts_with("/proc/self/fd/")
             })
+    }
+
+    /// Whether a pipeline stage runs what it reads as a program (`sh`, `bash -s`, `python3`,
+    /// `perl -`) rather than reading it as data (`awk '/HTTP/{print $2}'`, `python3 -c CODE`,
+    /// `sh -c 'cat > f'`, `grep x`): `curl URL | awk ...` parses a page, it runs nothing.
+    pub(super) fn reads_program_from_stdin(&self, argv: &[String]) -> bool {
+        let Some((first, args)) = argv.split_first() else {
+            return true;
+        };
+        let program = self.canonical_program(first);
+        if self.exec.shells.contains(&program) || matches!(program.as_str(), "." | "source") {
+            return self.runs_stdin(&program, args);
+        }
+        if !self.exec.interpreters.contains(&program) {
+            // A wrapper (`sudo sh`, `env bash`) runs what follows it: judge that.
+            return match self.exec.wrappers.get(&program) {
+                Some(_) => args
+                    .iter()
+                    .position(|a| !a.starts_with('-') && !a.contains('='))
+                    .is_none_or(|i| self.reads_program_from_stdin(&args[i..])),
+                None => false,
+            };
+        }
+        if self.exec.positional_code.contains(&program) {
+            return false;
+        }
+        args.iter().all(|a| {
+            a == "-" || (a.starts_with('-') && !self.exec.code_options.contains(a.as_str()))
+        }) && !args.iter().any(|a| self.combined_code(a, None).is_some())
     }
 
     pub(super) fn simple(&mut self, sc: &SimpleCommand, pipes_into: Option<String>, ctx: Ctx) {

@@ -84,9 +84,31 @@ impl Analyser<'_> {
         {
             self.obfuscated("spells a command name with escape sequences");
         }
-        if expansion_in_last_component(&pieces) {
+        if expansion_in_last_component(&pieces) && !self.whole_known_variable(&pieces) {
             self.obfuscated("builds a command name from variables or substitutions");
         }
+    }
+
+    /// A name that is one variable the script set to a plain word (`flag=false; ...; if $flag`,
+    /// `run=exec; $run app`): what runs is that word, judged like any name. Pieces glued
+    /// together (`$a$b`, `n${x}p`), substitutions and unknown values stay obfuscation.
+    fn whole_known_variable(&self, pieces: &[Piece]) -> bool {
+        let piece = match pieces {
+            [Piece::DoubleQuoted(inner)] if inner.len() == 1 => &inner[0],
+            [one] => one,
+            _ => return false,
+        };
+        let Piece::Parameter(parameter @ Parameter::Named(_)) = piece else {
+            return false;
+        };
+        self.lookup(parameter).is_some_and(|values| {
+            !values.is_empty()
+                && values.iter().all(|v| {
+                    !v.is_empty()
+                        && v.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c))
+                })
+        })
     }
 
     pub(super) fn expand_quiet(&self, raw: &str) -> String {
