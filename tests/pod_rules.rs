@@ -86,7 +86,6 @@ fn single_risky_settings_are_annotated() {
             host_path("/etc/kubernetes"),
             "hostpath-kubernetes-credentials",
         ),
-        (host_path("/var/lib/containerd"), "hostpath-runtime-data"),
         (host_path("/proc"), "hostpath-host-system"),
         (host_path("/root"), "hostpath-host-config"),
         // /etc holds /etc/kubernetes: the stronger exposure is reported.
@@ -789,4 +788,118 @@ fn script_bytes_count_every_command_line_the_analyser_reads() {
     .map(|s| s.len())
     .sum::<usize>();
     assert_eq!(reconguard::detect::script_bytes(&subjects[0]), want);
+}
+
+/// Whoever writes a container runtime's state directory owns every container of the node: each
+/// runtime's directory, and any directory below one, denies on its own.
+#[test]
+fn a_runtime_state_directory_denies_alone() {
+    let p = policy();
+    for path in [
+        "/var/lib/docker",
+        "/var/lib/docker/containers",
+        "/var/lib/containerd",
+        "/var/lib/containerd/io.containerd.runtime.v2.task",
+        "/var/lib/containers/storage",
+        "/var/lib/cri-o",
+        "//var/lib/docker/",
+    ] {
+        let d = pod(&p, host_path(path));
+        assert_eq!(d.action, Action::Deny, "{path}: {:?}", d.findings);
+        assert!(
+            rules(&d).contains(&"hostpath-runtime-data".to_string()),
+            "{path}: {:?}",
+            rules(&d)
+        );
+    }
+    let d = pod(&p, host_path("/var/lib/app-data"));
+    assert_eq!(
+        d.action,
+        Action::Annotate,
+        "another /var/lib directory: {:?}",
+        d.findings
+    );
+}
+
+/// Every capability the Pod Security Standards baseline does not allow annotates at least, in
+/// every spelling a runtime accepts (upper or lower case, with or without CAP_), whether it has
+/// a rule of its own or falls to cap-beyond-baseline; the baseline's own never raise anything.
+#[test]
+fn every_capability_beyond_baseline_annotates_in_any_spelling() {
+    let p = policy();
+    const LINUX: &[&str] = &[
+        "AUDIT_CONTROL",
+        "AUDIT_READ",
+        "AUDIT_WRITE",
+        "BLOCK_SUSPEND",
+        "BPF",
+        "CHECKPOINT_RESTORE",
+        "CHOWN",
+        "DAC_OVERRIDE",
+        "DAC_READ_SEARCH",
+        "FOWNER",
+        "FSETID",
+        "IPC_LOCK",
+        "IPC_OWNER",
+        "KILL",
+        "LEASE",
+        "LINUX_IMMUTABLE",
+        "MAC_ADMIN",
+        "MAC_OVERRIDE",
+        "MKNOD",
+        "NET_ADMIN",
+        "NET_BIND_SERVICE",
+        "NET_BROADCAST",
+        "NET_RAW",
+        "PERFMON",
+        "SETFCAP",
+        "SETGID",
+        "SETPCAP",
+        "SETUID",
+        "SYS_ADMIN",
+        "SYS_BOOT",
+        "SYS_CHROOT",
+        "SYS_MODULE",
+        "SYS_NICE",
+        "SYS_PACCT",
+        "SYS_PTRACE",
+        "SYS_RAWIO",
+        "SYS_RESOURCE",
+        "SYS_TIME",
+        "SYS_TTY_CONFIG",
+        "SYSLOG",
+        "WAKE_ALARM",
+        "ALL",
+    ];
+    let baseline = &p.catalogue.pod.baseline_capabilities;
+    let mut checked = 0;
+    for cap in LINUX {
+        for spelling in [
+            cap.to_string(),
+            cap.to_lowercase(),
+            format!("CAP_{cap}"),
+            format!("cap_{}", cap.to_lowercase()),
+        ] {
+            let spec = json!({"containers": [container(json!({"securityContext": {"capabilities": {"add": [spelling]}}}))]});
+            let d = pod(&p, spec);
+            if baseline.contains(*cap) {
+                assert_eq!(
+                    d.action,
+                    Action::Allow,
+                    "{spelling} is baseline: {:?}",
+                    d.findings
+                );
+                assert!(d.findings.is_empty(), "{spelling}: {:?}", d.findings);
+            } else {
+                assert!(
+                    d.action >= Action::Annotate,
+                    "{spelling}: {:?} {:?}",
+                    d.action,
+                    d.findings
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 100, "only {checked} spellings beyond baseline");
 }

@@ -138,6 +138,8 @@ pub struct ExecCatalogue {
     pub api_server_hosts: HashSet<HostKey>,
     pub api_server_variables: Vec<String>,
     pub kubelet_ports: HashSet<u16>,
+    pub metadata_variables: Vec<String>,
+    pub control_plane_ports: HashSet<u16>,
     pub network_clients: HashSet<String>,
     /// Resolve or ping a host, never connect to it.
     pub non_connecting: HashSet<String>,
@@ -257,6 +259,8 @@ pub struct Toolkits {
     pub fetchers: HashSet<String>,
     /// Lower-case words.
     pub names: WordSet,
+    pub tool_rule: Option<String>,
+    pub tools: WordSet,
 }
 
 #[derive(Debug, Clone)]

@@ -145,17 +145,45 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
             super::kube_api::client_requests(api, inv, out);
         }
     }
+    // A server or an agent given an address (`etcd --listen-client-urls=http://0.0.0.0:2379`,
+    // `vault write ... kubernetes_host=https://kubernetes.default`) is being configured: it is
+    // not reaching the API server or a node port from this command line. The metadata service
+    // counts wherever it is named.
+    let reaches = client || exec.interpreters.contains(&inv.program);
     for arg in plain_args().filter(|_| connects) {
         for dest in destinations(arg, client) {
-            destination(exec, &dest, &|| describe(inv), out);
+            if reaches {
+                destination(exec, &dest, &|| describe(inv), out);
+            } else {
+                metadata(exec, &dest, &|| describe(inv), out);
+            }
         }
-        if client
-            && exec
-                .api_server_variables
+        let names = |variables: &[String]| {
+            variables
                 .iter()
                 .any(|v| arg.contains(&format!("${v}")) || arg.contains(&format!("${{{v}")))
-        {
+        };
+        if client && names(&exec.api_server_variables) {
             out.raise("exec-apiserver-access", describe(inv));
+        }
+        if client && names(&exec.metadata_variables) {
+            out.raise(
+                "exec-cloud-metadata",
+                format!("{} names a metadata endpoint variable", describe(inv)),
+            );
+        }
+        // `curl -k https://$NODE_IP:10250/pods`: the host is unknown, the port says enough.
+        for port in super::net::ports_of_unknown_hosts(arg)
+            .into_iter()
+            .filter(|_| client)
+        {
+            node_port(
+                exec,
+                port,
+                "a host held in a variable",
+                &|| describe(inv),
+                out,
+            );
         }
     }
 
@@ -276,12 +304,7 @@ fn destination(
     what: &dyn Fn() -> String,
     out: &mut Signals,
 ) {
-    if exec.metadata_hosts.contains(&dest.host) {
-        out.raise(
-            "exec-cloud-metadata",
-            format!("{} reaches {}", what(), dest.host),
-        );
-    }
+    metadata(exec, dest, what, out);
     if exec.api_server_hosts.contains(&dest.host) {
         out.raise(
             "exec-apiserver-access",
@@ -289,12 +312,43 @@ fn destination(
         );
     }
     if let Some(port) = dest.port {
-        if exec.kubelet_ports.contains(&port) {
-            out.raise(
-                "exec-kubelet-access",
-                format!("{} reaches port {port} on {}", what(), dest.host),
-            );
-        }
+        node_port(exec, port, &dest.host.to_string(), what, out);
+    }
+}
+
+fn metadata(
+    exec: &ExecCatalogue,
+    dest: &Destination,
+    what: &dyn Fn() -> String,
+    out: &mut Signals,
+) {
+    if exec.metadata_hosts.contains(&dest.host) {
+        out.raise(
+            "exec-cloud-metadata",
+            format!("{} reaches {}", what(), dest.host),
+        );
+    }
+}
+
+/// A port of the kubelet or of another control-plane or node service, on `host`.
+fn node_port(
+    exec: &ExecCatalogue,
+    port: u16,
+    host: &str,
+    what: &dyn Fn() -> String,
+    out: &mut Signals,
+) {
+    if exec.kubelet_ports.contains(&port) {
+        out.raise(
+            "exec-kubelet-access",
+            format!("{} reaches port {port} on {host}", what()),
+        );
+    }
+    if exec.control_plane_ports.contains(&port) {
+        out.raise(
+            "exec-control-plane-access",
+            format!("{} reaches port {port} on {host}", what()),
+        );
     }
 }
 
@@ -333,6 +387,20 @@ fn dev_tcp(exec: &ExecCatalogue, inv: &Invocation, dev: &DevTcp, out: &mut Signa
     }
     let shell_redirected = exec.shells.contains(&inv.program)
         && (inv.interactive || inv.args.iter().any(|a| a == "-i" || a.starts_with("-i")));
+    // `cat < /dev/tcp/HOST/PORT > tool`: what the connection sends is kept in a file.
+    let saved = inv.redirects.iter().any(|r| {
+        !r.contains("/dev/tcp/")
+            && !r.contains("/dev/udp/")
+            && !r.starts_with("/dev/")
+            && !r.is_empty()
+            && !r.chars().all(|c| c.is_ascii_digit() || c == '-')
+    });
+    if saved && !shell_redirected {
+        out.raise(
+            "exec-tool-transfer",
+            format!("`{}` saves what {what} sends", inv.program),
+        );
+    }
     if shell_redirected {
         out.raise(
             "exec-reverse-shell",
@@ -395,16 +463,9 @@ fn netcat(exec: &ExecCatalogue, inv: &Invocation, out: &mut Signals) {
             .args
             .iter()
             .any(|a| !a.starts_with('-') && changes_with_loop(a, &inv.loop_variables));
-    if let Some(port) = inv
-        .args
-        .iter()
-        .filter_map(|a| a.parse::<u16>().ok())
-        .find(|p| exec.kubelet_ports.contains(p))
-    {
-        out.raise(
-            "exec-kubelet-access",
-            format!("{} reaches port {port}", describe(inv)),
-        );
+    // `nc HOST PORT`, `telnet tiller-deploy.kube-system 44134`: the port is its own argument.
+    for port in inv.args.iter().filter_map(|a| a.parse::<u16>().ok()) {
+        node_port(exec, port, "its host", &|| describe(inv), out);
     }
     let scanning = has_option(&exec.netcat_scan_options);
     if ((scanning || inv.in_loop) && ports > 1) || varying {

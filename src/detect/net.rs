@@ -32,6 +32,20 @@ fn split_authority(authority: &str, lenient: bool) -> Option<Destination> {
     host_key(host, lenient).map(|host| Destination { host, port })
 }
 
+/// Ports given with a host the command line does not make known (`https://$NODE_IP:10250/pods`,
+/// `${HOST}:2379`): the port alone says what is reached.
+pub fn ports_of_unknown_hosts(arg: &str) -> Vec<u16> {
+    arg.split(|c: char| c.is_whitespace() || c == '\u{22}' || c == '\'' || c == '=' || c == ',')
+        .filter_map(|word| {
+            let rest = word.split_once("://").map_or(word, |(_, rest)| rest);
+            let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+            let authority = authority.rsplit('@').next().unwrap_or(authority);
+            let (host, port) = authority.rsplit_once(':')?;
+            host.starts_with('$').then(|| port.parse().ok()).flatten()
+        })
+        .collect()
+}
+
 /// Destinations named by one argument. `client` says the argument belongs to a network client,
 /// where bare host names and unusual IP spellings are read as destinations; elsewhere only URLs
 /// and standard IP literals are.

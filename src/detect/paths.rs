@@ -68,7 +68,13 @@ pub fn path_candidates(arg: &str) -> impl Iterator<Item = Cow<'_, str>> + '_ {
 /// A relative name as written (most words: no copy), or a relative path without `.` and empty
 /// components.
 fn relative(frag: &str) -> Option<Cow<'_, str>> {
-    if frag.is_empty() || frag.starts_with('-') || frag.starts_with('$') || frag == "." {
+    // `$d/w/notify_on_release`, `${MOUNT}/release_agent`: a directory the script does not make
+    // known, and a name below it that `**/` patterns still match.
+    if let Some(rest) = frag.strip_prefix('$') {
+        let (_, below) = rest.split_once('/')?;
+        return relative(below);
+    }
+    if frag.is_empty() || frag.starts_with('-') || frag == "." {
         return None;
     }
     if !frag.contains('/') {

@@ -23,6 +23,21 @@ pub fn detect(exec: &ExecCatalogue, toolkits: &Toolkits, inv: &Invocation, out: 
                 format!("{} fetches {name}", what()),
             );
         }
+        let tool = |text: &str| {
+            toolkits
+                .tools
+                .find(&text.to_lowercase())
+                .map(str::to_string)
+        };
+        if let (Some(rule), Some(name)) = (
+            &toolkits.tool_rule,
+            inv.args
+                .iter()
+                .filter(|a| !a.starts_with('-'))
+                .find_map(|a| tool(a)),
+        ) {
+            out.raise(rule, format!("{} fetches {name}", what()));
+        }
     }
     if let Some(name) = named(&inv.program) {
         out.raise(&toolkits.run_rule, format!("{} runs {name}", what()));

@@ -733,11 +733,18 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
     let toolkits = exec.toolkits.as_ref().map(|t| {
         c.rule_ref("exec.toolkits.downloadRule".into(), &t.download_rule);
         c.rule_ref("exec.toolkits.runRule".into(), &t.run_rule);
+        if let Some(rule) = &t.tool_rule {
+            c.rule_ref("exec.toolkits.toolRule".into(), rule);
+        } else if !t.tools.is_empty() {
+            c.problem("exec.toolkits.tools", "needs toolRule");
+        }
         Toolkits {
             download_rule: t.download_rule.clone(),
             run_rule: t.run_rule.clone(),
             fetchers: set(&t.fetchers),
             names: WordSet::new(lower(c, "exec.toolkits.names", &t.names)),
+            tool_rule: t.tool_rule.clone(),
+            tools: WordSet::new(lower(c, "exec.toolkits.tools", &t.tools)),
         }
     });
     let hosts = |c: &mut Checker, path: &str, items: &[String]| -> HashSet<HostKey> {
@@ -820,6 +827,8 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
         api_server_hosts,
         api_server_variables: exec.network.api_server_variables.clone(),
         kubelet_ports: exec.network.kubelet_ports.iter().copied().collect(),
+        metadata_variables: exec.network.metadata_variables.clone(),
+        control_plane_ports: exec.network.control_plane_ports.iter().copied().collect(),
         network_clients: set(&exec.network.clients),
         non_connecting: set(&exec.network.non_connecting),
         lookup_arguments: set(&exec.lookup_arguments),

@@ -694,6 +694,14 @@ pub struct ToolkitSpec {
     pub fetchers: Vec<String>,
     /// Case-insensitive substrings.
     pub names: Vec<String>,
+    /// Raised when a fetcher's argument names one of `tools`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_rule: Option<String>,
+    /// Scanners, sniffers and runtime clients: not attack toolkits, but bringing one into a
+    /// running container (`apt install nmap`, a crictl tarball) prepares their use. Words, as
+    /// `names`.
+    #[serde(default)]
+    pub tools: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -820,6 +828,14 @@ pub struct NetworkSpec {
     pub api_server_hosts: Vec<String>,
     pub api_server_variables: Vec<String>,
     pub kubelet_ports: Vec<u16>,
+    /// Environment variables that hold a cloud metadata or credentials endpoint
+    /// (`$IDENTITY_ENDPOINT`, `$ECS_CONTAINER_METADATA_URI`).
+    #[serde(default)]
+    pub metadata_variables: Vec<String>,
+    /// Ports of control-plane and node services other than the kubelet (etcd, controller
+    /// manager, scheduler, cAdvisor, Docker's TCP API, Tiller).
+    #[serde(default)]
+    pub control_plane_ports: Vec<u16>,
     pub clients: Vec<String>,
     /// Clients that resolve or ping a host but never open a connection to it: naming the API
     /// server or the metadata service is not access.

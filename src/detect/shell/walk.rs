@@ -627,6 +627,9 @@ impl Analyser<'_> {
             for file in &written {
                 self.files.insert(file_key(file), content.clone());
             }
+            // A payload written for something else to run (a release_agent or cron script, a
+            // reverse shell saved as `rshell.sh`) is searched for markers like any script.
+            self.out.scripts.push(content);
         }
         let sourced = match program.as_str() {
             _ if self.files.is_empty() => None,
