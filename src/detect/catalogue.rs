@@ -139,6 +139,7 @@ pub struct ExecCatalogue {
     pub api_server_variables: Vec<String>,
     pub kubelet_ports: HashSet<u16>,
     pub metadata_variables: Vec<String>,
+    pub ip_embedding_domains: Vec<String>,
     pub control_plane_ports: HashSet<u16>,
     pub network_clients: HashSet<String>,
     /// Resolve or ping a host, never connect to it.

@@ -322,7 +322,12 @@ fn metadata(
     what: &dyn Fn() -> String,
     out: &mut Signals,
 ) {
-    if exec.metadata_hosts.contains(&dest.host) {
+    let spelled = || {
+        dest.host
+            .embedded_ip(&exec.ip_embedding_domains)
+            .is_some_and(|ip| exec.metadata_hosts.contains(&ip))
+    };
+    if exec.metadata_hosts.contains(&dest.host) || spelled() {
         out.raise(
             "exec-cloud-metadata",
             format!("{} reaches {}", what(), dest.host),

@@ -22,6 +22,41 @@ impl HostKey {
     }
 }
 
+impl HostKey {
+    /// The address a wildcard DNS service answers for a name that spells it
+    /// (`169.254.169.254.nip.io`, `169-254-169-254.sslip.io`, `app-a9fea9fe.nip.io`), when the
+    /// name is under one of `domains`.
+    pub fn embedded_ip(&self, domains: &[String]) -> Option<HostKey> {
+        let HostKey::Name(name) = self else {
+            return None;
+        };
+        let prefix = domains.iter().find_map(|d| {
+            name.strip_suffix(d.as_str())
+                .and_then(|p| p.strip_suffix('.'))
+        })?;
+        let labels: Vec<&str> = prefix.split('.').collect();
+        if labels.len() >= 4 {
+            let dotted = labels[labels.len() - 4..].join(".");
+            if let Ok(ip) = dotted.parse::<Ipv4Addr>() {
+                return Some(HostKey::Ip(IpAddr::V4(ip)));
+            }
+        }
+        let last = labels.last()?;
+        let dashed: Vec<&str> = last.split('-').collect();
+        if dashed.len() >= 4 {
+            let ip = dashed[dashed.len() - 4..].join(".");
+            if let Ok(ip) = ip.parse::<Ipv4Addr>() {
+                return Some(HostKey::Ip(IpAddr::V4(ip)));
+            }
+        }
+        let hex = dashed.last()?;
+        (hex.len() == 8)
+            .then(|| u32::from_str_radix(hex, 16).ok())
+            .flatten()
+            .map(|v| HostKey::Ip(IpAddr::V4(Ipv4Addr::from(v))))
+    }
+}
+
 impl std::fmt::Display for HostKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -131,6 +166,27 @@ pub fn host_key(raw: &str, lenient: bool) -> Option<HostKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_of_wildcard_dns_services_spell_their_address() {
+        let domains = vec!["nip.io".to_string(), "sslip.io".to_string()];
+        let metadata = Some(HostKey::Ip("169.254.169.254".parse().unwrap()));
+        for name in [
+            "169.254.169.254.nip.io",
+            "app.169.254.169.254.nip.io",
+            "169-254-169-254.sslip.io",
+            "magic-169-254-169-254.nip.io",
+            "a9fea9fe.nip.io",
+            "app-a9fea9fe.sslip.io",
+        ] {
+            let key = host_key(name, true).unwrap();
+            assert_eq!(key.embedded_ip(&domains), metadata, "{name}");
+        }
+        for name in ["nip.io", "example.nip.io", "169.254.169.254.example.com"] {
+            let key = host_key(name, true).unwrap();
+            assert_eq!(key.embedded_ip(&domains), None, "{name}");
+        }
+    }
 
     #[test]
     fn lenient_ipv4_rejects_out_of_range() {

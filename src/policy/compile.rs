@@ -828,6 +828,12 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
         api_server_variables: exec.network.api_server_variables.clone(),
         kubelet_ports: exec.network.kubelet_ports.iter().copied().collect(),
         metadata_variables: exec.network.metadata_variables.clone(),
+        ip_embedding_domains: exec
+            .network
+            .ip_embedding_domains
+            .iter()
+            .map(|d| d.trim_matches('.').to_ascii_lowercase())
+            .collect(),
         control_plane_ports: exec.network.control_plane_ports.iter().copied().collect(),
         network_clients: set(&exec.network.clients),
         non_connecting: set(&exec.network.non_connecting),

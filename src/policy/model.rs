@@ -832,6 +832,9 @@ pub struct NetworkSpec {
     /// (`$IDENTITY_ENDPOINT`, `$ECS_CONTAINER_METADATA_URI`).
     #[serde(default)]
     pub metadata_variables: Vec<String>,
+    /// Wildcard DNS services whose names spell an address (`169.254.169.254.nip.io`).
+    #[serde(default)]
+    pub ip_embedding_domains: Vec<String>,
     /// Ports of control-plane and node services other than the kubelet (etcd, controller
     /// manager, scheduler, cAdvisor, Docker's TCP API, Tiller).
     #[serde(default)]
