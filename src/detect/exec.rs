@@ -173,17 +173,11 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
             );
         }
         // `curl -k https://$NODE_IP:10250/pods`: the host is unknown, the port says enough.
-        for port in super::net::ports_of_unknown_hosts(arg)
-            .into_iter()
-            .filter(|_| client)
-        {
-            node_port(
-                exec,
-                port,
-                "a host held in a variable",
-                &|| describe(inv),
-                out,
-            );
+        if client && arg.contains('$') {
+            for port in super::net::ports_of_unknown_hosts(arg) {
+                let what = || describe(inv);
+                node_port(exec, port, "a host held in a variable", &what, out);
+            }
         }
     }
 
