@@ -63,6 +63,15 @@ const SWEEPS: &[(&str, &str, &str)] = &[
     ("for p in $(seq 1 1024); do PROBE; done", "db", "$p"),
 ];
 
+fn none_failed(failures: &[String]) {
+    assert!(
+        failures.is_empty(),
+        "{}:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
 fn fill(template: &str, dest: &str, port: &str) -> String {
     template.replace("DEST", dest).replace("PORT", port)
 }
@@ -101,12 +110,7 @@ fn a_retry_waits_for_one_destination_and_a_sweep_walks_many() {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{}:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    none_failed(&failures);
 }
 
 /// What a listener or a connection runs for its peer: a fixed program serves its output, a shell
@@ -157,12 +161,7 @@ fn a_listener_serving_a_program_is_not_a_shell() {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{}:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    none_failed(&failures);
 }
 
 /// The commands a workload runs on itself, in each place a pod spec puts a command.
@@ -243,12 +242,7 @@ fn a_pod_spec_looking_at_itself_passes_and_an_attack_in_it_still_denies() {
             }
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{}:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    none_failed(&failures);
 }
 
 /// Typed into a running pod, or run by a kubectl debug container, the same self-looks are what
