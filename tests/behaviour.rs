@@ -140,6 +140,8 @@ fn a_listener_serving_a_program_is_not_a_shell() {
         "python3",
         "/usr/bin/perl",
         "zsh",
+        "busybox sh",
+        "/usr/bin/env bash",
     ];
     let mut failures = Vec::new();
     for carrier in CARRIERS {

@@ -224,7 +224,7 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
 }
 
 /// Whether a command that a network tool runs for its peer is a shell or an interpreter (or
-/// cannot be told): `/bin/sh`, `bash -i`, `python3`, `$SHELL`. socat's options after a comma
+/// cannot be told): `/bin/sh`, `bash -i`, `python3`, `$SHELL`, `busybox sh`. socat's options after a comma
 /// (`EXEC:/bin/bash,pty,stderr`) and quotes are not part of the program's name.
 fn runs_a_shell(exec: &ExecCatalogue, command: &str) -> bool {
     // Quotes, as escapes: a quote character in a literal would unbalance tests/policy.rs's
@@ -236,8 +236,10 @@ fn runs_a_shell(exec: &ExecCatalogue, command: &str) -> bool {
         .next()
         .unwrap_or("");
     let name = first.rsplit('/').next().unwrap_or(first);
+    // A wrapper (`busybox sh`, `env bash`, `timeout 9 sh`) runs what follows it: assume a shell.
     name.is_empty()
         || name.contains('$')
+        || exec.wrappers.contains_key(name)
         || exec.shells.contains(name)
         || exec.interpreters.contains(name)
         || exec
