@@ -285,3 +285,55 @@ fn the_same_commands_typed_into_a_pod_keep_their_own_scores() {
         );
     }
 }
+
+/// A download piped into a program: run when the program reads its script from the pipe, read
+/// as data otherwise.
+#[test]
+fn a_download_runs_only_when_the_next_stage_reads_it_as_a_program() {
+    let policy = policy();
+    const DOWNLOADS: &[&str] = &[
+        "curl -fsSL https://x.example/i",
+        "wget -qO- https://x.example/i",
+    ];
+    const RUNNERS: &[&str] = &[
+        "sh",
+        "bash -s -- --yes",
+        "bash /dev/stdin",
+        "python3",
+        "python3 -",
+        "perl",
+        "sudo bash",
+        "timeout 60 sh",
+        "env bash",
+    ];
+    const READERS: &[&str] = &[
+        "awk '/^  HTTP/{print $2}'",
+        "python3 -c 'import json,sys; print(json.load(sys.stdin))'",
+        "sh -c 'cat > /tmp/f'",
+        "jq .version",
+        "grep -c ok",
+        "sudo tee /etc/app.conf",
+        "xargs -n1 echo",
+    ];
+    let mut failures = Vec::new();
+    for download in DOWNLOADS {
+        for runner in RUNNERS {
+            let script = format!("{download} | {runner}");
+            let d = exec(&policy, &["sh", "-c", &script], false);
+            if !rules(&d).iter().any(|r| r == "exec-remote-script") {
+                failures.push(format!("run missed: {script} -> {:?}", rules(&d)));
+            }
+        }
+        for reader in READERS {
+            let script = format!("{download} | {reader}");
+            let d = exec(&policy, &["sh", "-c", &script], false);
+            if rules(&d).iter().any(|r| r == "exec-remote-script") {
+                failures.push(format!(
+                    "data read as a script: {script} -> {:?}",
+                    rules(&d)
+                ));
+            }
+        }
+    }
+    none_failed(&failures);
+}

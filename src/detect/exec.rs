@@ -99,8 +99,10 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
         // The shell must read its commands from the pipe (no `-c` script): `sh -c 'cat f' | nc`
         // sends a file, `cat /tmp/f | sh -i | nc` serves a shell.
         let bare_shell = shell(&inv.program) && inv.interactive;
+        // `nc -l 4444 | sudo sh`: a wrapper's shell reads the connection too.
+        let shell_reads = shell(next) || exec.wrappers.contains_key(next.as_str());
         if (bare_shell && relay(next))
-            || (relay(&inv.program) && shell(next) && inv.pipe_runs_input)
+            || (relay(&inv.program) && shell_reads && inv.pipe_runs_input)
         {
             out.raise(
                 "exec-reverse-shell",
@@ -207,7 +209,11 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
     }
     if exec.downloaders.contains(&inv.program) && inv.pipe_runs_input {
         if let Some(next) = &inv.pipes_into {
-            if exec.shells.contains(next) || exec.interpreters.contains(next) {
+            // `| sudo bash -s`, `| timeout 60 sh`: the wrapper's shell reads the download.
+            if exec.shells.contains(next)
+                || exec.interpreters.contains(next)
+                || exec.wrappers.contains_key(next)
+            {
                 out.raise(
                     "exec-remote-script",
                     format!("{} piped into {next}", describe(inv)),

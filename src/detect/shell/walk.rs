@@ -525,25 +525,39 @@ impl Analyser<'_> {
             return true;
         };
         let program = self.canonical_program(first);
+        // `bash /dev/stdin`, `python3 -`: the file it runs is the pipe.
+        let script_is_stdin = || {
+            args.iter()
+                .find(|a| !a.starts_with('-') || *a == "-")
+                .is_none_or(|a| {
+                    matches!(
+                        a.as_str(),
+                        "-" | "/dev/stdin" | "/proc/self/fd/0" | "/dev/fd/0"
+                    )
+                })
+        };
         if self.exec.shells.contains(&program) || matches!(program.as_str(), "." | "source") {
-            return self.runs_stdin(&program, args);
+            return self.runs_stdin(&program, args)
+                || (!args.iter().any(|a| a == "-c") && script_is_stdin());
         }
-        if !self.exec.interpreters.contains(&program) {
-            // A wrapper (`sudo sh`, `env bash`) runs what follows it: judge that.
-            return match self.exec.wrappers.get(&program) {
-                Some(_) => args
-                    .iter()
-                    .position(|a| !a.starts_with('-') && !a.contains('='))
-                    .is_none_or(|i| self.reads_program_from_stdin(&args[i..])),
-                None => false,
-            };
+        // A wrapper (`sudo bash -s`, `timeout 60 sh`) runs the first shell or interpreter after
+        // it; `sudo tee /etc/x` runs neither.
+        if self.exec.wrappers.contains_key(&program) {
+            let runner = args.iter().position(|a| {
+                let name = self.canonical_program(a);
+                self.exec.shells.contains(&name) || self.exec.interpreters.contains(&name)
+            });
+            return runner.is_some_and(|i| self.reads_program_from_stdin(&args[i..]));
         }
-        if self.exec.positional_code.contains(&program) {
+        if !self.exec.interpreters.contains(&program)
+            || self.exec.positional_code.contains(&program)
+        {
             return false;
         }
-        args.iter().all(|a| {
-            a == "-" || (a.starts_with('-') && !self.exec.code_options.contains(a.as_str()))
-        }) && !args.iter().any(|a| self.combined_code(a, None).is_some())
+        let code = args.iter().any(|a| {
+            self.exec.code_options.contains(a.as_str()) || self.combined_code(a, None).is_some()
+        });
+        !code && script_is_stdin()
     }
 
     pub(super) fn simple(&mut self, sc: &SimpleCommand, pipes_into: Option<String>, ctx: Ctx) {
