@@ -403,3 +403,61 @@ fn rules_raised_by_name_match_the_sources() {
         .collect();
     assert_eq!(found, listed);
 }
+
+/// `origins` scores a rule by where its command comes from: checked on load, applied only to
+/// the origins it names, and an admin's entry can raise a score as well as lower it.
+#[test]
+fn origin_scores_are_checked_and_apply_only_where_named() {
+    let e =
+        error_text(with(
+            |v| {
+                v["origins"] =
+                    json!([{"id": "x", "origins": ["probe"], "scores": {"exec-nope": 0}}])
+            },
+        ));
+    assert!(e.contains("origins[0].scores.exec-nope"), "{e}");
+    let e = error_text(with(
+        |v| {
+            v["origins"] =
+                json!([{"id": "x", "origins": [], "scores": {"exec-process-discovery": 0}}])
+        },
+    ));
+    assert!(e.contains("origins[0].origins"), "{e}");
+    let e = error_text(with(|v| {
+        v["origins"] = json!([{"id": "x", "origins": ["sidecar"], "scores": {}}])
+    }));
+    assert!(e.contains("sidecar"), "{e}");
+
+    let probe = |argv: serde_json::Value| {
+        json!({"containers": [{"name": "c", "image": "registry.example/app:1.0",
+            "readinessProbe": {"exec": {"command": argv}}}]})
+    };
+    let default = policy();
+    assert_eq!(
+        pod(&default, probe(json!(["pgrep", "nginx"]))).action,
+        Action::Allow
+    );
+    assert_eq!(
+        exec(&default, &["pgrep", "nginx"], false).action,
+        Action::Annotate
+    );
+
+    // Without the default's entries, a probe's discovery annotates like an exec.
+    let p = with(|v| v["origins"] = json!([])).unwrap();
+    assert_eq!(
+        pod(&p, probe(json!(["pgrep", "nginx"]))).action,
+        Action::Annotate
+    );
+    // An admin may score a rule up in one origin only.
+    let p = with(|v| {
+        v["origins"] = json!([{"id": "strict-probes", "origins": ["probe"], "scores": {"exec-process-discovery": 80}}])
+    })
+    .unwrap();
+    let d = pod(&p, probe(json!(["pgrep", "nginx"])));
+    assert_eq!(d.action, Action::Deny, "{:?}", d.findings);
+    assert_eq!(d.score, 80);
+    assert_eq!(
+        exec(&p, &["pgrep", "nginx"], false).action,
+        Action::Annotate
+    );
+}
