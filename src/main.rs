@@ -346,7 +346,7 @@ fn validate(
         Format::Text => emit(&reconguard::cli::validate::text(&outcomes))?,
         Format::Json => {
             for o in &outcomes {
-                println!("{}", serde_json::to_string(o)?);
+                emit(&format!("{}\n", serde_json::to_string(o)?))?;
             }
         }
     }
@@ -368,8 +368,8 @@ fn evaluate(policy: Vec<PathBuf>, format: Format, files: Vec<String>) -> anyhow:
             denied |= decision.action == Action::Deny;
             let report = Report::new(label, subject, decision);
             match format {
-                Format::Json => println!("{}", serde_json::to_string(&report)?),
-                Format::Text => println!("{}", report.text()),
+                Format::Json => emit(&format!("{}\n", serde_json::to_string(&report)?))?,
+                Format::Text => emit(&format!("{}\n", report.text()))?,
             }
         }
     }
@@ -396,8 +396,8 @@ fn diff(
     }
     for change in &comparison.changes {
         match format {
-            Format::Json => println!("{}", serde_json::to_string(change)?),
-            Format::Text => println!("{}", change.text()),
+            Format::Json => emit(&format!("{}\n", serde_json::to_string(change)?))?,
+            Format::Text => emit(&format!("{}\n", change.text()))?,
         }
     }
     eprintln!("{}", comparison.summary());

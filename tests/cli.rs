@@ -450,3 +450,45 @@ fn policy_docs_writes_the_catalogue_of_the_merged_policy() {
     assert_eq!(markdown.status.code(), Some(0));
     assert!(text(&markdown.stdout).starts_with("# Detection catalogue\n"));
 }
+
+/// A reader that stops early (`| head -1`, `| grep -q`) ends the output, not the program: no
+/// panic on the closed pipe, and the exit code still says whether something was denied.
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    use std::io::Read;
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/calibration/workloads/applications"
+    );
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    files.sort();
+    let mut args = vec!["evaluate".to_string(), "--format".into(), "json".into()];
+    args.extend(files);
+    args.push(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/corpus/exec-reverse-shell.json"
+        )
+        .into(),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_reconguard"))
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 1];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The pipe is closed here, long before hundreds of lines are written.
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the reverse shell is still denied: {stderr}"
+    );
+}
