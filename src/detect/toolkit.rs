@@ -7,15 +7,12 @@ use super::catalogue::{ExecCatalogue, Toolkits};
 use super::exec::describe;
 use super::shell::Invocation;
 use super::Signals;
+use crate::norm::pattern::WordSet;
 
 pub fn detect(exec: &ExecCatalogue, toolkits: &Toolkits, inv: &Invocation, out: &mut Signals) {
     let what = || describe(inv);
-    let named = |text: &str| {
-        toolkits
-            .names
-            .find(&text.to_lowercase())
-            .map(str::to_string)
-    };
+    let found = |set: &WordSet, text: &str| set.find(&text.to_lowercase()).map(str::to_string);
+    let named = |text: &str| found(&toolkits.names, text);
     if toolkits.fetchers.contains(&inv.program) {
         if let Some(name) = inv.args.iter().find_map(|a| named(a)) {
             out.raise(
@@ -23,12 +20,7 @@ pub fn detect(exec: &ExecCatalogue, toolkits: &Toolkits, inv: &Invocation, out: 
                 format!("{} fetches {name}", what()),
             );
         }
-        let tool = |text: &str| {
-            toolkits
-                .tools
-                .find(&text.to_lowercase())
-                .map(str::to_string)
-        };
+        let tool = |text: &str| found(&toolkits.tools, text);
         if let (Some(rule), Some(name)) = (
             &toolkits.tool_rule,
             inv.args

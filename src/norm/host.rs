@@ -34,20 +34,20 @@ impl HostKey {
             name.strip_suffix(d.as_str())
                 .and_then(|p| p.strip_suffix('.'))
         })?;
+        // The last four numbers of the name, dotted or dashed, are the address.
+        let last_four = |parts: &[&str]| {
+            let four = parts.get(parts.len().checked_sub(4)?..)?.join(".");
+            four.parse::<Ipv4Addr>()
+                .ok()
+                .map(|ip| HostKey::Ip(IpAddr::V4(ip)))
+        };
         let labels: Vec<&str> = prefix.split('.').collect();
-        if labels.len() >= 4 {
-            let dotted = labels[labels.len() - 4..].join(".");
-            if let Ok(ip) = dotted.parse::<Ipv4Addr>() {
-                return Some(HostKey::Ip(IpAddr::V4(ip)));
-            }
+        if let Some(ip) = last_four(&labels) {
+            return Some(ip);
         }
-        let last = labels.last()?;
-        let dashed: Vec<&str> = last.split('-').collect();
-        if dashed.len() >= 4 {
-            let ip = dashed[dashed.len() - 4..].join(".");
-            if let Ok(ip) = ip.parse::<Ipv4Addr>() {
-                return Some(HostKey::Ip(IpAddr::V4(ip)));
-            }
+        let dashed: Vec<&str> = labels.last()?.split('-').collect();
+        if let Some(ip) = last_four(&dashed) {
+            return Some(ip);
         }
         let hex = dashed.last()?;
         (hex.len() == 8)

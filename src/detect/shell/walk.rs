@@ -8,6 +8,11 @@ use super::words::strip_unknown_variables;
 use super::{heredoc, loops, nesting, truncate, Analyser, Ctx};
 use crate::detect::catalogue::Wrapper;
 
+/// A file name that is standard input itself (`-`, `/dev/stdin`, fd 0).
+fn names_stdin(word: &str) -> bool {
+    matches!(word, "-" | "/dev/stdin" | "/proc/self/fd/0" | "/dev/fd/0")
+}
+
 /// Whether a word has a pathname pattern in it (`nm?p`, `/usr/*/x`, `ma[s]scan`); `[` alone is
 /// the test command.
 pub(super) fn is_glob(word: &str) -> bool {
@@ -509,11 +514,7 @@ impl Analyser<'_> {
         }
         matches!(program, "." | "source")
             && args.first().is_none_or(|a| {
-                matches!(
-                    a.as_str(),
-                    "/dev/stdin" | "/proc/self/fd/0" | "/dev/fd/0" | "-"
-                ) || a.starts_with("/dev/fd/")
-                    || a.starts_with("/proc/self/fd/")
+                names_stdin(a) || a.starts_with("/dev/fd/") || a.starts_with("/proc/self/fd/")
             })
     }
 
@@ -529,12 +530,7 @@ impl Analyser<'_> {
         let script_is_stdin = || {
             args.iter()
                 .find(|a| !a.starts_with('-') || *a == "-")
-                .is_none_or(|a| {
-                    matches!(
-                        a.as_str(),
-                        "-" | "/dev/stdin" | "/proc/self/fd/0" | "/dev/fd/0"
-                    )
-                })
+                .is_none_or(|a| names_stdin(a))
         };
         if self.exec.shells.contains(&program) || matches!(program.as_str(), "." | "source") {
             return self.runs_stdin(&program, args)
