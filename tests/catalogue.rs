@@ -297,7 +297,7 @@ async fn validate_shows_where_an_endpoints_policy_differs() {
             "apiVersion: reconguard.io/v1alpha1\nkind: Policy\nexemptions:\n  add:\n    - name: everyone-may-scan\n      groups: [system:authenticated]\n      rules: [exec-network-scan]\n",
         )
         .unwrap();
-        config.policy = reconguard::policy::files::PolicySources::new(vec![path]);
+        config.policy = vec![path];
     })
     .await;
     let ca = server.dir.path().join("ca.crt");

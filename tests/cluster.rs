@@ -207,12 +207,13 @@ async fn requests_are_judged_with_their_target_and_reported_to_the_cluster() {
     let server = Server::start(|c, _| {
         c.cluster.pod_cache = true;
         c.cluster.kubeconfig = Some(kubeconfig);
-        c.cluster.events = Some(reconguard::cluster::events::EventSettings {
+        c.cluster.events = true;
+        c.cluster.event_settings = reconguard::cluster::events::EventSettings {
             dedupe: Duration::from_secs(300),
             per_second: 50.0,
             burst: 50,
             instance: Some("reconguard-test".into()),
-        });
+        };
         c.cluster.quarantine_min_score = Some(70);
     })
     .await;
@@ -805,12 +806,13 @@ async fn no_credential_comes_back_out_of_any_output() {
         let kubeconfig = kubeconfig.clone();
         move |c, _| {
             c.cluster.kubeconfig = Some(kubeconfig);
-            c.cluster.events = Some(reconguard::cluster::events::EventSettings {
+            c.cluster.events = true;
+            c.cluster.event_settings = reconguard::cluster::events::EventSettings {
                 dedupe: Duration::from_secs(300),
                 per_second: 100.0,
                 burst: 100,
                 instance: Some("reconguard-test".into()),
-            });
+            };
             c.log_all_decisions = true;
         }
     })

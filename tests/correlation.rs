@@ -46,12 +46,17 @@ fn short_window(config: &mut reconguard::server::ServeConfig, dir: &std::path::P
         "apiVersion: reconguard.io/v1alpha1\nkind: Policy\ncorrelation:\n  windowSeconds: 3\n  duplicateSeconds: 1\n",
     )
     .unwrap();
-    config.policy = reconguard::policy::files::PolicySources::new(vec![path]);
+    config.policy = vec![path];
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn distinct_discovery_from_one_identity_escalates_then_expires() {
-    let server = Server::start(short_window).await;
+    let (clock, time) = reconguard::engine::clock::Clock::manual();
+    let server = Server::start(|c, dir| {
+        short_window(c, dir);
+        c.clock = clock;
+    })
+    .await;
     let client = h2_client(&server.ca_pem);
     let url = server.url("/validate");
     // Three distinct techniques: each annotated, allowed, no burst.
@@ -96,7 +101,7 @@ async fn distinct_discovery_from_one_identity_escalates_then_expires() {
         "{message}"
     );
     // Past the window the sequence is forgotten: the same command is one annotation again.
-    tokio::time::sleep(Duration::from_millis(3500)).await;
+    time.advance(Duration::from_millis(3500));
     let (response, rules) = judged(
         &client,
         &url,

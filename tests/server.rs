@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::server::*;
-use reconguard::policy::files::PolicySources;
 use reconguard::server::{run_with_listeners, ServeConfig};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -199,6 +198,8 @@ async fn slow_headers_and_slow_bodies_are_cut_off() {
     let server = Server::start(|c, _| {
         c.header_read_timeout = Duration::from_secs(1);
         c.request_timeout = Duration::from_secs(1);
+        // Below the request timeout, or `serve` refuses the configuration.
+        c.evaluation_timeout = Duration::from_millis(500);
     })
     .await;
     // Headers that never finish: the connection is closed.
@@ -388,7 +389,7 @@ async fn policy_layers_are_reloaded_and_a_broken_one_is_rejected() {
         let volume = dir.join("policy");
         std::fs::create_dir_all(&volume).unwrap();
         write_projected_volume(&volume, 1, &[("10-site.yaml", LAYER_HEADER)]);
-        c.policy = PolicySources::new(vec![volume]);
+        c.policy = vec![volume];
     })
     .await;
     let volume = server.dir.path().join("policy");
@@ -474,7 +475,7 @@ async fn a_policy_file_rewritten_in_place_is_reloaded() {
     let server = Server::start(|c, dir| {
         let path = dir.join("policy.yaml");
         std::fs::write(&path, LAYER_HEADER).unwrap();
-        c.policy = PolicySources::new(vec![path]);
+        c.policy = vec![path];
     })
     .await;
     let client = h2_client(&server.ca_pem);
@@ -503,7 +504,7 @@ async fn an_invalid_policy_at_start_up_is_a_clear_error() {
     )
     .unwrap();
     let config = ServeConfig {
-        policy: PolicySources::new(vec![path]),
+        policy: vec![path],
         ..ServeConfig::default()
     };
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -745,7 +746,7 @@ async fn exemption_hits_are_annotated_logged_and_counted() {
             ),
         )
         .unwrap();
-        c.policy = PolicySources::new(vec![path]);
+        c.policy = vec![path];
     })
     .await;
     let client = h2_client(&server.ca_pem);

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::documents::DocumentError;
-use super::evaluate::evaluate_text;
+use super::evaluate::Evaluator;
+use super::output::{emit, read_input, Format};
 use crate::decision::{Action, Decision};
 use crate::policy::Policy;
 
@@ -121,14 +122,14 @@ impl Comparison {
 /// Judges every subject of one input under both policies; a subject changes when its decision,
 /// its audit-mode would-deny, its score, its rules or its exemption differ.
 pub fn compare(
-    before: &Policy,
-    after: &Policy,
+    before: &Evaluator,
+    after: &Evaluator,
     source: &str,
     text: &str,
     into: &mut Comparison,
 ) -> Result<(), DocumentError> {
-    let old = evaluate_text(before, source, text)?;
-    let new = evaluate_text(after, source, text)?;
+    let old = before.text(source, text)?;
+    let new = after.text(source, text)?;
     for ((label, subject, b), (_, _, a)) in old.iter().zip(new.iter()) {
         into.judged += 1;
         let (before, after) = (Verdict::from(b), Verdict::from(a));
@@ -145,4 +146,28 @@ pub fn compare(
         }
     }
     Ok(())
+}
+
+/// `reconguard policy diff`: exit 1 when some decision changes.
+pub fn run(
+    before: &Policy,
+    after: &Policy,
+    format: Format,
+    files: &[String],
+) -> anyhow::Result<std::process::ExitCode> {
+    let (before, after) = (Evaluator::new(before), Evaluator::new(after));
+    let mut comparison = Comparison::default();
+    for file in files {
+        let text = read_input(file)?;
+        let source = if file == "-" { "stdin" } else { file.as_str() };
+        compare(&before, &after, source, &text, &mut comparison)?;
+    }
+    for change in &comparison.changes {
+        match format {
+            Format::Json => emit(&format!("{}\n", serde_json::to_string(change)?))?,
+            Format::Text => emit(&format!("{}\n", change.text()))?,
+        }
+    }
+    eprintln!("{}", comparison.summary());
+    Ok(super::output::exit_code(!comparison.changes.is_empty()))
 }

@@ -1,9 +1,15 @@
 //! `reconguard evaluate`: judge manifests and AdmissionReviews offline, with the same engine as
 //! the webhook.
 
+use std::process::ExitCode;
+use std::time::Instant;
+
 use serde::Serialize;
 
+use super::documents::DocumentError;
+use super::output::{emit, exit_code, read_input, Format};
 use crate::decision::{Action, Decision, ExemptionHit, Finding};
+use crate::engine::Engine;
 use crate::policy::Mode;
 use crate::policy::Policy;
 use crate::subject::{self, Subject};
@@ -100,37 +106,84 @@ impl<'a> Report<'a> {
         out
     }
 
+    /// One line of output in `format`.
+    pub fn render(&self, format: Format) -> serde_json::Result<String> {
+        match format {
+            Format::Json => serde_json::to_string(self),
+            Format::Text => Ok(self.text()),
+        }
+    }
+
     fn decision_text(&self) -> &'static str {
         self.decision.as_str()
     }
 }
 
-/// Evaluates every subject of one input; returns (source label, subject, decision) per subject.
-pub fn evaluate_text(
-    policy: &Policy,
-    source: &str,
-    text: &str,
-) -> Result<Vec<(String, Subject, Decision)>, super::documents::DocumentError> {
-    let docs = super::documents::parse_documents(source, text)?;
-    let mut out = Vec::new();
-    let several = docs.len() > 1 || docs.first().is_some_and(|(i, _)| *i > 0);
-    for (index, doc) in &docs {
-        let index = *index;
-        let subjects =
-            subject::from_manifest(doc).map_err(|e| super::documents::DocumentError {
+/// One run of `evaluate`: a policy and the engine's memory, so that the requests of the inputs
+/// correlate as the webhook would correlate them arriving in that order.
+pub struct Evaluator<'a> {
+    policy: &'a Policy,
+    engine: Engine,
+}
+
+impl<'a> Evaluator<'a> {
+    pub fn new(policy: &'a Policy) -> Self {
+        Evaluator {
+            policy,
+            engine: Engine::new(),
+        }
+    }
+
+    /// Evaluates every subject of one input; returns (source label, subject, decision) per subject.
+    pub fn text(
+        &self,
+        source: &str,
+        text: &str,
+    ) -> Result<Vec<(String, Subject, Decision)>, DocumentError> {
+        let docs = super::documents::parse_documents(source, text)?;
+        let mut out = Vec::new();
+        let several = docs.len() > 1 || docs.first().is_some_and(|(i, _)| *i > 0);
+        for (index, doc) in &docs {
+            let index = *index;
+            let subjects = subject::from_manifest(doc).map_err(|e| DocumentError {
                 source_name: source.to_string(),
                 index,
                 message: e.to_string(),
             })?;
-        for s in subjects {
-            let decision = crate::evaluate(policy, &s);
-            let label = if several {
-                format!("{source}#{index}")
-            } else {
-                source.to_string()
-            };
-            out.push((label, s, decision));
+            for s in subjects {
+                let verdict = self.engine.judge(self.policy, &s, Instant::now());
+                let label = if several {
+                    format!("{source}#{index}")
+                } else {
+                    source.to_string()
+                };
+                out.push((label, s, verdict.decision));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Evaluates every subject of one input with a fresh engine.
+pub fn evaluate_text(
+    policy: &Policy,
+    source: &str,
+    text: &str,
+) -> Result<Vec<(String, Subject, Decision)>, DocumentError> {
+    Evaluator::new(policy).text(source, text)
+}
+
+/// `reconguard evaluate`: exit 1 when anything is denied.
+pub fn run(policy: &Policy, format: Format, files: &[String]) -> anyhow::Result<ExitCode> {
+    let evaluator = Evaluator::new(policy);
+    let mut denied = false;
+    for file in files {
+        let text = read_input(file)?;
+        let source = if file == "-" { "stdin" } else { file.as_str() };
+        for (label, subject, decision) in &evaluator.text(source, &text)? {
+            denied |= decision.action == Action::Deny;
+            emit(&(Report::new(label, subject, decision).render(format)? + "\n"))?;
         }
     }
-    Ok(out)
+    Ok(exit_code(denied))
 }

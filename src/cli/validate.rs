@@ -155,3 +155,29 @@ pub fn text(outcomes: &[Outcome]) -> String {
     ));
     out
 }
+
+/// `reconguard validate`: exit 1 when some rule does not answer as documented.
+pub fn run(
+    policy: &Policy,
+    webhook: &str,
+    ca: &Path,
+    connect_to: Option<IpAddr>,
+    format: super::output::Format,
+) -> anyhow::Result<std::process::ExitCode> {
+    use super::output::{emit, Format};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let outcomes = runtime.block_on(validate(policy, webhook, ca, connect_to))?;
+    match format {
+        Format::Text => emit(&text(&outcomes))?,
+        Format::Json => {
+            for o in &outcomes {
+                emit(&format!("{}\n", serde_json::to_string(o)?))?;
+            }
+        }
+    }
+    Ok(super::output::exit_code(
+        outcomes.iter().any(|o| o.verdict.failed()),
+    ))
+}

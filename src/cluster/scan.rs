@@ -116,6 +116,7 @@ pub struct Judged {
 /// Judges each object as the manifest `evaluate` would read; objects that cannot be read are
 /// returned apart, as `Kind namespace/name: why`.
 pub fn judge(policy: &Policy, objects: Vec<Value>) -> (Vec<Judged>, Vec<String>) {
+    let engine = crate::engine::Engine::new();
     let mut out = Vec::new();
     let mut unread = Vec::new();
     for object in objects {
@@ -133,7 +134,9 @@ pub fn judge(policy: &Policy, objects: Vec<Value>) -> (Vec<Judged>, Vec<String>)
             }
         };
         for subject in subjects {
-            let decision = crate::evaluate(policy, &subject);
+            let decision = engine
+                .judge(policy, &subject, std::time::Instant::now())
+                .decision;
             out.push(Judged {
                 object: object.clone(),
                 subject,

@@ -359,7 +359,7 @@ pub(super) fn compile(doc: PolicyDocument) -> Result<Policy, PolicyError> {
             connect,
             context,
         },
-        correlation: crate::correlate::Correlation::compile(doc.correlation.as_ref(), &doc),
+        correlation: super::Correlation::compile(doc.correlation.as_ref(), &doc),
         document: doc,
     })
 }

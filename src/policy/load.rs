@@ -88,7 +88,7 @@ pub struct Policy {
     /// Valid but worth telling the admin (a layer replacing a whole list).
     pub warnings: Vec<Problem>,
     /// Memory across requests, when the policy turns it on.
-    pub correlation: Option<crate::correlate::Correlation>,
+    pub correlation: Option<super::Correlation>,
 }
 
 impl Policy {

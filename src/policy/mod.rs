@@ -5,6 +5,7 @@
 //! matches exemptions and `show` prints the merged policy with each value's layer.
 
 pub mod compile;
+pub mod correlation;
 pub mod exemption;
 pub mod files;
 pub mod layers;
@@ -13,6 +14,7 @@ pub mod model;
 pub mod show;
 
 pub use crate::norm::pattern::Pattern;
+pub use correlation::Correlation;
 pub use exemption::{Exemption, ExemptionInput};
 pub use layers::{Layer, Merged};
 pub use load::{Modes, Policy, PolicyError, PolicyFileError, Problem, Rule, DEFAULT_POLICY_YAML};

@@ -20,23 +20,41 @@ use crate::subject::{PodScope, Subject, SubjectBody};
 static DROPPED_LOG: super::ratelimit::LogLimiter =
     super::ratelimit::LogLimiter::new(Duration::from_secs(1));
 
-#[derive(Debug, Clone, Default)]
+/// `serve`'s flags for what it does with the Kubernetes API (all off by default).
+#[derive(Debug, Clone, clap::Args)]
 pub struct ClusterConfig {
-    /// Watch pods to judge requests with their target's context.
+    /// Watch running pods (RBAC: list and watch pods) so that exec, attach, port-forward and
+    /// debug are judged with their target's risk, and bare pod creation with its namespace's
+    /// usual creators. Uses KUBECONFIG, ~/.kube/config or the in-cluster service account.
+    #[arg(long)]
     pub pod_cache: bool,
-    /// Namespaces the cache watches (empty: all).
+    /// With --pod-cache: watch only this namespace (repeat; none: all namespaces).
+    #[arg(long = "pod-cache-namespace", requires = "pod_cache")]
     pub namespaces: Vec<String>,
-    /// Publish Events for denials and escalations.
-    pub events: Option<EventSettings>,
-    /// Label the target of a denied exec, attach or port-forward whose score reaches this.
+    /// Publish Kubernetes Events for denials and escalations (RBAC: create and patch
+    /// events.k8s.io events).
+    #[arg(long)]
+    pub events: bool,
+    #[command(flatten)]
+    pub event_settings: EventSettings,
+    /// Label the target pod of a denied exec, attach or port-forward scoring at least this
+    /// `reconguard.io/quarantine=<rule>` (RBAC: patch pods). Off unless given.
+    #[arg(long)]
     pub quarantine_min_score: Option<u32>,
-    /// A kubeconfig file; None: KUBECONFIG, ~/.kube/config or in-cluster.
+    /// Kubeconfig for --pod-cache, --events and --quarantine-min-score (default: KUBECONFIG,
+    /// ~/.kube/config, else the in-cluster service account).
+    #[arg(long)]
     pub kubeconfig: Option<std::path::PathBuf>,
 }
 
 impl ClusterConfig {
     pub fn any(&self) -> bool {
-        self.pod_cache || self.events.is_some() || self.quarantine_min_score.is_some()
+        self.pod_cache || self.events || self.quarantine_min_score.is_some()
+    }
+
+    /// The publisher's settings, when Events are on.
+    pub fn events(&self) -> Option<&EventSettings> {
+        self.events.then_some(&self.event_settings)
     }
 }
 
@@ -117,7 +135,7 @@ pub async fn start(config: &ClusterConfig, metrics: &Metrics) -> anyhow::Result<
         state.pods = Some(cache);
         state.tasks = tasks;
     }
-    if let Some(settings) = &config.events {
+    if let Some(settings) = config.events() {
         let counter = metrics.events.clone();
         state.events = Some(events::start(client.clone(), settings.clone(), move |o| {
             counter.with_label_values(&[o.as_str()]).inc()

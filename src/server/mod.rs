@@ -2,16 +2,15 @@
 //! policy and the certificate, and graceful shutdown. All I/O lives here; judging is the engine's.
 
 pub mod cluster;
+pub mod config;
 pub mod decision_log;
 pub mod metrics;
 pub mod panics;
-pub mod pool;
 pub mod ratelimit;
 pub mod reload;
 pub mod tls;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,18 +34,15 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::admission::RawObject;
 use crate::decision::{Action, Decision};
-use crate::detect::Signal;
-use crate::policy::files::PolicySources;
+use crate::engine::clock::Clock;
+use crate::engine::pool::{self, EvalPool, PoolError};
+use crate::engine::{Engine, Unjudged, Verdict};
 use crate::policy::Policy;
 use crate::subject::{self, Subject};
+pub use config::{LogFormat, ServeConfig, DEFAULT_MAX_BODY_BYTES};
 use decision_log::DecisionLog;
 use metrics::Metrics;
-use pool::{EvalPool, PoolError};
 use ratelimit::LogLimiter;
-
-/// Largest AdmissionReview body accepted. An UPDATE carries object and oldObject: two pods at the
-/// API server's 1.5 MiB object limit, plus the review envelope, stay under 4 MiB.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// Reviews judged on the async worker that received them rather than on the evaluation pool:
 /// bodies up to this size whose command lines (`detect::script_bytes`) fit the next bound.
@@ -57,60 +53,6 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 pub const INLINE_MAX_BODY_BYTES: usize = 64 * 1024;
 pub const INLINE_MAX_SCRIPT_BYTES: usize = 256;
 
-#[derive(Debug, Clone)]
-pub struct ServeConfig {
-    pub listen: SocketAddr,
-    pub metrics_listen: SocketAddr,
-    pub tls_cert: Option<PathBuf>,
-    pub tls_key: Option<PathBuf>,
-    /// Self-signed mode: where to write the generated CA's PEM. Without it the PEM is only
-    /// logged, so the mode needs no writable filesystem (a read-only image root).
-    pub ca_out: Option<PathBuf>,
-    /// Policy layers over the built-in default (files or directories, bottom first).
-    pub policy: PolicySources,
-    pub reload_interval: Duration,
-    pub drain_timeout: Duration,
-    pub request_timeout: Duration,
-    pub header_read_timeout: Duration,
-    pub max_body_bytes: usize,
-    pub decision_log: Option<PathBuf>,
-    pub log_all_decisions: bool,
-    /// After SIGTERM: time during which `/readyz` fails but requests are still accepted and
-    /// answered, so endpoints and the API server stop sending here before the listener closes.
-    pub shutdown_delay: Duration,
-    /// Longest an evaluation may take, its wait for a free evaluation thread included; past it
-    /// the request is judged as an analysis limit (denied). Keep it below the webhook timeout.
-    pub evaluation_timeout: Duration,
-    /// Evaluation threads (0: one per CPU).
-    pub evaluation_threads: usize,
-    /// The pod cache, Events and containment (all off by default).
-    pub cluster: cluster::ClusterConfig,
-}
-
-impl Default for ServeConfig {
-    fn default() -> Self {
-        ServeConfig {
-            listen: ([0, 0, 0, 0], 8443).into(),
-            metrics_listen: ([0, 0, 0, 0], 9090).into(),
-            tls_cert: None,
-            tls_key: None,
-            ca_out: None,
-            policy: PolicySources::default(),
-            reload_interval: Duration::from_secs(10),
-            drain_timeout: Duration::from_secs(20),
-            request_timeout: Duration::from_secs(9),
-            header_read_timeout: Duration::from_secs(5),
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            decision_log: None,
-            log_all_decisions: false,
-            shutdown_delay: Duration::from_secs(10),
-            evaluation_timeout: Duration::from_secs(4),
-            evaluation_threads: 0,
-            cluster: Default::default(),
-        }
-    }
-}
-
 /// What the request handlers share.
 pub struct AppState {
     pub policy: ArcSwap<Policy>,
@@ -119,8 +61,9 @@ pub struct AppState {
     pub decision_log: DecisionLog,
     pub pool: EvalPool,
     pub evaluation_timeout: Duration,
-    /// Recent discovery findings per identity (this replica's view).
-    pub correlator: std::sync::Mutex<crate::correlate::Correlator>,
+    /// The pipeline's memory: recent discovery findings per identity (this replica's view).
+    pub engine: Engine,
+    pub clock: Clock,
     /// The pod cache, Events and the labeller, when enabled.
     pub cluster: cluster::ClusterState,
 }
@@ -192,17 +135,15 @@ async fn validate(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
     // judgement. The pool takes the rest, so a long script never holds up an async worker.
     let inline = body.len() <= INLINE_MAX_BODY_BYTES
         && crate::detect::script_bytes(&subject) <= INLINE_MAX_SCRIPT_BYTES;
-    // The signals are kept when the decision may be taken again with a burst finding.
-    let correlating = policy.correlation.is_some() && crate::correlate::counts(&subject);
-    let judged = if inline {
-        panics::evaluate(|| judge(&policy, &subject, correlating)).map_err(|_| Unjudged::Panicked)
+    let detected = if inline {
+        crate::engine::detect_guarded(&policy, &subject)
     } else {
         let job = {
             let (policy, subject) = (policy.clone(), subject.clone());
-            move || judge(&policy, &subject, correlating)
+            move || crate::engine::detect(&policy, &subject)
         };
         match tokio::time::timeout(app.evaluation_timeout, app.pool.run(job)).await {
-            Ok(Ok(decision)) => Ok(decision),
+            Ok(Ok(detected)) => Ok(detected),
             Ok(Err(PoolError::Panicked)) => Err(Unjudged::Panicked),
             Ok(Err(PoolError::Closed)) => {
                 return error(
@@ -212,27 +153,13 @@ async fn validate(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
                     "the server is stopping".into(),
                 )
             }
-            Err(_) => Err(Unjudged::TimedOut),
+            Err(_) => Err(Unjudged::TimedOut(app.evaluation_timeout)),
         }
     };
-    let decision = match judged {
-        Ok((Some(signals), decision)) => correlate(&app, &policy, &subject, signals, decision),
-        Ok((None, decision)) => Ok(decision),
-        Err(why) => Err(why),
-    };
-    let decision = decision.unwrap_or_else(|why| {
-        let detail = match why {
-            Unjudged::Panicked => {
-                "the analysis failed on this input (a panic, counted in reconguard_panics_total)"
-                    .to_string()
-            }
-            Unjudged::TimedOut => format!(
-                "the analysis did not finish within {} ms",
-                app.evaluation_timeout.as_millis()
-            ),
-        };
-        fail_closed(&app, &policy, &subject, why.reason(), detail)
-    });
+    let verdict = app
+        .engine
+        .conclude(&policy, &subject, detected, app.clock.now());
+    let decision = account(&app, &subject, verdict);
     app.cluster
         .after(&policy, &app.metrics, &subject, &decision);
     respond(
@@ -246,89 +173,30 @@ async fn validate(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
     )
 }
 
-/// The engine, keeping the signals when the request may join a burst.
-fn judge(
-    policy: &Policy,
-    subject: &Subject,
-    keep_signals: bool,
-) -> (Option<Vec<Signal>>, Decision) {
-    if keep_signals {
-        let (signals, decision) = crate::judge(policy, subject);
-        (Some(signals), decision)
-    } else {
-        (None, crate::evaluate(policy, subject))
-    }
-}
-
-/// Adds the request's findings to its identity's history; a burst of distinct discovery
-/// techniques adds its own finding and the request is decided again.
-fn correlate(
-    app: &AppState,
-    policy: &Policy,
-    subject: &Subject,
-    mut signals: Vec<Signal>,
-    decision: Decision,
-) -> Result<Decision, Unjudged> {
-    let Some(settings) = &policy.correlation else {
-        return Ok(decision);
-    };
-    // Most requests have no counted finding: no lock, no allocation.
-    let counted = |f: &crate::decision::Finding| settings.techniques.contains(&f.technique);
-    if decision.skipped.is_some() || !decision.findings.iter().any(counted) {
-        return Ok(decision);
-    }
-    let Some(identity) = crate::correlate::identity(subject) else {
-        return Ok(decision);
-    };
-    let findings: Vec<(String, String)> = decision
-        .findings
-        .iter()
-        .map(|f| (f.technique.clone(), f.rule.clone()))
-        .collect();
-    let fingerprint = crate::correlate::fingerprint(subject);
-    let observed = app.correlator.lock().ok().map(|mut c| {
-        let evicted = c.evicted;
-        let o = c.observe(settings, &identity, fingerprint, &findings, Instant::now());
-        app.metrics
-            .correlation_identities
-            .set(c.identities() as i64);
-        app.metrics
-            .correlation_evictions
-            .inc_by(c.evicted - evicted);
-        o
-    });
-    match observed {
-        Some(crate::correlate::Observation::Burst(sequence)) => {
-            signals.push(Signal::of_request(
-                &settings.rule,
-                crate::correlate::describe(settings, &identity, &sequence),
-            ));
-            panics::evaluate(|| crate::decision::decide(policy, subject, signals))
-                .map_err(|_| Unjudged::Panicked)
-        }
-        Some(crate::correlate::Observation::Duplicate) => {
+/// The verdict's side effects on metrics and the operational log: correlation's state, and an
+/// analysis that did not complete (logged at a rate limit: any requester can cause one).
+fn account(app: &AppState, subject: &Subject, verdict: Verdict) -> Decision {
+    if let Some(c) = verdict.correlated {
+        app.metrics.correlation_identities.set(c.identities as i64);
+        app.metrics.correlation_evictions.inc_by(c.evicted);
+        if c.duplicate {
             app.metrics.correlation_duplicates.inc();
-            Ok(decision)
-        }
-        _ => Ok(decision),
-    }
-}
-
-/// Why an evaluation gave no decision.
-#[derive(Debug, Clone, Copy)]
-enum Unjudged {
-    Panicked,
-    TimedOut,
-}
-
-impl Unjudged {
-    /// The `reconguard_errors_total` reason.
-    fn reason(self) -> &'static str {
-        match self {
-            Unjudged::Panicked => "evaluation_panic",
-            Unjudged::TimedOut => "evaluation_timeout",
         }
     }
+    if let Some(why) = verdict.unjudged {
+        app.metrics.errors.with_label_values(&[why.reason()]).inc();
+        if let Some(suppressed) = REJECTED_LOG.admit(Instant::now()) {
+            let uid = subject.uid.as_deref().unwrap_or("");
+            tracing::error!(
+                uid,
+                reason = why.reason(),
+                detail = %crate::mask::text(&why.detail()),
+                suppressed,
+                "request judged without a complete analysis"
+            );
+        }
+    }
+    verdict.decision
 }
 
 /// Metrics, the decision log and the response for a judged request.
@@ -353,31 +221,6 @@ fn respond(
         .with_label_values(&[resource])
         .observe(started.elapsed().as_secs_f64());
     Json(response.into_review()).into_response()
-}
-
-/// An evaluation that panicked or overran its deadline is judged as an analysis limit: the
-/// policy's `exec-analysis-limit` rule decides (deny by default; audit mode, exemptions and the
-/// rule's own settings still apply). Never an error the API server would turn into failurePolicy.
-fn fail_closed(
-    app: &AppState,
-    policy: &Policy,
-    subject: &Subject,
-    reason: &str,
-    detail: String,
-) -> Decision {
-    app.metrics.errors.with_label_values(&[reason]).inc();
-    if let Some(suppressed) = REJECTED_LOG.admit(Instant::now()) {
-        let uid = subject.uid.as_deref().unwrap_or("");
-        tracing::error!(
-            uid,
-            reason,
-            detail = %crate::mask::text(&detail),
-            suppressed,
-            "request judged without a complete analysis"
-        );
-    }
-    let signal = Signal::of_request("exec-analysis-limit", detail);
-    crate::decision::decide(policy, subject, vec![signal])
 }
 
 /// Metrics, the decision log and a debug line for one judged request.
@@ -579,7 +422,9 @@ pub async fn run_with_listeners(
     metrics_listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let policy = config.policy.load()?;
+    config.check().map_err(anyhow::Error::msg)?;
+    let sources = config.policy_sources();
+    let policy = sources.load()?;
     log_policy(&policy, "policy loaded");
     let cert = initial_certificate(&config)?;
     let metrics = Metrics::new().context("registering metrics")?;
@@ -616,14 +461,14 @@ pub async fn run_with_listeners(
         decision_log,
         pool,
         evaluation_timeout: config.evaluation_timeout,
-        correlator: Default::default(),
+        engine: Engine::new(),
+        clock: config.clock.clone(),
         cluster,
     });
 
     let mut watchers = Vec::new();
-    if !config.policy.is_empty() {
+    if !sources.is_empty() {
         let app = app.clone();
-        let sources = config.policy.clone();
         let paths = sources.paths().to_vec();
         watchers.push(reload::watch(
             paths,
@@ -829,7 +674,8 @@ mod tests {
             decision_log,
             pool: EvalPool::new(1, pool::STACK_BYTES).unwrap(),
             evaluation_timeout: Duration::from_secs(4),
-            correlator: Default::default(),
+            engine: Engine::new(),
+            clock: Clock::system(),
             cluster: Default::default(),
         })
     }

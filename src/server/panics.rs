@@ -2,8 +2,6 @@
 //! some inputs (the engine catches those and treats them as parse failures), and the default hook
 //! would print a backtrace to stderr for every such request: a log flood any requester can cause.
 
-use std::cell::Cell;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Once, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -12,21 +10,6 @@ use super::ratelimit::LogLimiter;
 static PANICS: OnceLock<prometheus::IntCounter> = OnceLock::new();
 static LOG: LogLimiter = LogLimiter::new(Duration::from_secs(10));
 static INSTALL: Once = Once::new();
-
-thread_local! {
-    /// Set while this thread runs an evaluation (see `evaluate`).
-    static EVALUATING: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Runs an evaluation on the current thread (a pool thread or an async worker), catching its
-/// panic; the hook counts and rate-limits panics raised inside, which a requester's input can
-/// cause.
-pub fn evaluate<T>(job: impl FnOnce() -> T) -> std::thread::Result<T> {
-    EVALUATING.with(|e| e.set(true));
-    let outcome = catch_unwind(AssertUnwindSafe(job));
-    EVALUATING.with(|e| e.set(false));
-    outcome
-}
 
 /// The process-wide panic counter (`reconguard_panics_total`); every registry shares it.
 pub fn counter() -> prometheus::IntCounter {
@@ -41,7 +24,7 @@ pub fn counter() -> prometheus::IntCounter {
         .clone()
 }
 
-/// Installs the hook, once per process. Panics inside `evaluate` (where a requester's input can
+/// Installs the hook, once per process. Panics inside an evaluation (`engine::guard::run`) (where a requester's input can
 /// cause them) are counted and logged at a rate limit; panics anywhere else are counted and go to
 /// the previous hook as before.
 pub fn install_hook() {
@@ -52,7 +35,7 @@ pub fn install_hook() {
             panics.inc();
             let thread = std::thread::current();
             let name = thread.name().unwrap_or("");
-            if !EVALUATING.with(Cell::get) {
+            if !crate::engine::guard::evaluating() {
                 previous(info);
                 return;
             }

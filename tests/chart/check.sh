@@ -21,6 +21,7 @@ check "helm lint --strict (existing secret)" helm lint --strict "$chart" --set c
 check "schema rejects a bad failurePolicy" bash -c "! helm lint --strict $chart --set webhook.failurePolicy=Maybe"
 check "schema rejects an unknown value" bash -c "! helm lint --strict $chart --set webhook.timeoutSecs=3"
 check "schema rejects a bad certificate mode" bash -c "! helm lint --strict $chart --set certificates.mode=selfmade"
+check "an evaluation timeout not below the request timeout is refused" bash -c "! helm template x $chart --set server.evaluationTimeoutSeconds=9 2>/dev/null && helm template x $chart --set server.evaluationTimeoutSeconds=9 2>&1 | grep -q 'must be below server.requestTimeoutSeconds'"
 check "existingSecret mode requires the secret name" bash -c "! helm template x $chart --set certificates.mode=existingSecret"
 check "a NetworkPolicy without API server sources is refused" bash -c \
   "! helm template x $chart --set networkPolicy.enabled=true 2>&1 && helm template x $chart --set networkPolicy.enabled=true 2>&1 | grep -q apiServerCIDRs"

@@ -1,16 +1,20 @@
 //! Memory across requests: findings of one identity within a sliding window. A burst of distinct
 //! discovery techniques is reconnaissance even when each request alone only annotates. The state
-//! is a plain value the server keeps per replica; time is an input, so the logic is pure and
+//! is a plain value the engine keeps (per replica); time is an input, so the logic is pure and
 //! tested with made-up clocks.
+//!
+//! Identities live in an LRU list (`lru`): the least recently seen is also the oldest, so expiry
+//! and making room pop from one end in O(1) each. A cache with its own time-to-idle (moka,
+//! quick_cache) would read the system clock, which the callers' clocks (an audit log's time, a
+//! test's) must be able to replace.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
-
 use std::hash::{Hash, Hasher};
+use std::time::Instant;
 
-use crate::detect::catalogue::{HashMap, HashSet};
-use crate::policy::model::CorrelationSpec;
-use crate::policy::PolicyDocument;
+use lru::LruCache;
+
+use crate::policy::Correlation;
 use crate::subject::{Subject, SubjectBody};
 
 /// Whether a request counts: exec, attach, port-forward and proxy requests are a person or a
@@ -61,39 +65,6 @@ pub fn describe(settings: &Correlation, identity: &str, sequence: &[(String, Str
     )
 }
 
-/// Compiled `correlation` settings.
-#[derive(Debug, Clone)]
-pub struct Correlation {
-    pub rule: String,
-    pub window: Duration,
-    pub duplicate_window: Duration,
-    pub distinct_techniques: usize,
-    pub max_identities: usize,
-    /// Techniques whose tactic is counted.
-    pub techniques: HashSet<String>,
-}
-
-impl Correlation {
-    /// The settings, or None when correlation is absent or disabled.
-    pub fn compile(spec: Option<&CorrelationSpec>, doc: &PolicyDocument) -> Option<Correlation> {
-        let spec = spec.filter(|s| s.enabled)?;
-        let techniques = doc
-            .techniques
-            .iter()
-            .filter(|(_, t)| spec.tactics.contains(&t.tactic))
-            .map(|(id, _)| id.clone())
-            .collect();
-        Some(Correlation {
-            rule: spec.rule.clone(),
-            window: Duration::from_secs(spec.window_seconds),
-            duplicate_window: Duration::from_secs(spec.duplicate_seconds),
-            distinct_techniques: spec.distinct_techniques,
-            max_identities: spec.max_identities,
-            techniques,
-        })
-    }
-}
-
 /// A counted technique of an identity, with the rule that last raised it and when.
 #[derive(Debug, Clone)]
 struct Seen {
@@ -129,13 +100,21 @@ pub enum Observation {
     Burst(Vec<(String, String)>),
 }
 
-/// Per-identity histories, bounded by expiry and by `max_identities`.
-#[derive(Debug, Default)]
+/// Per-identity histories, least recently seen first, bounded by expiry and by `max_identities`.
+#[derive(Debug)]
 pub struct Correlator {
-    histories: HashMap<String, History>,
+    histories: LruCache<String, History, foldhash::fast::RandomState>,
     /// Identities evicted because the cap was reached.
     pub evicted: u64,
-    last_expiry: Option<Instant>,
+}
+
+impl Default for Correlator {
+    fn default() -> Self {
+        Correlator {
+            histories: LruCache::unbounded_with_hasher(Default::default()),
+            evicted: 0,
+        }
+    }
 }
 
 impl Correlator {
@@ -160,19 +139,17 @@ impl Correlator {
         if counted.is_empty() {
             return Observation::Ignored;
         }
-        // Idle identities go once a window, so memory follows the active ones.
-        if self
-            .last_expiry
-            .is_none_or(|t| now.saturating_duration_since(t) > settings.window)
+        // Idle identities go as soon as they expire: the oldest are at one end of the list.
+        self.expire(settings, now);
+        if !self.histories.contains(identity)
+            && self.histories.len() >= settings.max_identities
+            && self.histories.pop_lru().is_some()
         {
-            self.expire(settings, now);
-            self.last_expiry = Some(now);
+            self.evicted += 1;
         }
-        if !self.histories.contains_key(identity) && self.histories.len() >= settings.max_identities
-        {
-            self.make_room(settings, now);
-        }
-        let history = self.histories.entry(identity.to_string()).or_default();
+        let history = self
+            .histories
+            .get_or_insert_mut_ref(identity, History::default);
         history.last_seen = Some(now);
         let age = |at: Instant| now.saturating_duration_since(at);
         history.seen.retain(|s| age(s.at) <= settings.window);
@@ -216,38 +193,24 @@ impl Correlator {
         }
     }
 
-    /// Drops expired histories; if none expired, the least recently seen tenth.
-    fn make_room(&mut self, settings: &Correlation, now: Instant) {
-        let before = self.histories.len();
-        self.expire(settings, now);
-        if self.histories.len() < before {
-            return;
-        }
-        let mut seen: Vec<(Instant, String)> = self
-            .histories
-            .iter()
-            .filter_map(|(k, h)| h.last_seen.map(|t| (t, k.clone())))
-            .collect();
-        seen.sort();
-        let drop = (settings.max_identities / 10).max(1);
-        for (_, key) in seen.into_iter().take(drop) {
-            self.histories.remove(&key);
-            self.evicted += 1;
-        }
-    }
-
-    /// Drops every expired history (called periodically, so idle identities do not linger).
+    /// Drops every expired history, oldest first: the list's order is the order of last sight.
     pub fn expire(&mut self, settings: &Correlation, now: Instant) {
-        self.histories.retain(|_, h| {
-            h.last_seen
-                .is_some_and(|t| now.saturating_duration_since(t) <= settings.window)
-        });
+        while let Some((_, history)) = self.histories.peek_lru() {
+            let expired = history
+                .last_seen
+                .is_none_or(|t| now.saturating_duration_since(t) > settings.window);
+            if !expired {
+                break;
+            }
+            self.histories.pop_lru();
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn settings() -> Correlation {
         Correlation {
@@ -352,11 +315,14 @@ mod tests {
             );
         }
         assert_eq!(c.identities(), 10);
-        // Full: the least recently seen tenth (u0) makes room.
+        // Seen again, u0 is no longer the least recently seen.
+        c.observe(&s, "u0", 50, &f("T1049"), t0 + Duration::from_secs(15));
+        // Full: the least recently seen (u1) makes room.
         c.observe(&s, "new", 99, &f("T1057"), t0 + Duration::from_secs(20));
         assert_eq!(c.identities(), 10);
         assert_eq!(c.evicted, 1);
-        assert!(!c.histories.contains_key("u0"));
+        assert!(!c.histories.contains("u1"));
+        assert!(c.histories.contains("u0"));
         // Much later every history has expired; the next newcomer clears them instead.
         c.observe(&s, "late", 100, &f("T1057"), t0 + Duration::from_secs(500));
         assert_eq!(c.identities(), 1);

@@ -69,7 +69,7 @@ impl EvalPool {
             .map_err(|_| PoolError::Closed)?;
         let (done, result) = oneshot::channel();
         let boxed: Job = Box::new(move || {
-            let outcome = super::panics::evaluate(job);
+            let outcome = super::guard::run(job);
             drop(slot);
             let _ = done.send(outcome);
         });

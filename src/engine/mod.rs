@@ -1,0 +1,254 @@
+//! The admission pipeline, from a subject to the final decision: detection and the policy's
+//! decision, the fail-closed rule for an analysis that panicked or overran, and correlation across
+//! the requests one front end sees. `serve`, `evaluate`, `scan`, `policy diff`, `policy check` and
+//! `validate`'s predictions all call it, so what they report is what the webhook decides.
+//!
+//! Everything here is pure but the correlator's memory, which lives in the caller's `Engine`;
+//! time is an argument. Scheduling (the evaluation pool, deadlines) is the caller's: a deadline
+//! that passes comes back in as `Unjudged::TimedOut`.
+
+pub mod clock;
+pub mod correlate;
+pub mod guard;
+pub mod pool;
+
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use crate::decision::{self, Decision};
+use crate::detect::{self, Signal};
+use crate::policy::Policy;
+use crate::subject::Subject;
+use correlate::{Correlator, Observation};
+
+/// The rule that judges a request whose analysis did not complete.
+pub const ANALYSIS_LIMIT_RULE: &str = "exec-analysis-limit";
+
+/// Detection's outcome before correlation: the decision, and the signals when a burst finding
+/// may yet be added to them (so the request is decided again without detecting again).
+#[derive(Debug)]
+pub struct Detected {
+    signals: Option<Vec<Signal>>,
+    decision: Decision,
+}
+
+/// Why an evaluation gave no decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unjudged {
+    Panicked,
+    TimedOut(Duration),
+}
+
+impl Unjudged {
+    /// The `reconguard_errors_total` reason.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Unjudged::Panicked => "evaluation_panic",
+            Unjudged::TimedOut(_) => "evaluation_timeout",
+        }
+    }
+
+    /// The analysis-limit finding's detail.
+    pub fn detail(self) -> String {
+        match self {
+            Unjudged::Panicked => {
+                "the analysis failed on this input (a panic, counted in reconguard_panics_total)"
+                    .to_string()
+            }
+            Unjudged::TimedOut(limit) => format!(
+                "the analysis did not finish within {} ms",
+                limit.as_millis()
+            ),
+        }
+    }
+}
+
+/// What correlation did with a request, for the caller's metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Correlated {
+    /// The request raised the burst rule.
+    pub burst: bool,
+    /// The same request was seen moments ago and not counted again.
+    pub duplicate: bool,
+    /// Identities remembered after this request.
+    pub identities: usize,
+    /// Identities forgotten early to make room for this one.
+    pub evicted: u64,
+}
+
+/// The final judgement of one request.
+#[derive(Debug)]
+pub struct Verdict {
+    pub decision: Decision,
+    /// Set when the analysis did not complete and the analysis-limit rule decided.
+    pub unjudged: Option<Unjudged>,
+    /// Set when the request's findings reached the correlator.
+    pub correlated: Option<Correlated>,
+}
+
+/// Detection and decision for one request on its own: no memory of other requests (a dry run's
+/// view). A panic in the analysis is judged as an analysis limit, as `serve` judges it.
+pub fn evaluate(policy: &Policy, subject: &Subject) -> Decision {
+    match guard::run(|| {
+        decision::decide(policy, subject, detect::detect(&policy.catalogue, subject))
+    }) {
+        Ok(decision) => decision,
+        Err(_) => fail_closed(policy, subject, Unjudged::Panicked),
+    }
+}
+
+/// Detection and the policy's decision, keeping the signals when correlation may use them. Runs
+/// on any thread; the caller catches its panic (`guard::run`) or lets `detect_guarded` do it.
+pub fn detect(policy: &Policy, subject: &Subject) -> Detected {
+    let signals = detect::detect(&policy.catalogue, subject);
+    if policy.correlation.is_some() && correlate::counts(subject) {
+        let decision = decision::decide(policy, subject, signals.clone());
+        Detected {
+            signals: Some(signals),
+            decision,
+        }
+    } else {
+        Detected {
+            signals: None,
+            decision: decision::decide(policy, subject, signals),
+        }
+    }
+}
+
+/// `detect` with its panic caught.
+pub fn detect_guarded(policy: &Policy, subject: &Subject) -> Result<Detected, Unjudged> {
+    guard::run(|| detect(policy, subject)).map_err(|_| Unjudged::Panicked)
+}
+
+/// An evaluation that panicked or overran its deadline is judged as an analysis limit: the
+/// policy's `exec-analysis-limit` rule decides (deny by default; audit mode, exemptions and the
+/// rule's own settings still apply). Never an error the API server would turn into failurePolicy.
+pub fn fail_closed(policy: &Policy, subject: &Subject, why: Unjudged) -> Decision {
+    let signal = Signal::of_request(ANALYSIS_LIMIT_RULE, why.detail());
+    decision::decide(policy, subject, vec![signal])
+}
+
+/// The pipeline's state: the correlator's memory of recent requests. One per front end that sees
+/// a sequence of requests (a server replica, one `evaluate` run).
+#[derive(Debug, Default)]
+pub struct Engine {
+    correlator: Mutex<Correlator>,
+}
+
+impl Engine {
+    pub fn new() -> Engine {
+        Engine::default()
+    }
+
+    /// The whole pipeline on the current thread, at time `now`.
+    pub fn judge(&self, policy: &Policy, subject: &Subject, now: Instant) -> Verdict {
+        self.conclude(policy, subject, detect_guarded(policy, subject), now)
+    }
+
+    /// The pipeline's last steps, after detection ran wherever the caller scheduled it:
+    /// fail-closed for an analysis that did not complete, then correlation.
+    pub fn conclude(
+        &self,
+        policy: &Policy,
+        subject: &Subject,
+        detected: Result<Detected, Unjudged>,
+        now: Instant,
+    ) -> Verdict {
+        match detected {
+            Err(why) => Verdict {
+                decision: fail_closed(policy, subject, why),
+                unjudged: Some(why),
+                correlated: None,
+            },
+            Ok(Detected {
+                signals: Some(signals),
+                decision,
+            }) => self.correlate(policy, subject, signals, decision, now),
+            Ok(Detected {
+                signals: None,
+                decision,
+            }) => Verdict {
+                decision,
+                unjudged: None,
+                correlated: None,
+            },
+        }
+    }
+
+    /// Identities the correlator remembers.
+    pub fn identities(&self) -> usize {
+        self.correlator.lock().identities()
+    }
+
+    /// Adds the request's findings to its identity's history; a burst of distinct discovery
+    /// techniques adds its own finding and the request is decided again.
+    fn correlate(
+        &self,
+        policy: &Policy,
+        subject: &Subject,
+        mut signals: Vec<Signal>,
+        decision: Decision,
+        now: Instant,
+    ) -> Verdict {
+        let alone = |decision| Verdict {
+            decision,
+            unjudged: None,
+            correlated: None,
+        };
+        let Some(settings) = &policy.correlation else {
+            return alone(decision);
+        };
+        // Most requests have no counted finding: no lock, no allocation.
+        let counted = |f: &decision::Finding| settings.techniques.contains(&f.technique);
+        if decision.skipped.is_some() || !decision.findings.iter().any(counted) {
+            return alone(decision);
+        }
+        let Some(identity) = correlate::identity(subject) else {
+            return alone(decision);
+        };
+        let findings: Vec<(String, String)> = decision
+            .findings
+            .iter()
+            .map(|f| (f.technique.clone(), f.rule.clone()))
+            .collect();
+        let fingerprint = correlate::fingerprint(subject);
+        let (observation, identities, evicted) = {
+            let mut correlator = self.correlator.lock();
+            let evicted = correlator.evicted;
+            let o = correlator.observe(settings, &identity, fingerprint, &findings, now);
+            (o, correlator.identities(), correlator.evicted - evicted)
+        };
+        let mut correlated = Correlated {
+            burst: false,
+            duplicate: observation == Observation::Duplicate,
+            identities,
+            evicted,
+        };
+        let decision = match observation {
+            Observation::Burst(sequence) => {
+                correlated.burst = true;
+                signals.push(Signal::of_request(
+                    &settings.rule,
+                    correlate::describe(settings, &identity, &sequence),
+                ));
+                match guard::run(|| decision::decide(policy, subject, signals)) {
+                    Ok(decision) => decision,
+                    Err(_) => {
+                        return Verdict {
+                            decision: fail_closed(policy, subject, Unjudged::Panicked),
+                            unjudged: Some(Unjudged::Panicked),
+                            correlated: Some(correlated),
+                        }
+                    }
+                }
+            }
+            _ => decision,
+        };
+        Verdict {
+            decision,
+            unjudged: None,
+            correlated: Some(correlated),
+        }
+    }
+}
