@@ -121,6 +121,8 @@ pub enum ReviewError {
     Malformed(#[from] serde_json::Error),
     #[error("expected {REVIEW_API_VERSION} AdmissionReview, got {api_version} {kind}")]
     UnsupportedVersion { api_version: String, kind: String },
+    #[error("AdmissionReview request has no uid")]
+    MissingUid,
     #[error("AdmissionReview has no request")]
     MissingRequest,
 }
@@ -131,6 +133,7 @@ impl ReviewError {
             ReviewError::Malformed(_) => "malformed",
             ReviewError::UnsupportedVersion { .. } => "unsupported_version",
             ReviewError::MissingRequest => "missing_request",
+            ReviewError::MissingUid => "missing_uid",
         }
     }
 }
@@ -139,7 +142,15 @@ impl ReviewError {
 /// kind for the response to echo. An empty uid is the caller's to refuse: the server must, a
 /// review file given to `evaluate` need not have one.
 pub fn read_review(body: &[u8]) -> Result<AdmissionRequest<RawObject>, ReviewError> {
-    let envelope: Envelope = serde_json::from_slice(body)?;
+    let envelope: Envelope = serde_json::from_slice(body).map_err(|e| {
+        // serde names a missing field in a fixed form; without a uid there is nothing to
+        // answer, which deserves its own reason rather than `malformed`.
+        if e.is_data() && e.to_string().starts_with("missing field `uid`") {
+            ReviewError::MissingUid
+        } else {
+            ReviewError::Malformed(e)
+        }
+    })?;
     if envelope.api_version != REVIEW_API_VERSION || envelope.kind != "AdmissionReview" {
         return Err(ReviewError::UnsupportedVersion {
             api_version: envelope.api_version,
@@ -215,9 +226,15 @@ mod tests {
         no_request.as_object_mut().unwrap().remove("request");
         let mut bad_object = review(json!({}));
         bad_object["request"]["object"] = json!({"metadata": {"labels": {"a": 1}}});
+        let mut no_uid = review(json!({}));
+        no_uid["request"].as_object_mut().unwrap().remove("uid");
+        let mut null_uid = review(json!({}));
+        null_uid["request"]["uid"] = json!(null);
         for (body, reason) in [
             (v1beta1, "unsupported_version"),
             (no_request, "missing_request"),
+            (no_uid, "missing_uid"),
+            (null_uid, "malformed"),
             (bad_object, "malformed"),
             (json!([]), "malformed"),
             (

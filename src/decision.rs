@@ -168,7 +168,7 @@ fn exemption_input<'a>(
 
 /// Turns signals into a decision under `policy`.
 pub fn decide(policy: &Policy, subject: &Subject, signals: Vec<Signal>) -> Decision {
-    let mode = policy.mode.of(subject.mode_key());
+    let mode = policy.mode.of(subject.activity());
     if let SubjectBody::Skipped(reason) = &subject.body {
         return Decision::allow_unjudged(mode, reason.clone());
     }
@@ -188,13 +188,14 @@ pub fn decide(policy: &Policy, subject: &Subject, signals: Vec<Signal>) -> Decis
     let mut exempted_rules: BTreeSet<String> = BTreeSet::new();
     let mut dropped: BTreeSet<String> = BTreeSet::new();
     let mut hits: Vec<(&crate::policy::Exemption, ExemptionEffect)> = Vec::new();
+    // Every matching exemption is recorded (and counted); the first whole-request one decides.
     for e in policy.exemptions.iter().filter(|e| e.matches(&input)) {
         hits.push((e, ExemptionEffect::None));
         if e.rules.is_empty() {
-            exemption = Some(e.name.clone());
-            break;
+            exemption.get_or_insert_with(|| (e.name.clone(), hits.len() - 1));
+        } else {
+            exempted_rules.extend(e.rules.iter().cloned());
         }
-        exempted_rules.extend(e.rules.iter().cloned());
     }
 
     let mut findings: Vec<Finding> = Vec::new();
@@ -283,10 +284,18 @@ pub fn decide(policy: &Policy, subject: &Subject, signals: Vec<Signal>) -> Decis
         let best = by_rule.entry(f.rule.as_str()).or_default();
         *best = (*best).max(f.score);
     }
+    let forced = |id: &str| policy.rule(id).and_then(|r| r.action);
     let score: u32 = by_rule.values().sum();
+    // A rule forced to annotate never counts toward a denial, alone or with others; its score
+    // is still reported. Other findings deny as they would without it.
+    let deny_score: u32 = by_rule
+        .iter()
+        .filter(|(id, _)| forced(id) != Some(ForcedAction::Annotate))
+        .map(|(_, s)| s)
+        .sum();
     findings.sort_by(|a, b| b.score.cmp(&a.score).then_with(|| a.rule.cmp(&b.rule)));
 
-    let mut action = if score >= policy.thresholds.deny {
+    let mut action = if deny_score >= policy.thresholds.deny {
         Action::Deny
     } else if score >= policy.thresholds.annotate {
         Action::Annotate
@@ -294,20 +303,21 @@ pub fn decide(policy: &Policy, subject: &Subject, signals: Vec<Signal>) -> Decis
         Action::Allow
     };
     for id in &present {
-        match policy.rule(id).and_then(|r| r.action) {
+        match forced(id) {
             Some(ForcedAction::Deny) => action = Action::Deny,
             Some(ForcedAction::Annotate) => action = action.max(Action::Annotate),
             None => {}
         }
     }
-    if exemption.is_some() {
+    if let Some((_, index)) = &exemption {
         if action != Action::Allow {
-            if let Some((_, effect)) = hits.last_mut() {
+            if let Some((_, effect)) = hits.get_mut(*index) {
                 *effect = ExemptionEffect::Allowed;
             }
         }
         action = Action::Allow;
     }
+    let exemption = exemption.map(|(name, _)| name);
     let mut would_deny = false;
     if mode == Mode::Audit && action == Action::Deny {
         action = Action::Annotate;

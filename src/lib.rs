@@ -9,6 +9,8 @@
 
 pub mod admission;
 pub mod ads;
+#[cfg(test)]
+mod architecture;
 pub mod certs;
 pub mod cli;
 pub mod cluster;
@@ -16,6 +18,7 @@ pub mod context;
 pub mod decision;
 pub mod detect;
 pub mod engine;
+pub mod flags;
 pub mod mask;
 pub mod norm;
 pub mod policy;

@@ -8,7 +8,6 @@ use k8s_openapi::api::core::v1::PodSpec;
 use kube::core::admission::{AdmissionRequest, Operation};
 
 use crate::admission::RawObject;
-use crate::policy::ModeKey;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
@@ -161,6 +160,12 @@ pub struct Requester {
 }
 
 impl Requester {
+    /// A person (or anything the API server does not name `system:`): controllers, nodes and
+    /// service accounts are `system:` identities.
+    pub fn is_person(&self) -> bool {
+        !self.username.is_empty() && !self.username.starts_with("system:")
+    }
+
     /// `(namespace, name)` when the requester is a service account
     /// (`system:serviceaccount:NAMESPACE:NAME`).
     pub fn service_account(&self) -> Option<(&str, &str)> {
@@ -176,7 +181,8 @@ pub struct Subject {
     pub kind: String,
     pub namespace: Option<String>,
     pub name: Option<String>,
-    pub operation: Option<String>,
+    /// The admission operation; None for a manifest read from a file.
+    pub operation: Option<Operation>,
     pub subresource: Option<String>,
     pub uid: Option<String>,
     pub requester: Option<Requester>,
@@ -186,16 +192,38 @@ pub struct Subject {
     pub context: crate::context::Context,
 }
 
+/// The kinds of request a policy mode can be set for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    /// Pods and the pod templates of workloads.
+    Pods,
+    /// pods/exec and pods/attach.
+    Exec,
+    /// pods/ephemeralcontainers (`kubectl debug`).
+    Debug,
+    /// pods/portforward and the proxy subresources.
+    Tunnels,
+}
+
 impl Subject {
-    /// Which of the policy's per-kind modes applies.
-    pub fn mode_key(&self) -> ModeKey {
+    /// A Pod created directly, whole (not a workload's template, not a subresource): what the
+    /// unexpected-creation rule judges and what the pod cache gathers context for.
+    pub fn creates_pod(&self) -> bool {
+        self.kind == "Pod"
+            && self.subresource.is_none()
+            && self.operation == Some(Operation::Create)
+            && matches!(&self.body, SubjectBody::Pod(p) if p.scope == PodScope::All)
+    }
+
+    /// What kind of activity the request is (the policy sets a mode per kind).
+    pub fn activity(&self) -> Activity {
         match &self.body {
             SubjectBody::Pod(_) if self.subresource.as_deref() == Some("ephemeralcontainers") => {
-                ModeKey::Debug
+                Activity::Debug
             }
-            SubjectBody::Pod(_) | SubjectBody::Skipped(_) => ModeKey::Pods,
-            SubjectBody::Exec(_) | SubjectBody::Attach(_) => ModeKey::Exec,
-            SubjectBody::PortForward(_) | SubjectBody::Proxy(_) => ModeKey::Tunnels,
+            SubjectBody::Pod(_) | SubjectBody::Skipped(_) => Activity::Pods,
+            SubjectBody::Exec(_) | SubjectBody::Attach(_) => Activity::Exec,
+            SubjectBody::PortForward(_) | SubjectBody::Proxy(_) => Activity::Tunnels,
         }
     }
 
@@ -407,7 +435,8 @@ pub fn from_manifest(value: &Value) -> Result<Vec<Subject>, SubjectError> {
     }
 }
 
-fn operation_name(op: &Operation) -> &'static str {
+/// The operation as the API server spells it.
+pub fn operation_name(op: &Operation) -> &'static str {
     match op {
         Operation::Create => "CREATE",
         Operation::Update => "UPDATE",
@@ -579,7 +608,7 @@ pub fn from_request(req: &AdmissionRequest<RawObject>) -> Result<Subject, Subjec
         kind: req.kind.kind.clone(),
         namespace: req.namespace.clone(),
         name: Some(req.name.clone()).filter(|n| !n.is_empty()),
-        operation: Some(operation.to_string()),
+        operation: Some(req.operation.clone()),
         subresource,
         uid: Some(req.uid.clone()),
         requester: Some(Requester {

@@ -291,7 +291,7 @@ fn create(user: &str, owned: bool, ns: Option<NamespacePods>, workload: Option<&
         pod["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "r", "uid": "u", "controller": true}]);
     }
     let mut s = subject_of(pod);
-    s.operation = Some("CREATE".into());
+    s.operation = Some(kube::core::admission::Operation::Create);
     s.requester = Some(Requester {
         username: user.into(),
         ..Default::default()
@@ -413,7 +413,7 @@ fn creators_configured_by_an_admin_and_only_they_are_exempt() {
             json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ci"},
             "spec": {"containers": [app(json!({}))]}}),
         );
-        pod.operation = Some("CREATE".into());
+        pod.operation = Some(kube::core::admission::Operation::Create);
         pod.requester = Some(Requester {
             username: user.into(),
             ..Default::default()

@@ -53,7 +53,10 @@ fn review_fields_are_carried_into_the_subject() {
     let policy = Policy::embedded_default();
     let results = evaluate_text(&policy, "exec-netstat.json", &text).unwrap();
     let (_, subject, _) = &results[0];
-    assert_eq!(subject.operation.as_deref(), Some("CONNECT"));
+    assert_eq!(
+        subject.operation,
+        Some(kube::core::admission::Operation::Connect)
+    );
     assert_eq!(subject.subresource.as_deref(), Some("exec"));
     assert_eq!(subject.namespace.as_deref(), Some("shop"));
     assert_eq!(subject.uid.as_deref(), Some("uid-exec-netstat"));

@@ -461,3 +461,106 @@ fn origin_scores_are_checked_and_apply_only_where_named() {
         Action::Annotate
     );
 }
+
+/// A matcher that cannot be built is a problem at load, with its path; never a set that matches
+/// nothing while the policy looks valid. 150 000 `?` make an automaton past globset's NFA limit.
+#[test]
+fn matchers_that_cannot_be_built_are_policy_problems() {
+    let huge = format!("/etc/{}", "?".repeat(150_000));
+    let text = error_text(with(|v| {
+        v["exec"]["paths"][0]["patterns"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!(huge));
+    }));
+    assert!(
+        text.contains("exec.paths") && text.contains("cannot be compiled together"),
+        "{}",
+        &text[..text.len().min(400)]
+    );
+    let text = error_text(with(|v| {
+        v["connect"]["proxyPaths"][0]["patterns"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!(huge.replacen("/etc", "/api", 1)));
+    }));
+    assert!(
+        text.contains("connect.proxyPaths") && text.contains("cannot be compiled together"),
+        "{}",
+        &text[..text.len().min(400)]
+    );
+}
+
+/// The built-in default is part of the binary: it parses, merges and compiles without a warning.
+#[test]
+fn the_embedded_default_loads_without_problems_or_warnings() {
+    let layer = reconguard::policy::load::default_layer().expect("the default parses");
+    assert!(layer.value.is_object());
+    let policy = Policy::from_layers(Vec::new()).expect("the default compiles");
+    assert!(policy.warnings.is_empty(), "{:?}", policy.warnings);
+    assert_eq!(policy.layers, ["built-in default"]);
+}
+
+/// `action: annotate` keeps a rule from ever denying: its score is reported but never counts
+/// toward the deny threshold, alone or summed; other findings still deny as they would.
+#[test]
+fn a_rule_forced_to_annotate_never_denies_but_others_still_do() {
+    let scan = ["nmap", "-sS", "10.0.0.0/24"];
+    let before = exec(&Policy::embedded_default(), &scan, false);
+    assert_eq!(before.action, Action::Deny, "{:?}", rules(&before));
+    let p = with(|v| v["rules"]["exec-network-scan"]["action"] = json!("annotate")).unwrap();
+    let d = exec(&p, &scan, false);
+    assert_eq!(d.action, Action::Annotate, "{:?}", rules(&d));
+    assert_eq!(d.score, before.score, "the score is still reported");
+    // Summed with an annotating finding it still does not deny ...
+    let d = exec(&p, &["sh", "-c", "ps aux; nmap -sS 10.0.0.0/24"], false);
+    assert_eq!(d.action, Action::Annotate, "{:?}", rules(&d));
+    // ... and a finding that denies on its own still denies.
+    let d = exec(
+        &p,
+        &[
+            "sh",
+            "-c",
+            "nmap 10.0.0.0/24; docker -H unix:///host/run/docker.sock ps",
+        ],
+        false,
+    );
+    assert_eq!(d.action, Action::Deny, "{:?}", rules(&d));
+    assert!(rules(&d).contains(&"exec-network-scan".to_string()));
+}
+
+/// Every matching exemption is recorded, the first whole-request one decides, and the ones after
+/// it are neither skipped nor credited with the allow.
+#[test]
+fn every_matching_exemption_is_recorded_and_the_first_whole_request_one_decides() {
+    let p = with(|v| {
+        v["exemptions"] = json!([
+            {"name": "rule-only", "namespaces": ["ops"], "rules": ["exec-process-discovery"]},
+            {"name": "first-whole", "namespaces": ["ops"]},
+            {"name": "second-whole", "users": ["alice"]},
+            {"name": "rule-after", "users": ["alice"], "rules": ["exec-network-scan"]}
+        ])
+    })
+    .unwrap();
+    // `id` is exempted by no rule-specific entry: the whole-request one has something to allow.
+    let d = judge_value(
+        &p,
+        &exec_review("ops", "alice", &[], &["sh", "-c", "ps; nmap 10.0.0.1; id"]),
+    );
+    assert_eq!(d.action, Action::Allow);
+    assert_eq!(d.exemption.as_deref(), Some("first-whole"));
+    let hits: Vec<(&str, &str)> = d
+        .exemptions
+        .iter()
+        .map(|h| (h.name.as_str(), h.effect.as_str()))
+        .collect();
+    assert_eq!(
+        hits,
+        [
+            ("rule-only", "dropped"),
+            ("first-whole", "allowed"),
+            ("second-whole", "none"),
+            ("rule-after", "dropped"),
+        ]
+    );
+}

@@ -139,8 +139,12 @@ async fn bad_input_gets_a_defined_answer_and_the_next_request_is_served() {
         .as_object_mut()
         .unwrap()
         .remove("uid");
-    let (status, _) = send_raw(serde_json::to_vec(&missing_field).unwrap()).await;
+    let (status, body) = send_raw(serde_json::to_vec(&missing_field).unwrap()).await;
     assert_eq!(status, 400);
+    assert!(
+        body.contains("missing_uid") && body.contains("has no uid"),
+        "{body}"
+    );
 
     // A kind we do not judge is allowed, with the reason.
     let mut configmap = corpus("pod-create.json");

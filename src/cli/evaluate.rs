@@ -43,7 +43,7 @@ impl<'a> Report<'a> {
             kind: &subject.kind,
             namespace: subject.namespace.as_deref(),
             name: subject.name.as_deref(),
-            operation: subject.operation.as_deref(),
+            operation: subject.operation.as_ref().map(subject::operation_name),
             subresource: subject.subresource.as_deref(),
             decision: decision.action,
             score: decision.score,

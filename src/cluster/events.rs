@@ -130,10 +130,10 @@ pub struct EventSettings {
     /// With --events: seconds during which the same reason and rule on the same object is
     /// published once.
     #[arg(long = "events-dedupe-seconds", value_name = "SECONDS", default_value = "300",
-          value_parser = crate::server::config::seconds, requires = "events")]
+          value_parser = crate::flags::seconds, requires = "events")]
     pub dedupe: Duration,
     /// With --events: events published per second at most, after a burst of --events-burst.
-    #[arg(long = "events-per-second", default_value_t = 5.0, value_parser = positive_rate,
+    #[arg(long = "events-per-second", default_value_t = 5.0, value_parser = crate::flags::positive_rate,
           requires = "events")]
     pub per_second: f64,
     #[arg(long = "events-burst", default_value_t = 20,
@@ -142,13 +142,6 @@ pub struct EventSettings {
     /// `reportingInstance`: the replica's pod name (the Downward API's POD_NAME).
     #[arg(long = "events-instance", env = "POD_NAME", hide = true)]
     pub instance: Option<String>,
-}
-
-fn positive_rate(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
-        _ => Err(format!("`{text}` is not a positive number")),
-    }
 }
 
 /// The queue and the task that publishes from it; `outcome` is told what became of each notice.

@@ -7,14 +7,15 @@
 //! reflector's protocol: a relist is buffered and swapped in whole when it is done.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use futures_util::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::runtime::watcher::{self, Event};
 use kube::runtime::WatchStreamExt;
 use kube::Api;
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::context::{Context, NamespacePods, TargetPod};
 use crate::subject::{Subject, SubjectBody};
@@ -29,9 +30,8 @@ pub struct PodCache {
     pods: RwLock<Namespaced>,
     /// None: every namespace is watched.
     namespaces: Option<Vec<String>>,
-    /// Watch streams whose first list has completed.
-    synced_streams: AtomicUsize,
-    streams: usize,
+    /// Per watch stream (one per namespace, or one for all), whether it has listed once.
+    listed: Vec<AtomicBool>,
     synced: AtomicBool,
 }
 
@@ -42,8 +42,7 @@ impl PodCache {
         PodCache {
             pods: RwLock::default(),
             namespaces: (!namespaces.is_empty()).then_some(namespaces),
-            synced_streams: AtomicUsize::new(0),
-            streams,
+            listed: (0..streams).map(|_| AtomicBool::new(false)).collect(),
             synced: AtomicBool::new(false),
         }
     }
@@ -76,13 +75,20 @@ impl PodCache {
             .sum()
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Namespaced> {
-        // A writer that panicked left a map that is still whole: keep serving it.
-        self.pods.read().unwrap_or_else(|e| e.into_inner())
+    fn read(&self) -> RwLockReadGuard<'_, Namespaced> {
+        self.pods.read()
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Namespaced> {
-        self.pods.write().unwrap_or_else(|e| e.into_inner())
+    fn write(&self) -> RwLockWriteGuard<'_, Namespaced> {
+        self.pods.write()
+    }
+
+    /// The stream that watches `scope` (a namespace, or None for all).
+    fn stream(&self, scope: Option<&str>) -> usize {
+        match (&self.namespaces, scope) {
+            (Some(watched), Some(ns)) => watched.iter().position(|w| w == ns).unwrap_or(0),
+            _ => 0,
+        }
     }
 
     pub fn get(&self, namespace: &str, name: &str) -> Option<Arc<TargetPod>> {
@@ -135,18 +141,13 @@ impl PodCache {
                     context.target = self.get(namespace, name);
                 }
             }
-            SubjectBody::Pod(_)
-                if subject.kind == "Pod"
-                    && subject.subresource.is_none()
-                    && subject.operation.as_deref() == Some("CREATE") =>
-            {
+            SubjectBody::Pod(_) if subject.creates_pod() => {
                 // Only what the creation rule reads: the namespace for a person (a walk over
                 // its pods, rare), the token's holder for a service account (and the namespace
                 // when a workload holds it).
                 let Some(requester) = subject.requester.as_ref() else {
                     return context;
                 };
-                let user = requester.username.as_str();
                 match requester.service_account() {
                     Some((ns, name)) => {
                         context.requester_workload =
@@ -156,7 +157,7 @@ impl PodCache {
                             context.namespace = self.namespace(namespace);
                         }
                     }
-                    None if !user.starts_with("system:") && !user.is_empty() => {
+                    None if requester.is_person() => {
                         context.namespace = self.namespace(namespace);
                     }
                     None => {}
@@ -188,8 +189,12 @@ impl PodCache {
                     }
                 }
                 drop(pods);
-                let done = self.synced_streams.fetch_add(1, Ordering::AcqRel) + 1;
-                if done >= self.streams {
+                // Synced once every stream has listed: a relist of one namespace says nothing
+                // about another that has not listed yet.
+                if let Some(listed) = self.listed.get(self.stream(scope)) {
+                    listed.store(true, Ordering::Release);
+                }
+                if self.listed.iter().all(|l| l.load(Ordering::Acquire)) {
                     self.synced.store(true, Ordering::Release);
                 }
             }
@@ -268,4 +273,39 @@ pub async fn run(client: kube::Client, cache: Arc<PodCache>, observer: Arc<dyn C
         }
     });
     futures_util::future::join_all(tasks).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(cache: &PodCache, scope: Option<&str>) {
+        let mut buffer = None;
+        cache.apply(scope, &mut buffer, Event::Init);
+        cache.apply(scope, &mut buffer, Event::InitDone);
+    }
+
+    #[test]
+    fn synced_only_when_every_namespace_has_listed() {
+        let cache = PodCache::new(vec!["a".into(), "b".into()]);
+        list(&cache, Some("a"));
+        // A relist of the same namespace (a 410 Gone) is not the other namespace's list.
+        list(&cache, Some("a"));
+        assert!(!cache.synced());
+        assert!(
+            cache.namespace("a").is_none(),
+            "not synced: the cache cannot speak yet"
+        );
+        list(&cache, Some("b"));
+        assert!(cache.synced());
+        assert!(cache.namespace("a").is_some());
+    }
+
+    #[test]
+    fn one_stream_for_all_namespaces_syncs_with_its_list() {
+        let cache = PodCache::new(Vec::new());
+        assert!(!cache.synced());
+        list(&cache, None);
+        assert!(cache.synced());
+    }
 }

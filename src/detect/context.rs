@@ -82,10 +82,7 @@ fn unexpected_creation(rules: &UnexpectedCreation, subject: &Subject, out: &mut 
     let SubjectBody::Pod(pod) = &subject.body else {
         return;
     };
-    let created = subject.kind == "Pod"
-        && subject.operation.as_deref() == Some("CREATE")
-        && subject.subresource.is_none();
-    if !created || pod.scope != PodScope::All {
+    if !subject.creates_pod() {
         return;
     }
     let Some(requester) = &subject.requester else {
@@ -128,8 +125,7 @@ fn unexpected_creation(rules: &UnexpectedCreation, subject: &Subject, out: &mut 
         );
         return;
     }
-    let human = !user.starts_with("system:");
-    if let Some(summary) = context.namespace.as_ref().filter(|_| human) {
+    if let Some(summary) = context.namespace.as_ref().filter(|_| requester.is_person()) {
         if summary.pods >= rules.minimum_pods && summary.managed == summary.pods {
             out.raise(
                 &rules.rule,

@@ -15,9 +15,37 @@ pub mod search;
 pub mod shell;
 pub mod toolkit;
 
-pub use crate::policy::CommandOrigin;
 use crate::subject::{Subject, SubjectBody};
 use catalogue::Catalogue;
+
+/// Where a command comes from. An exec, an attach and a kubectl debug container are typed by a
+/// person now; a container's command, an init container, an exec probe and a lifecycle hook are
+/// written by the workload's owner, reviewed with it, and look at the workload itself.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum CommandOrigin {
+    Exec,
+    Debug,
+    Container,
+    Init,
+    Probe,
+    Hook,
+}
+
+impl CommandOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommandOrigin::Exec => "exec",
+            CommandOrigin::Debug => "debug",
+            CommandOrigin::Container => "container",
+            CommandOrigin::Init => "init",
+            CommandOrigin::Probe => "probe",
+            CommandOrigin::Hook => "hook",
+        }
+    }
+}
 
 /// Rule ids the detectors (and the server, for evaluations that fail) raise by name; every other
 /// rule is named by a catalogue entry of the policy. Loading a policy checks both directions

@@ -252,3 +252,98 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decision::Action;
+
+    fn exec(uid: &str, argv: &[&str]) -> Subject {
+        let review = serde_json::json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {
+                "uid": uid,
+                "kind": {"group": "", "version": "v1", "kind": "PodExecOptions"},
+                "resource": {"group": "", "version": "v1", "resource": "pods"},
+                "subResource": "exec", "name": "web-0", "namespace": "shop",
+                "operation": "CONNECT", "userInfo": {"username": "alice"},
+                "object": {"kind": "PodExecOptions", "apiVersion": "v1", "container": "app",
+                           "command": argv},
+            }
+        });
+        let mut subjects = crate::subject::from_manifest(&review).expect("a review");
+        subjects.remove(0)
+    }
+
+    const SEQUENCE: [&[&str]; 4] = [
+        &["ps", "aux"],
+        &["netstat", "-tuln"],
+        &["ip", "addr"],
+        &["id"],
+    ];
+
+    #[test]
+    fn a_sequence_of_discovery_escalates_on_the_callers_clock() {
+        let policy = Policy::embedded_default();
+        let engine = Engine::new();
+        let t0 = Instant::now();
+        let verdicts: Vec<Verdict> = SEQUENCE
+            .iter()
+            .enumerate()
+            .map(|(i, argv)| engine.judge(&policy, &exec(&i.to_string(), argv), t0))
+            .collect();
+        assert!(verdicts[..3]
+            .iter()
+            .all(|v| v.decision.action == Action::Annotate));
+        let last = &verdicts[3];
+        assert_eq!(last.decision.action, Action::Deny);
+        assert!(last
+            .correlated
+            .is_some_and(|c| c.burst && c.identities == 1));
+        // An hour later the window has passed: the same command is one annotation again.
+        let later = engine.judge(
+            &policy,
+            &exec("x", SEQUENCE[0]),
+            t0 + Duration::from_secs(3600),
+        );
+        assert_eq!(later.decision.action, Action::Annotate);
+        assert!(later.correlated.is_some_and(|c| !c.burst));
+    }
+
+    /// A thread that panicked while holding the correlator leaves it working: the lock does not
+    /// poison (parking_lot), so correlation is never switched off by one bad request.
+    #[test]
+    fn a_panic_while_correlating_does_not_switch_correlation_off() {
+        let policy = Policy::embedded_default();
+        let engine = std::sync::Arc::new(Engine::new());
+        let holder = engine.clone();
+        let panicked = std::thread::spawn(move || {
+            let _held = holder.correlator.lock();
+            panic!("a panic while the correlator is held");
+        })
+        .join();
+        assert!(panicked.is_err());
+        let t0 = Instant::now();
+        let last = SEQUENCE
+            .iter()
+            .map(|argv| engine.judge(&policy, &exec("u", argv), t0))
+            .last()
+            .expect("four verdicts");
+        assert!(last.correlated.is_some_and(|c| c.burst), "{last:?}");
+    }
+
+    #[test]
+    fn an_analysis_that_did_not_complete_is_judged_by_the_limit_rule() {
+        let policy = Policy::embedded_default();
+        let subject = exec("t", &["ls"]);
+        for why in [
+            Unjudged::Panicked,
+            Unjudged::TimedOut(Duration::from_secs(4)),
+        ] {
+            let verdict = Engine::new().conclude(&policy, &subject, Err(why), Instant::now());
+            assert_eq!(verdict.decision.action, Action::Deny, "{why:?}");
+            assert_eq!(verdict.decision.rules(), [ANALYSIS_LIMIT_RULE]);
+            assert_eq!(verdict.unjudged, Some(why));
+        }
+    }
+}

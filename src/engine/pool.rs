@@ -1,12 +1,11 @@
-//! Evaluation off the async runtime: a fixed set of threads whose stack size is ours to choose,
-//! fed through a queue whose depth is bounded by a semaphore. An evaluation that is slow (or
-//! recurses deeply) then never stalls the connections of an async worker, and a panic inside one
-//! ends that job, not the thread or the process.
+//! Evaluation off the async runtime: rayon threads whose stack size is ours to choose, fed
+//! through a queue whose depth is bounded by a semaphore. An evaluation that is slow (or recurses
+//! deeply) then never stalls the connections of an async worker, and a panic inside one ends that
+//! job (`guard::run`), not the thread or the process.
 
-use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 
+use parking_lot::RwLock;
 use tokio::sync::{oneshot, Semaphore};
 
 /// Stack of each evaluation thread. The analysis limits keep the deepest input the engine accepts
@@ -17,8 +16,6 @@ pub const THREAD_PREFIX: &str = "reconguard-eval-";
 /// Jobs that may wait per thread before callers wait for a slot themselves.
 const QUEUED_PER_THREAD: usize = 64;
 
-type Job = Box<dyn FnOnce() + Send>;
-
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PoolError {
     #[error("the evaluation panicked")]
@@ -28,30 +25,26 @@ pub enum PoolError {
 }
 
 pub struct EvalPool {
-    sender: Mutex<Option<Sender<Job>>>,
+    /// None once closed.
+    threads: RwLock<Option<rayon::ThreadPool>>,
     slots: Arc<Semaphore>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl EvalPool {
     /// Starts `threads` evaluation threads (at least one) with `stack_bytes` of stack each.
-    pub fn new(threads: usize, stack_bytes: usize) -> std::io::Result<EvalPool> {
+    pub fn new(
+        threads: usize,
+        stack_bytes: usize,
+    ) -> Result<EvalPool, rayon::ThreadPoolBuildError> {
         let threads = threads.max(1);
-        let (sender, receiver) = channel::<Job>();
-        let receiver = Arc::new(Mutex::new(receiver));
-        let handles = (0..threads)
-            .map(|i| {
-                let receiver = receiver.clone();
-                std::thread::Builder::new()
-                    .name(format!("{THREAD_PREFIX}{i}"))
-                    .stack_size(stack_bytes)
-                    .spawn(move || work(&receiver))
-            })
-            .collect::<std::io::Result<Vec<_>>>()?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .stack_size(stack_bytes)
+            .thread_name(|i| format!("{THREAD_PREFIX}{i}"))
+            .build()?;
         Ok(EvalPool {
-            sender: Mutex::new(Some(sender)),
+            threads: RwLock::new(Some(pool)),
             slots: Arc::new(Semaphore::new(threads * QUEUED_PER_THREAD)),
-            threads: Mutex::new(handles),
         })
     }
 
@@ -68,15 +61,14 @@ impl EvalPool {
             .await
             .map_err(|_| PoolError::Closed)?;
         let (done, result) = oneshot::channel();
-        let boxed: Job = Box::new(move || {
-            let outcome = super::guard::run(job);
-            drop(slot);
-            let _ = done.send(outcome);
-        });
         {
-            let sender = self.sender.lock().map_err(|_| PoolError::Closed)?;
-            let sender = sender.as_ref().ok_or(PoolError::Closed)?;
-            sender.send(boxed).map_err(|_| PoolError::Closed)?;
+            let threads = self.threads.read();
+            let threads = threads.as_ref().ok_or(PoolError::Closed)?;
+            threads.spawn(move || {
+                let outcome = super::guard::run(job);
+                drop(slot);
+                let _ = done.send(outcome);
+            });
         }
         match result.await {
             Ok(Ok(value)) => Ok(value),
@@ -85,34 +77,10 @@ impl EvalPool {
         }
     }
 
-    /// Lets queued jobs finish and stops the threads.
+    /// Refuses new jobs; the threads finish what is queued and stop.
     pub fn close(&self) {
         self.slots.close();
-        if let Ok(mut sender) = self.sender.lock() {
-            sender.take();
-        }
-        let handles = self
-            .threads
-            .lock()
-            .map(|mut t| std::mem::take(&mut *t))
-            .unwrap_or_default();
-        for handle in handles {
-            let _ = handle.join();
-        }
-    }
-}
-
-fn work(receiver: &Mutex<Receiver<Job>>) {
-    loop {
-        // The lock is held only while waiting for the next job, never while running one.
-        let job = match receiver.lock() {
-            Ok(r) => r.recv(),
-            Err(_) => return,
-        };
-        match job {
-            Ok(job) => job(),
-            Err(_) => return,
-        }
+        self.threads.write().take();
     }
 }
 

@@ -42,14 +42,23 @@ pub struct WordSet {
 }
 
 impl WordSet {
-    /// `words` must be lower-case and non-empty (the policy compiler checks both).
-    pub fn new(words: Vec<String>) -> WordSet {
+    /// `words` must be lower-case and non-empty (the policy compiler checks both). An automaton
+    /// that cannot be built is an error for the policy to report, never a set that finds nothing.
+    pub fn new(words: Vec<String>) -> Result<WordSet, aho_corasick::BuildError> {
         let automaton = if words.is_empty() {
             None
         } else {
-            aho_corasick::AhoCorasick::new(&words).ok()
+            Some(aho_corasick::AhoCorasick::new(&words)?)
         };
-        WordSet { words, automaton }
+        Ok(WordSet { words, automaton })
+    }
+
+    /// The set that finds nothing (what a policy that failed to compile is left with).
+    pub fn empty() -> WordSet {
+        WordSet {
+            words: Vec::new(),
+            automaton: None,
+        }
     }
 
     /// The first word, in list order, that `haystack` (lower-case) contains as a word.
@@ -85,7 +94,7 @@ mod tests {
             ("x robotbuild botb", "botb"),
         ] {
             assert_eq!(
-                WordSet::new(vec![needle.to_string()]).find(hay),
+                WordSet::new(vec![needle.to_string()]).unwrap().find(hay),
                 Some(needle),
                 "{hay} {needle}"
             );
@@ -97,7 +106,7 @@ mod tests {
             ("x", ""),
         ] {
             assert_eq!(
-                WordSet::new(vec![needle.to_string()]).find(hay),
+                WordSet::new(vec![needle.to_string()]).unwrap().find(hay),
                 None,
                 "{hay} {needle}"
             );
@@ -110,11 +119,12 @@ mod tests {
             "kube-hunter".into(),
             "hunter".into(),
             "linpeas".into(),
-        ]);
+        ])
+        .unwrap();
         assert_eq!(set.find("aquasec/kube-hunter"), Some("kube-hunter"));
         assert_eq!(set.find("x/hunter-linpeas"), Some("hunter"));
         assert_eq!(set.find("linpeas.sh then hunter"), Some("hunter"));
         assert_eq!(set.find("kubehunter"), None);
-        assert_eq!(WordSet::new(Vec::new()).find("anything"), None);
+        assert_eq!(WordSet::new(Vec::new()).unwrap().find("anything"), None);
     }
 }

@@ -100,7 +100,34 @@ impl Checker {
                 builder.add(g);
             }
         }
-        builder.build().unwrap_or_else(|_| GlobSet::empty())
+        self.built(path, builder)
+    }
+
+    /// A glob set, or a problem at `path`: a set that failed to build must not match nothing
+    /// in silence (detection would be off with a valid-looking policy).
+    fn built(&mut self, path: &str, builder: GlobSetBuilder) -> GlobSet {
+        match builder.build() {
+            Ok(set) => set,
+            Err(e) => {
+                self.problem(
+                    path,
+                    format!("the patterns cannot be compiled together: {e}"),
+                );
+                GlobSet::empty()
+            }
+        }
+    }
+
+    /// A word set, or a problem at `path`.
+    fn word_set(&mut self, path: &str, words: &[String]) -> WordSet {
+        let words = lower(self, path, words);
+        match WordSet::new(words) {
+            Ok(set) => set,
+            Err(e) => {
+                self.problem(path, format!("the words cannot be compiled together: {e}"));
+                WordSet::empty()
+            }
+        }
     }
 }
 
@@ -423,11 +450,8 @@ fn compile_pod(c: &mut Checker, pod: &PodKnowledge, rules: &HashMap<String, Rule
                 rule: img.rule.clone(),
                 names: set(&img.names),
                 repositories,
-                name_contains: WordSet::new(lower(
-                    c,
-                    &format!("pod.images[{i}].nameContains"),
-                    &img.name_contains,
-                )),
+                name_contains: c
+                    .word_set(&format!("pod.images[{i}].nameContains"), &img.name_contains),
             }
         })
         .collect();
@@ -588,15 +612,15 @@ impl PathRulesBuilder {
         self.absolute_rules.push(rule.to_string());
     }
 
-    fn build(self) -> PathRules {
-        let build = |b: GlobSetBuilder| b.build().unwrap_or_else(|_| GlobSet::empty());
+    /// `path`: where the rules' patterns are written, for a problem.
+    fn build(self, c: &mut Checker, path: &str) -> PathRules {
         PathRules {
-            absolute: build(self.absolute),
+            absolute: c.built(path, self.absolute),
             absolute_rules: self.absolute_rules,
             relative_names: self.relative_names,
-            relative_single: build(self.relative_single),
+            relative_single: c.built(path, self.relative_single),
             relative_single_rules: self.relative_single_rules,
-            relative_multi: build(self.relative_multi),
+            relative_multi: c.built(path, self.relative_multi),
             relative_multi_rules: self.relative_multi_rules,
         }
     }
@@ -645,7 +669,7 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
                     Err(e) => c.problem(format!("{path}.whenArgs[{j}]"), e.to_string()),
                 }
             }
-            builder.build().ok()
+            Some(c.built(&format!("{path}.whenArgs"), builder))
         };
         for name in &p.names {
             programs
@@ -742,9 +766,9 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
             download_rule: t.download_rule.clone(),
             run_rule: t.run_rule.clone(),
             fetchers: set(&t.fetchers),
-            names: WordSet::new(lower(c, "exec.toolkits.names", &t.names)),
+            names: c.word_set("exec.toolkits.names", &t.names),
             tool_rule: t.tool_rule.clone(),
-            tools: WordSet::new(lower(c, "exec.toolkits.tools", &t.tools)),
+            tools: c.word_set("exec.toolkits.tools", &t.tools),
         }
     });
     let hosts = |c: &mut Checker, path: &str, items: &[String]| -> HashSet<HostKey> {
@@ -797,8 +821,8 @@ fn compile_exec(c: &mut Checker, exec: &ExecKnowledge) -> ExecCatalogue {
     ExecCatalogue {
         unresolved_names: HashSet::default(),
         programs,
-        paths: paths.build(),
-        written_paths: written_paths.build(),
+        paths: paths.build(c, "exec.paths"),
+        written_paths: written_paths.build(c, "exec.paths"),
         writers: set(&exec.writers),
         shell_relays: set(&exec.shell_relays),
         wrappers,
@@ -944,7 +968,7 @@ fn compile_connect(c: &mut Checker, k: &ConnectKnowledge) -> ConnectCatalogue {
         port_forward_rule: k.port_forward_rule.clone(),
         unseen_ports_rule: k.unseen_ports_rule.clone(),
         proxy_port_rule: k.proxy_port_rule.clone(),
-        proxy_paths: builder.build().unwrap_or_else(|_| GlobSet::empty()),
+        proxy_paths: c.built("connect.proxyPaths", builder),
         proxy_path_rules: rules,
     }
 }
@@ -978,7 +1002,8 @@ mod tests {
             builder.add(&mut c, format!("p{i}"), p, p);
             whole.add(GlobBuilder::new(p).literal_separator(true).build().unwrap());
         }
-        let rules = builder.build();
+        let rules = builder.build(&mut c, "p");
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
         let whole = whole.build().unwrap();
         for candidate in [
             "release_agent",

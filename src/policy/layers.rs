@@ -409,7 +409,7 @@ fn check_header(layer: &Layer) -> Vec<Problem> {
 /// Merges `layers` (bottom first) over `default`, unless the first layer says `base: none`.
 /// Errors are returned per layer: (layer name, its problems).
 pub fn merge(
-    default: impl FnOnce() -> Layer,
+    default: impl FnOnce() -> Result<Layer, PolicyError>,
     layers: Vec<Layer>,
 ) -> Result<Merged, (String, PolicyError)> {
     let on_default = match layers.first() {
@@ -432,7 +432,8 @@ pub fn merge(
         }
     }
     let stack: Vec<Layer> = if on_default {
-        std::iter::once(default()).chain(layers).collect()
+        let default = default().map_err(|e| (DEFAULT_LAYER.to_string(), e))?;
+        std::iter::once(default).chain(layers).collect()
     } else {
         layers
     };
@@ -491,7 +492,7 @@ mod tests {
             .enumerate()
             .map(|(i, v)| layer(&format!("L{}", i + 1), v))
             .collect();
-        merge(|| layer("base", base), layers)
+        merge(|| Ok(layer("base", base)), layers)
     }
 
     fn value_of(m: &Merged, path: &str) -> Value {
@@ -509,7 +510,7 @@ mod tests {
     #[test]
     fn header_is_required_on_every_layer() {
         let err = merge(
-            || layer("base", json!({})),
+            || Ok(layer("base", json!({}))),
             vec![Layer {
                 name: "x.yaml".into(),
                 value: json!({"kind": "ConfigMap"}),

@@ -11,6 +11,7 @@ use super::exemption::Exemption;
 use super::layers::{self, Layer, Merged, DEFAULT_LAYER};
 use super::model::*;
 use crate::detect::catalogue::Catalogue;
+use crate::subject::Activity;
 
 /// The policy embedded in the binary, printed by `reconguard policy default`.
 pub const DEFAULT_POLICY_YAML: &str = include_str!("default.yaml");
@@ -111,12 +112,12 @@ pub struct Modes {
 }
 
 impl Modes {
-    pub fn of(&self, key: ModeKey) -> Mode {
-        match key {
-            ModeKey::Pods | ModeKey::Default => self.pods,
-            ModeKey::Exec => self.exec,
-            ModeKey::Debug => self.debug,
-            ModeKey::Tunnels => self.tunnels,
+    pub fn of(&self, activity: Activity) -> Mode {
+        match activity {
+            Activity::Pods => self.pods,
+            Activity::Exec => self.exec,
+            Activity::Debug => self.debug,
+            Activity::Tunnels => self.tunnels,
         }
     }
 }
@@ -140,12 +141,10 @@ impl From<&ModeSpec> for Modes {
     }
 }
 
-/// The built-in default as the bottom layer.
-pub fn default_layer() -> Layer {
-    Layer {
-        name: DEFAULT_LAYER.to_string(),
-        value: serde_saphyr::from_str(DEFAULT_POLICY_YAML).unwrap_or(serde_json::Value::Null),
-    }
+/// The built-in default as the bottom layer. It is part of the binary, so a parse failure is a
+/// build defect (`tests`: the default loads), reported like any layer's, never an empty layer.
+pub fn default_layer() -> Result<Layer, PolicyError> {
+    parse_layer(DEFAULT_LAYER, DEFAULT_POLICY_YAML)
 }
 
 /// Parses one layer's text.

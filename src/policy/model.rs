@@ -431,32 +431,7 @@ impl ForcedAction {
     }
 }
 
-/// Where a command comes from. An exec, an attach and a kubectl debug container are typed by a
-/// person now; a container's command, an init container, an exec probe and a lifecycle hook are
-/// written by the workload's owner, reviewed with it, and look at the workload itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CommandOrigin {
-    Exec,
-    Debug,
-    Container,
-    Init,
-    Probe,
-    Hook,
-}
-
-impl CommandOrigin {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CommandOrigin::Exec => "exec",
-            CommandOrigin::Debug => "debug",
-            CommandOrigin::Container => "container",
-            CommandOrigin::Init => "init",
-            CommandOrigin::Probe => "probe",
-            CommandOrigin::Hook => "hook",
-        }
-    }
-}
+pub use crate::detect::CommandOrigin;
 
 /// The scores some rules take for commands of the given origins; a score of 0 means the rule
 /// does not fire there. A rule no entry names keeps its own score everywhere.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use k8s_openapi::api::core::v1::ObjectReference;
+use kube::core::admission::Operation;
 
 use super::metrics::Metrics;
 use crate::cluster::contain::{self, Labeller, Quarantine};
@@ -240,7 +241,7 @@ pub fn notice(policy: &Policy, subject: &Subject, decision: &Decision) -> Option
         SubjectBody::Pod(_) => (
             subject.kind.as_str(),
             "",
-            if subject.operation.as_deref() == Some("UPDATE") {
+            if subject.operation == Some(Operation::Update) {
                 "Update"
             } else {
                 "Create"

@@ -10,6 +10,7 @@ use clap::{Args, Parser, ValueEnum};
 
 use super::cluster::ClusterConfig;
 use crate::engine::clock::Clock;
+use crate::flags::{at_least_one_second, seconds};
 use crate::policy::files::PolicySources;
 
 /// Largest AdmissionReview body accepted. An UPDATE carries object and oldObject: two pods at the
@@ -119,20 +120,6 @@ impl ServeConfig {
             ));
         }
         Ok(())
-    }
-}
-
-/// Whole seconds.
-pub fn seconds(text: &str) -> Result<Duration, String> {
-    text.parse::<u64>()
-        .map(Duration::from_secs)
-        .map_err(|_| format!("`{text}` is not a whole number of seconds"))
-}
-
-fn at_least_one_second(text: &str) -> Result<Duration, String> {
-    match seconds(text)? {
-        d if d.is_zero() => Err("must be at least 1 second".to_string()),
-        d => Ok(d),
     }
 }
 

@@ -5,7 +5,9 @@
 //! writer thread in a buffer bounded in lines and in bytes, which it writes out in batches.
 
 use std::io::Write;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
+
+use parking_lot::{Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -90,6 +92,7 @@ pub struct DecisionLog {
 /// Bytes of argv kept per argument and in total.
 pub const MAX_ARG_BYTES: usize = 1024;
 pub const MAX_ARGV_BYTES: usize = 4096;
+const ELLIPSIS: &str = "…";
 
 /// argv as the decision log keeps it (masked, each argument and the whole cut at a stated
 /// length), and the original length in bytes when it was cut.
@@ -100,17 +103,18 @@ fn argv_for_log(argv: &[String]) -> (Vec<String>, Option<usize>) {
     let mut cut = false;
     for masked in crate::mask::argv(argv) {
         let room = MAX_ARGV_BYTES.saturating_sub(total).min(MAX_ARG_BYTES);
-        if room == 0 {
+        if room == 0 || (masked.len() > room && room < ELLIPSIS.len()) {
             cut = true;
             break;
         }
+        // A cut argument ends in an ellipsis, which counts toward the limits.
         let piece = if masked.len() > room {
             cut = true;
-            let mut end = room;
+            let mut end = room - ELLIPSIS.len();
             while !masked.is_char_boundary(end) {
                 end -= 1;
             }
-            format!("{}…", &masked[..end])
+            format!("{}{ELLIPSIS}", &masked[..end])
         } else {
             masked
         };
@@ -125,20 +129,12 @@ fn write_batches(shared: &Shared, out: &mut dyn Write) {
     let mut batch = Vec::new();
     loop {
         {
-            let Ok(mut pending) = shared.pending.lock() else {
-                return;
-            };
+            let mut pending = shared.pending.lock();
             while pending.bytes.is_empty() && !pending.closed {
-                pending = match shared.wake.wait(pending) {
-                    Ok(p) => p,
-                    Err(_) => return,
-                };
+                shared.wake.wait(&mut pending);
             }
             if !pending.closed && pending.bytes.len() < BATCH_BYTES {
-                pending = match shared.wake.wait_timeout(pending, BATCH_DELAY) {
-                    Ok((p, _)) => p,
-                    Err(_) => return,
-                };
+                shared.wake.wait_for(&mut pending, BATCH_DELAY);
             }
             if pending.bytes.is_empty() && pending.closed {
                 return;
@@ -173,11 +169,9 @@ impl DecisionLog {
 
     /// Writes out what is queued and stops the writer.
     pub fn close(&self) {
-        if let Ok(mut pending) = self.shared.pending.lock() {
-            pending.closed = true;
-        }
+        self.shared.pending.lock().closed = true;
         self.shared.wake.notify_all();
-        if let Some(handle) = self.writer.lock().ok().and_then(|mut w| w.take()) {
+        if let Some(handle) = self.writer.lock().take() {
             let _ = handle.join();
         }
     }
@@ -185,7 +179,7 @@ impl DecisionLog {
     /// Bytes waiting for the writer.
     #[cfg(test)]
     fn queued_bytes(&self) -> usize {
-        self.shared.pending.lock().map_or(0, |p| p.bytes.len())
+        self.shared.pending.lock().bytes.len()
     }
 
     pub fn record(
@@ -194,11 +188,15 @@ impl DecisionLog {
         subject: &Subject,
         decision: &Decision,
     ) {
+        // Without --log-all-decisions a plain allow is not logged; an allow with a finding is
+        // (a score-0 rule such as `portforward-unseen-ports` exists to be recorded here), and so
+        // is one an exemption decided.
         let exempted = !decision.effective_exemptions().is_empty();
         if !self.all
             && decision.action == crate::decision::Action::Allow
             && !decision.would_deny
             && !exempted
+            && decision.findings.is_empty()
         {
             return;
         }
@@ -233,7 +231,10 @@ impl DecisionLog {
             namespace: req.namespace.as_deref(),
             pod: subject.name.as_deref(),
             kind: &subject.kind,
-            operation: subject.operation.as_deref(),
+            operation: subject
+                .operation
+                .as_ref()
+                .map(crate::subject::operation_name),
             resource: &req.resource.resource,
             subresource: subject.subresource.as_deref(),
             container,
@@ -256,9 +257,7 @@ impl DecisionLog {
             return;
         };
         line.push(b'\n');
-        let Ok(mut pending) = self.shared.pending.lock() else {
-            return;
-        };
+        let mut pending = self.shared.pending.lock();
         if pending.closed
             || pending.lines >= QUEUE_LINES
             || pending.bytes.len() + line.len() > QUEUE_BYTES
@@ -289,9 +288,14 @@ mod tests {
         let long = "a".repeat(10_000);
         let (kept, cut) = argv_for_log(&args(&["sh", "-c", &long, "x", "y"]));
         assert_eq!(cut, Some(10_000 + 2 + 2 + 2));
-        assert!(kept[2].len() <= MAX_ARG_BYTES + '…'.len_utf8());
+        // The limits hold with the ellipsis counted.
+        assert_eq!(kept[2].len(), MAX_ARG_BYTES);
+        assert!(kept[2].ends_with(ELLIPSIS));
         let total: usize = kept.iter().map(String::len).sum();
-        assert!(total <= MAX_ARGV_BYTES + 8, "{total}");
+        assert!(total <= MAX_ARGV_BYTES, "{total}");
+        let wide = "é".repeat(3000);
+        let (kept, _) = argv_for_log(&args(&[&wide]));
+        assert!(kept[0].len() <= MAX_ARG_BYTES && kept[0].ends_with(ELLIPSIS));
         let many: Vec<String> = (0..5000).map(|i| format!("arg{i}")).collect();
         let (kept, cut) = argv_for_log(&many);
         assert!(cut.is_some());
@@ -305,8 +309,8 @@ mod tests {
 
     impl Write for Stalled {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            let _ = self.0.lock().unwrap().recv();
-            self.1.lock().unwrap().extend_from_slice(buf);
+            let _ = self.0.lock().recv();
+            self.1.lock().extend_from_slice(buf);
             Ok(buf.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -364,7 +368,7 @@ mod tests {
         }
         drop(go);
         log.close();
-        let written = written.lock().unwrap();
+        let written = written.lock();
         let lines = written
             .split(|b| *b == b'\n')
             .filter(|l| !l.is_empty())
@@ -403,7 +407,7 @@ mod tests {
         }
         drop(go);
         log.close();
-        let written = written.lock().unwrap();
+        let written = written.lock();
         let first = written.split(|b| *b == b'\n').next().unwrap();
         let line = String::from_utf8_lossy(first);
         assert!(
@@ -413,7 +417,7 @@ mod tests {
         assert!(line.contains("[REDACTED]"));
         let entry: serde_json::Value = serde_json::from_slice(first).unwrap();
         let script = entry["argv"][2].as_str().unwrap();
-        assert!(script.len() <= MAX_ARG_BYTES + 3, "{}", script.len());
+        assert!(script.len() <= MAX_ARG_BYTES, "{}", script.len());
         assert!(entry["argv_bytes"].as_u64().unwrap() > 12 * 1024);
     }
 }

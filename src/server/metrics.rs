@@ -28,7 +28,6 @@ const SUBRESOURCES: &[&str] = &[
     "portforward",
     "proxy",
 ];
-const OPERATIONS: &[&str] = &["CREATE", "UPDATE", "DELETE", "CONNECT"];
 /// Distinct namespaces tracked in `denials_total`; later ones are counted as `other`.
 const MAX_NAMESPACES: usize = 1000;
 
@@ -46,10 +45,6 @@ pub fn resource_label(resource: &str) -> &str {
 
 pub fn subresource_label(subresource: &str) -> &str {
     bounded(subresource, SUBRESOURCES)
-}
-
-pub fn operation_label(operation: &str) -> &str {
-    bounded(operation, OPERATIONS)
 }
 
 pub struct Metrics {
@@ -77,7 +72,7 @@ pub struct Metrics {
     pub pod_cache_errors: prometheus::IntCounter,
     pub events: IntCounterVec,
     pub quarantines: IntCounterVec,
-    namespaces: std::sync::Mutex<std::collections::HashSet<String>>,
+    namespaces: parking_lot::Mutex<std::collections::HashSet<String>>,
 }
 
 /// Buckets around the API server's webhook timeouts (1-10 s): fine below 50 ms, coarse above.
@@ -289,9 +284,7 @@ impl Metrics {
 
     /// The namespace as a label value: the first MAX_NAMESPACES seen keep their name.
     pub fn namespace_label(&self, namespace: &str) -> String {
-        let Ok(mut seen) = self.namespaces.lock() else {
-            return "other".into();
-        };
+        let mut seen = self.namespaces.lock();
         if seen.contains(namespace)
             || (seen.len() < MAX_NAMESPACES && seen.insert(namespace.to_string()))
         {
@@ -324,7 +317,6 @@ mod tests {
         assert_eq!(resource_label("secrets-and-a-random-string"), "other");
         assert_eq!(subresource_label("exec"), "exec");
         assert_eq!(subresource_label("status"), "other");
-        assert_eq!(operation_label("PATCH"), "other");
         let m = Metrics::new().unwrap();
         for i in 0..MAX_NAMESPACES {
             assert_eq!(m.namespace_label(&format!("ns-{i}")), format!("ns-{i}"));

@@ -232,7 +232,10 @@ fn record(
 ) {
     let resource = metrics::resource_label(&request.resource.resource);
     let subresource = metrics::subresource_label(request.sub_resource.as_deref().unwrap_or(""));
-    let operation = metrics::operation_label(subject.operation.as_deref().unwrap_or(""));
+    let operation = subject
+        .operation
+        .as_ref()
+        .map_or("", subject::operation_name);
     let outcome = if decision.skipped.is_some() {
         "skipped"
     } else {

@@ -1,8 +1,9 @@
 //! Logs that a requester can trigger at will (a parser panic, a malformed review) are written at
 //! most once per interval; what was held back is counted and said with the next line.
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
 
 #[derive(Debug)]
 pub struct LogLimiter {
@@ -21,9 +22,7 @@ impl LogLimiter {
     /// `Some(suppressed)` when a line may be written now (with how many were held back since the
     /// last one), `None` when this one is held back.
     pub fn admit(&self, now: Instant) -> Option<u64> {
-        let Ok(mut state) = self.state.lock() else {
-            return None;
-        };
+        let mut state = self.state.lock();
         let (last, suppressed) = &mut *state;
         match last {
             Some(t) if now.duration_since(*t) < self.interval => {
