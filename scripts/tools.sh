@@ -20,7 +20,7 @@ fi
 # h2load drives the load harness's smoke run (benches/load.sh --smoke).
 command -v h2load >/dev/null 2>&1 || apt_install nghttp2-client
 command -v unzip >/dev/null 2>&1 || apt_install unzip
-# Real shells for the shell oracle (tests/shell_oracle.rs), and cc for its stub program.
+# Real shells for the shell oracle (tests/it/shell_oracle.rs), and cc for its stub program.
 for shell in bash dash busybox; do
   command -v "$shell" >/dev/null 2>&1 || apt_install "$shell"
 done

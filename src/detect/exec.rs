@@ -233,7 +233,7 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
 /// cannot be told): `/bin/sh`, `bash -i`, `python3`, `$SHELL`, `busybox sh`. socat's options after a comma
 /// (`EXEC:/bin/bash,pty,stderr`) and quotes are not part of the program's name.
 fn runs_a_shell(exec: &ExecCatalogue, command: &str) -> bool {
-    // Quotes, as escapes: a quote character in a literal would unbalance tests/policy.rs's
+    // Quotes, as escapes: a quote character in a literal would unbalance tests/it/policy.rs's
     // reading of the sources' rule names.
     let command =
         command.trim_matches(|c: char| matches!(c, '\u{22}' | '\u{27}') || c.is_whitespace());

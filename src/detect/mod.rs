@@ -49,7 +49,7 @@ impl CommandOrigin {
 
 /// Rule ids the detectors (and the server, for evaluations that fail) raise by name; every other
 /// rule is named by a catalogue entry of the policy. Loading a policy checks both directions
-/// (`policy::compile`), and `tests/policy.rs` checks this list against the sources.
+/// (`policy::compile`), and `tests/it/policy.rs` checks this list against the sources.
 pub const RULES_RAISED_BY_NAME: &[&str] = &[
     "allow-privilege-escalation",
     "apparmor-unconfined",

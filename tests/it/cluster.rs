@@ -3,7 +3,7 @@
 //! target's context over TLS, Events, the quarantine label, unexpected pod creation, `scan` with
 //! PolicyReports, and an API server that cannot be reached.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -651,7 +651,7 @@ async fn ten_thousand_pods_are_held_in_small_projections() {
 }
 
 /// The resident memory of `serve --pod-cache` over 10,000 such pods against none: run with
-/// `cargo test --release --test cluster -- --ignored --nocapture pod_cache_memory`.
+/// `cargo test --release --test it -- --ignored --nocapture cluster::pod_cache_memory`.
 #[tokio::test]
 #[ignore = "a measurement for the README, run on demand in release"]
 async fn pod_cache_memory() {

@@ -111,7 +111,7 @@ impl Sandbox {
         let built = Command::new("cc")
             .args(["-O2", "-o"])
             .arg(&stub)
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/oracle/stub.c"))
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/oracle/stub.c"))
             .arg(format!(
                 "-DORACLE_ORPHANS_DEFAULT=\"{}\"",
                 orphans.display()

@@ -3,7 +3,7 @@
 //! webhook (`reconguard validate`); a layer that breaks a rule is caught with the example's path;
 //! `docs/detections.md` is what `policy docs` writes.
 
-mod common;
+use crate::common;
 
 use common::server::Server;
 use reconguard::ads::check::{check, check_with};

@@ -3,7 +3,7 @@
 //! in its spec. Each test crosses the shapes of one class with the programs of another, so a
 //! fix for one instance cannot pass them.
 
-mod common;
+use crate::common;
 
 use common::*;
 use reconguard::decision::Action;

@@ -3,7 +3,7 @@
 //! still finish their work on objects that a stricter policy would now deny; a changed spec or
 //! template is judged like a CREATE.
 
-mod common;
+use crate::common;
 
 use common::*;
 use reconguard::decision::{Action, Decision};

@@ -1,7 +1,7 @@
 //! The webhook as the API server calls it: a real server on a loopback port, a CA made here, and
 //! AdmissionReview JSON over real TLS, with HTTP/2 (ALPN h2) and with HTTP/1.1.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};

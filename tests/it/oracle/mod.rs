@@ -1,5 +1,5 @@
 //! The shell oracle: generated scripts, run by real shells in a sandbox of stub programs, and
-//! compared with what reconguard reports. See `tests/shell_oracle.rs`.
+//! compared with what reconguard reports. See `tests/it/shell_oracle.rs`.
 
 pub mod generate;
 pub mod sandbox;

@@ -1,7 +1,7 @@
 //! Exec-command detection, rule by rule and normalisation by normalisation. Each case gives the
 //! argv, whether stdin is attached, the expected decision, and rules that must (and must not) fire.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 
@@ -332,8 +332,8 @@ fn every_exec_rule_is_covered() {
         fired.extend(rules(&exec(&policy, c.argv, c.stdin)));
     }
     // exec-attach is not an exec; the correlation rule is raised by a sequence of requests
-    // (tests/correlation.rs), and the escape-adjacent rule by the target pod's context
-    // (tests/cluster.rs and its examples).
+    // (tests/it/correlation.rs), and the escape-adjacent rule by the target pod's context
+    // (tests/it/cluster.rs and its examples).
     let sequence_only = policy.correlation.as_ref().map(|c| c.rule.as_str());
     let context_only = policy
         .catalogue

@@ -2,7 +2,7 @@
 //! `# allow` section raises nothing, and one in an `# annotate RULES: why` section raises only
 //! the rules its section names, each with the reason written next to it.
 
-mod common;
+use crate::common;
 
 use common::*;
 use reconguard::decision::Action;
@@ -15,7 +15,7 @@ struct Section {
 }
 
 fn sections() -> Vec<Section> {
-    let text = include_str!("benign/commands.txt");
+    let text = include_str!("../benign/commands.txt");
     let mut out: Vec<Section> = Vec::new();
     for line in text.lines() {
         let line = line.trim_end();

@@ -1,6 +1,6 @@
 //! The policy: validation with exact paths, modes, forced actions and exemptions.
 
-mod common;
+use crate::common;
 
 use common::*;
 use reconguard::decision::Action;

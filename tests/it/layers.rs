@@ -1,7 +1,7 @@
 //! Policy layers as an admin writes them: add, remove and override in lists and maps, errors
 //! that name the layer, per-kind modes, `policy show` and exemptions that say what they did.
 
-mod common;
+use crate::common;
 
 use common::*;
 use reconguard::cli::evaluate::evaluate_text;

@@ -5,7 +5,7 @@
 //! finding; workloads that reach the node must at least be annotated. Attack lines must be
 //! flagged. Held-out sets stay with whoever measures; these are ours to tune classes on.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -116,7 +116,7 @@ fn workloads_that_reach_the_node_are_at_least_annotated() {
 #[test]
 fn public_attack_walkthroughs_are_flagged() {
     let policy = policy();
-    let text = include_str!("calibration/attack-commands.txt");
+    let text = include_str!("../calibration/attack-commands.txt");
     let lines: Vec<(&str, &str)> = text
         .lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))

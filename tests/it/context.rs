@@ -1,9 +1,9 @@
 //! The engine with the pod cache's context, by class: every property that makes a target
 //! escape-adjacent (in each spelling the pod rules accept), every kind of request that counts,
 //! and every condition of an unexpected pod creation. The cache itself is tested against a fake
-//! API server in tests/cluster.rs.
+//! API server in tests/it/cluster.rs.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 //! PodPortForwardOptions, and on pods|services|nodes/proxy with the proxy options, whose only
 //! field is `path`; the port of a proxy is in the request's name.
 
-mod common;
+use crate::common;
 
 use common::*;
 use reconguard::decision::Action;

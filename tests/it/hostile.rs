@@ -3,7 +3,7 @@
 //! of JSON, nested as deep as each size limit allows. The server must stay up, deny the request
 //! (an analysis limit fails closed), and answer the next request correctly.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -17,7 +17,7 @@
 //! `scripts/shell-oracle` runs the long one. Misses are written beside the sandbox
 //! (`target/tmp/shell-oracle/misses.txt`) with the script and what the shell ran.
 
-mod oracle;
+use crate::oracle;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

@@ -1,6 +1,6 @@
 //! Pod-spec detection and escape-path combinations.
 
-mod common;
+use crate::common;
 
 use common::*;
 use reconguard::decision::Action;
@@ -362,7 +362,7 @@ fn every_pod_rule_is_covered() {
     for spec in specs {
         fired.extend(rules(&pod(&p, spec)));
     }
-    // Judged with the pod cache's context: tests/context.rs.
+    // Judged with the pod cache's context: tests/it/context.rs.
     let context_only = p
         .catalogue
         .context

@@ -3,7 +3,7 @@
 //! counts once; dry runs never count; identities (users, and service accounts per source pod)
 //! are kept apart.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
