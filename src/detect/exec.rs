@@ -161,9 +161,7 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
             }
         }
         let names = |variables: &[String]| {
-            variables
-                .iter()
-                .any(|v| arg.contains(&format!("${v}")) || arg.contains(&format!("${{{v}")))
+            variables_named(arg).any(|name| variables.iter().any(|v| v == name))
         };
         if client && names(&exec.api_server_variables) {
             out.raise("exec-apiserver-access", describe(inv));
@@ -273,14 +271,20 @@ fn varying_destination(arg: &str, varying: &[String]) -> bool {
 /// Whether text names a variable the loop changes (`$i`, `${i}`) or a substitution (`$(...)`,
 /// `$((...))`), whose value may change each time round.
 fn changes_with_loop(text: &str, varying: &[String]) -> bool {
-    text.contains("$(")
-        || varying.iter().any(|name| {
-            text.contains(&format!("${{{name}}}"))
-                || text.match_indices(&format!("${name}")).any(|(i, m)| {
-                    !text[i + m.len()..]
-                        .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-                })
-        })
+    text.contains("$(") || variables_named(text).any(|name| varying.iter().any(|v| v == name))
+}
+
+/// The variables a word expands, by name: `$NAME` and `${NAME...}` (`${NAME:-x}` names `NAME`).
+/// Read in one pass, with no allocation: it runs for every argument of every command.
+fn variables_named(text: &str) -> impl Iterator<Item = &str> {
+    text.match_indices('$').filter_map(move |(i, _)| {
+        let rest = &text[i + 1..];
+        let rest = rest.strip_prefix('{').unwrap_or(rest);
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        (end > 0).then(|| &rest[..end])
+    })
 }
 
 fn paths(exec: &ExecCatalogue, text: &str, out: &mut Signals) {
@@ -367,7 +371,11 @@ struct DevTcp {
 
 impl DevTcp {
     fn parse(text: &str) -> Option<DevTcp> {
-        let start = text.find("/dev/tcp/").or_else(|| text.find("/dev/udp/"))?;
+        // Found by its `/` (a byte search) rather than a substring search set up per argument.
+        let start = text
+            .match_indices('/')
+            .map(|(i, _)| i)
+            .find(|&i| text[i..].starts_with("/dev/tcp/") || text[i..].starts_with("/dev/udp/"))?;
         let rest = &text[start + "/dev/tcp/".len()..];
         let (host, port) = rest.split_once('/')?;
         let port = port.split(|c: char| c.is_whitespace()).next().unwrap_or("");
@@ -524,4 +532,20 @@ fn quoted_hosts(code: &str) -> Vec<HostKey> {
         // A bare word in quotes is a dictionary key or a message, not a host.
         .filter(|h| matches!(h, HostKey::Ip(_)) || h.to_string().contains('.'))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_are_named_in_both_spellings() {
+        let named: Vec<&str> =
+            variables_named("https://${KUBE_HOST:-x}:$PORT/$ $1x ${} $(id) $A_B").collect();
+        assert_eq!(named, ["KUBE_HOST", "PORT", "1x", "A_B"]);
+        assert!(changes_with_loop("10.0.0.$i", &["i".into()]));
+        assert!(!changes_with_loop("$ip", &["i".into()]));
+        assert!(changes_with_loop("${i}.x", &["i".into()]));
+        assert!(changes_with_loop("$(next)", &[]));
+    }
 }

@@ -37,7 +37,7 @@ impl Analyser<'_> {
                 } else {
                     Vec::new()
                 };
-                self.argv(words[start..].to_vec(), redirects, None, ctx);
+                self.argv(&words[start..], redirects, None, ctx);
             }
         }
     }

@@ -147,7 +147,7 @@ pub fn analyse(exec: &ExecCatalogue, argv: &[String], budget: &Budget) -> Analys
         .take(max_args)
         .map(|a| truncate(a, max_bytes))
         .collect();
-    analyser.argv(argv.clone(), Vec::new(), None, Ctx::default());
+    analyser.argv(&argv, Vec::new(), None, Ctx::default());
     analyser.unresolved_command(&argv);
     if budget.exhausted() {
         analyser.limit(format!(
@@ -284,9 +284,11 @@ impl Analyser<'_> {
             .unwrap_or_else(|| base.to_string())
     }
 
+    /// One command. `argv` is borrowed at every nesting level (a wrapper's command is a slice of
+    /// its arguments); the invocation record keeps the one copy.
     fn argv(
         &mut self,
-        argv: Vec<String>,
+        argv: &[String],
         redirects: Vec<String>,
         pipes_into: Option<String>,
         ctx: Ctx,
@@ -309,7 +311,7 @@ impl Analyser<'_> {
             for program in matched {
                 let mut each = vec![program];
                 each.extend(argv[1..].iter().cloned());
-                self.argv(each, redirects.clone(), pipes_into.clone(), ctx);
+                self.argv(&each, redirects.clone(), pipes_into.clone(), ctx);
             }
             return;
         }
@@ -327,11 +329,15 @@ impl Analyser<'_> {
         }
         self.commands += 1;
         let program = self.canonical_program(first);
-        let args: Vec<String> = argv[1..].to_vec();
+        // What runs the rest, looked up before the name moves into the record.
+        let exec = self.exec;
+        let wrapper = exec.wrappers.get(&program);
+        let shell = exec.shells.contains(&program);
+        let interpreter = exec.interpreters.contains(&program);
         let index = self.out.invocations.len();
         self.out.invocations.push(Invocation {
-            program: program.clone(),
-            args: args.clone(),
+            program,
+            args: argv[1..].to_vec(),
             redirects,
             in_loop: ctx.in_loop,
             loop_variables: if ctx.in_loop {
@@ -345,16 +351,17 @@ impl Analyser<'_> {
             script_arg: None,
         });
 
-        for arg in &args {
+        let args = &argv[1..];
+        for arg in args {
             self.decode_payload(arg, ctx);
         }
 
-        if let Some(wrapper) = self.exec.wrappers.get(&program).cloned() {
-            self.wrapper(&wrapper, &args, index, ctx);
-        } else if self.exec.shells.contains(&program) {
-            self.shell(&args, index, ctx);
-        } else if self.exec.interpreters.contains(&program) {
-            self.interpreter(&args, index, ctx);
+        if let Some(wrapper) = wrapper {
+            self.wrapper(wrapper, args, index, ctx);
+        } else if shell {
+            self.shell(args, index, ctx);
+        } else if interpreter {
+            self.interpreter(args, index, ctx);
         }
     }
 
@@ -399,7 +406,7 @@ impl Analyser<'_> {
                     .iter()
                     .position(|a| matches!(a.as_str(), ";" | "+" | "\\;"))
                     .map_or(args.len(), |p| i + 1 + p);
-                let command = args[i + 1..end].to_vec();
+                let command = &args[i + 1..end];
                 if command.len() == 1 && command[0].contains(char::is_whitespace) {
                     self.script(&command[0], ctx.deeper());
                 } else {
@@ -466,15 +473,15 @@ impl Analyser<'_> {
         if !spec.runs_rest {
             return;
         }
-        let rest: Vec<String> = args[i.min(args.len())..].to_vec();
+        let rest = &args[i.min(args.len())..];
         if separator.is_some() {
             for input in inputs {
                 if rest.is_empty() {
                     self.script(&input, ctx.deeper());
                 } else {
-                    let mut argv = rest.clone();
+                    let mut argv = rest.to_vec();
                     argv.push(input);
-                    self.argv(argv, Vec::new(), None, ctx.deeper());
+                    self.argv(&argv, Vec::new(), None, ctx.deeper());
                 }
             }
             return;
@@ -553,9 +560,8 @@ impl Analyser<'_> {
             }
             Some(file) => {
                 // `bash linpeas.sh args`: the script's own name says what it is.
-                let rest = args[i..].to_vec();
                 if self.known(&self.canonical_program(file)) {
-                    self.argv(rest, Vec::new(), None, ctx.deeper());
+                    self.argv(&args[i..], Vec::new(), None, ctx.deeper());
                 }
             }
             None => self.out.invocations[index].interactive = true,
@@ -594,9 +600,8 @@ impl Analyser<'_> {
                 i += 1;
                 continue;
             }
-            let rest = args[i..].to_vec();
             if self.known(&self.canonical_program(&args[i])) {
-                self.argv(rest, Vec::new(), None, ctx.deeper());
+                self.argv(&args[i..], Vec::new(), None, ctx.deeper());
             }
             return;
         }
@@ -607,7 +612,13 @@ impl Analyser<'_> {
     /// the code is `next`), `-cCODE` (a code option first, the code attached).
     fn combined_code(&self, arg: &str, next: Option<&String>) -> Option<String> {
         let cluster = arg.strip_prefix('-').filter(|c| !c.starts_with('-'))?;
-        let is_code = |c: char| self.exec.code_options.contains(&format!("-{c}"));
+        // `-c` spelled without allocating: this runs for every option of every interpreter.
+        let is_code = |c: char| {
+            let mut option = [0u8; 8];
+            option[0] = b'-';
+            let len = 1 + c.encode_utf8(&mut option[1..]).len();
+            std::str::from_utf8(&option[..len]).is_ok_and(|o| self.exec.code_options.contains(o))
+        };
         let first = cluster.chars().next()?;
         let last = cluster.chars().last()?;
         if cluster.len() > 1 && cluster.chars().all(|c| c.is_ascii_alphabetic()) && is_code(last) {
@@ -656,7 +667,7 @@ impl Analyser<'_> {
             if literal.contains(char::is_whitespace) {
                 self.script(&literal, ctx.deeper());
             } else if self.known(&literal) {
-                self.argv(vec![literal], Vec::new(), None, ctx.deeper());
+                self.argv(&[literal], Vec::new(), None, ctx.deeper());
             }
         }
     }

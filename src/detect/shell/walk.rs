@@ -182,13 +182,13 @@ impl Analyser<'_> {
                 for line in input.lines().filter(|l| !l.trim().is_empty()).take(8) {
                     let argv: Vec<String> =
                         command.iter().map(|w| w.replace(&r, line.trim())).collect();
-                    self.argv(argv, Vec::new(), None, ctx.deeper());
+                    self.argv(&argv, Vec::new(), None, ctx.deeper());
                 }
             }
             None => {
                 let mut argv = command;
                 argv.extend(input.split_whitespace().take(64).map(str::to_string));
-                self.argv(argv, Vec::new(), None, ctx.deeper());
+                self.argv(&argv, Vec::new(), None, ctx.deeper());
             }
         }
     }
@@ -267,7 +267,7 @@ impl Analyser<'_> {
                     words.extend(self.expand(value, ctx));
                 }
                 if words.len() > 1 {
-                    self.argv(words, Vec::new(), None, ctx);
+                    self.argv(&words, Vec::new(), None, ctx);
                 }
                 let mut names = vec![variable.clone()];
                 loops::assigned_names(&[body], &mut names);
@@ -611,7 +611,7 @@ impl Analyser<'_> {
         if words.is_empty() {
             // Only assignments and redirections: `> /dev/tcp/10.0.0.1/80` still connects.
             if !redirects.is_empty() {
-                self.argv(vec![":".to_string()], redirects, pipes_into, ctx);
+                self.argv(&[":".to_string()], redirects, pipes_into, ctx);
             }
             return;
         }
@@ -656,7 +656,7 @@ impl Analyser<'_> {
         } else {
             Vec::new()
         };
-        self.argv(words, redirects, pipes_into, ctx);
+        self.argv(&words, redirects, pipes_into, ctx);
         if feeds_shell {
             for body in here_bodies {
                 self.script(&body, ctx.deeper());
