@@ -3,11 +3,12 @@
 //! tooling show them. Published by kube-runtime's `Recorder` off the admission path: the handler
 //! only queues a notice; a full queue drops it. A [`Gate`] deduplicates and rate-limits first.
 
-use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use lru::LruCache;
 use tokio::sync::mpsc;
 
 /// What the handler hands over.
@@ -45,7 +46,13 @@ impl Outcome {
     }
 }
 
-/// Deduplication and a token bucket; time is an input.
+/// Deduplication and a token bucket, before any API call; time is an input.
+///
+/// kube-runtime's `Recorder` deduplicates too, but by turning a repeat into an `EventSeries`
+/// patch: still one API call per denial, and its key has no rule. The gate drops a repeat of
+/// the same object, reason and rule before any call, and holds what passes to a rate. The token
+/// bucket is a dozen lines: governor reads its own clock, where the gate's tests (and a replay
+/// of past requests) give the time.
 #[derive(Debug)]
 pub struct Gate {
     dedupe: Duration,
@@ -53,11 +60,12 @@ pub struct Gate {
     burst: f64,
     tokens: f64,
     last_refill: Option<Instant>,
-    /// Last time each (object, reason, rule) was let through.
-    recent: HashMap<(String, String, String, String), Instant>,
+    /// Last time each (object, reason, rule) was let through, least recent first: past
+    /// `MAX_RECENT` the oldest goes, in O(1).
+    recent: LruCache<(String, String, String, String), Instant>,
 }
 
-/// Keys remembered at most; past it the oldest half goes (a flood of distinct objects).
+/// Keys remembered at most (a flood of distinct objects forgets the oldest).
 const MAX_RECENT: usize = 4096;
 
 impl Gate {
@@ -69,7 +77,7 @@ impl Gate {
             burst,
             tokens: burst,
             last_refill: None,
-            recent: HashMap::new(),
+            recent: LruCache::new(NonZeroUsize::new(MAX_RECENT).unwrap_or(NonZeroUsize::MIN)),
         }
     }
 
@@ -81,7 +89,7 @@ impl Gate {
             notice.reason.clone(),
             notice.rule.clone(),
         );
-        if let Some(at) = self.recent.get(&key) {
+        if let Some(at) = self.recent.peek(&key) {
             if now.saturating_duration_since(*at) < self.dedupe {
                 return Err(Outcome::Deduplicated);
             }
@@ -95,18 +103,7 @@ impl Gate {
             return Err(Outcome::RateLimited);
         }
         self.tokens -= 1.0;
-        if self.recent.len() >= MAX_RECENT {
-            let dedupe = self.dedupe;
-            self.recent
-                .retain(|_, at| now.saturating_duration_since(*at) < dedupe);
-            if self.recent.len() >= MAX_RECENT {
-                let mut ages: Vec<Instant> = self.recent.values().copied().collect();
-                ages.sort();
-                let cut = ages[ages.len() / 2];
-                self.recent.retain(|_, at| *at > cut);
-            }
-        }
-        self.recent.insert(key, now);
+        self.recent.put(key, now);
         Ok(())
     }
 }
@@ -255,7 +252,15 @@ mod tests {
             let at = t + Duration::from_millis(i as u64);
             assert_eq!(g.admit(&notice(&format!("p{i}"), "r"), at), Ok(()));
         }
-        assert!(g.recent.len() <= MAX_RECENT);
+        assert_eq!(g.recent.len(), MAX_RECENT);
+        // The oldest went; the newest are still deduplicated.
+        let last = 3 * MAX_RECENT - 1;
+        let at = t + Duration::from_millis(last as u64 + 1);
+        assert_eq!(
+            g.admit(&notice(&format!("p{last}"), "r"), at),
+            Err(Outcome::Deduplicated)
+        );
+        assert_eq!(g.admit(&notice("p0", "r"), at), Ok(()));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Logs that a requester can trigger at will (a parser panic, a malformed review) are written at
-//! most once per interval; what was held back is counted and said with the next line.
+//! most once per interval; what was held back is counted and said with the next line. governor
+//! (or tracing's own rate limiting) would hold lines back but not say how many: the count is the
+//! point, and it is a few lines.
 
 use std::time::{Duration, Instant};
 
