@@ -88,7 +88,7 @@ fn a_retry_waits_for_one_destination_and_a_sweep_walks_many() {
         ] {
             for retry in RETRIES {
                 let script = retry.replace("PROBE", &fill(probe, dest, port));
-                let d = exec(&policy, &["sh", "-c", &script], false);
+                let d = exec(policy, &["sh", "-c", &script], false);
                 if rules(&d).iter().any(|r| r == "exec-network-scan") || d.action == Action::Deny {
                     failures.push(format!("retry read as a scan: {script} -> {:?}", rules(&d)));
                 }
@@ -100,7 +100,7 @@ fn a_retry_waits_for_one_destination_and_a_sweep_walks_many() {
                 continue;
             }
             let script = sweep.replace("PROBE", &fill(probe, dest, port));
-            let d = exec(&policy, &["sh", "-c", &script], false);
+            let d = exec(policy, &["sh", "-c", &script], false);
             if !rules(&d).iter().any(|r| r == "exec-network-scan") || d.action != Action::Deny {
                 failures.push(format!(
                     "sweep missed: {script} -> {:?} {:?}",
@@ -147,7 +147,7 @@ fn a_listener_serving_a_program_is_not_a_shell() {
     for carrier in CARRIERS {
         for program in PROGRAMS {
             let script = carrier.replace("PROG", program);
-            let d = exec(&policy, &["sh", "-c", &script], false);
+            let d = exec(policy, &["sh", "-c", &script], false);
             if d.action == Action::Deny || rules(&d).iter().any(|r| r == "exec-reverse-shell") {
                 failures.push(format!(
                     "program read as a shell: {script} -> {:?}",
@@ -157,7 +157,7 @@ fn a_listener_serving_a_program_is_not_a_shell() {
         }
         for shell in SHELLS {
             let script = carrier.replace("PROG", shell);
-            let d = exec(&policy, &["sh", "-c", &script], false);
+            let d = exec(policy, &["sh", "-c", &script], false);
             if !rules(&d).iter().any(|r| r == "exec-reverse-shell") {
                 failures.push(format!("shell missed: {script} -> {:?}", rules(&d)));
             }
@@ -224,7 +224,7 @@ fn a_pod_spec_looking_at_itself_passes_and_an_attack_in_it_still_denies() {
             if command.contains("get secret") && place == "probe" {
                 continue;
             }
-            let d = pod(&policy, with_command(place, command));
+            let d = pod(policy, with_command(place, command));
             if d.action != Action::Allow || !d.findings.is_empty() {
                 failures.push(format!(
                     "{place}: {command} -> {:?} {:?}",
@@ -234,7 +234,7 @@ fn a_pod_spec_looking_at_itself_passes_and_an_attack_in_it_still_denies() {
             }
         }
         for command in ATTACKS {
-            let d = pod(&policy, with_command(place, command));
+            let d = pod(policy, with_command(place, command));
             if d.action != Action::Deny {
                 failures.push(format!(
                     "{place}: attack passed: {command} -> {:?} {:?}",
@@ -255,7 +255,7 @@ fn the_same_commands_typed_into_a_pod_keep_their_own_scores() {
     let flagged_in_exec: Vec<&str> = SELF_LOOKS
         .iter()
         .copied()
-        .filter(|c| exec(&policy, &["sh", "-c", c], false).action >= Action::Annotate)
+        .filter(|c| exec(policy, &["sh", "-c", c], false).action >= Action::Annotate)
         .collect();
     assert!(
         flagged_in_exec.len() >= 6,
@@ -276,7 +276,7 @@ fn the_same_commands_typed_into_a_pod_keep_their_own_scores() {
                     "spec": {"containers": [{"name": "app", "image": "registry.example/app:1.0"}]}}
             }
         });
-        let d = judge_value(&policy, &debug);
+        let d = judge_value(policy, &debug);
         assert!(
             d.action >= Action::Annotate,
             "kubectl debug running {command}: {:?} {:?}",
@@ -319,14 +319,14 @@ fn a_download_runs_only_when_the_next_stage_reads_it_as_a_program() {
     for download in DOWNLOADS {
         for runner in RUNNERS {
             let script = format!("{download} | {runner}");
-            let d = exec(&policy, &["sh", "-c", &script], false);
+            let d = exec(policy, &["sh", "-c", &script], false);
             if !rules(&d).iter().any(|r| r == "exec-remote-script") {
                 failures.push(format!("run missed: {script} -> {:?}", rules(&d)));
             }
         }
         for reader in READERS {
             let script = format!("{download} | {reader}");
-            let d = exec(&policy, &["sh", "-c", &script], false);
+            let d = exec(policy, &["sh", "-c", &script], false);
             if rules(&d).iter().any(|r| r == "exec-remote-script") {
                 failures.push(format!(
                     "data read as a script: {script} -> {:?}",

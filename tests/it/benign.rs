@@ -57,7 +57,7 @@ fn operators_commands_are_never_denied_and_every_annotation_is_justified() {
     let mut failures = Vec::new();
     for section in &sections {
         for command in &section.commands {
-            let d = exec(&policy, &["sh", "-c", command], false);
+            let d = exec(policy, &["sh", "-c", command], false);
             let fired = rules(&d);
             let ok = match &section.rules {
                 None => d.action == Action::Allow && fired.is_empty(),

@@ -48,7 +48,7 @@ fn judge_folder(folder: &str) -> Vec<Judged> {
             out.push(Judged {
                 origin: origin.to_string(),
                 name,
-                decision: reconguard::evaluate(&policy, &subjects[0]),
+                decision: reconguard::evaluate(policy, &subjects[0]),
             });
         }
     }
@@ -128,7 +128,7 @@ fn public_attack_walkthroughs_are_flagged() {
     let passed: Vec<String> = lines
         .iter()
         .filter_map(|(origin, command)| {
-            let d = exec(&policy, &["sh", "-c", command], false);
+            let d = exec(policy, &["sh", "-c", command], false);
             (d.action == Action::Allow).then(|| format!("{origin}\t{command}"))
         })
         .collect();

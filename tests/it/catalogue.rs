@@ -31,8 +31,8 @@ fn failures_of(layers: Vec<Layer>, tunings: bool) -> Vec<String> {
 
 #[test]
 fn every_rule_of_the_default_policy_is_documented_and_proven_by_its_examples() {
-    let policy = Policy::embedded_default();
-    let report = check(&[], &policy);
+    let policy = common::policy();
+    let report = check(&[], policy);
     assert!(report.failures.is_empty(), "{:#?}", report.failures);
     assert!(report.gaps.is_empty(), "{:#?}", report.gaps);
     assert_eq!(report.rules, policy.rules.len());
@@ -50,7 +50,7 @@ fn every_rule_of_the_default_policy_is_documented_and_proven_by_its_examples() {
 
 #[test]
 fn the_seed_emulation_is_in_the_catalogue() {
-    let policy = Policy::embedded_default();
+    let policy = common::policy();
     let client = &policy.document.rules["exec-runtime-client"].examples.fires;
     let argv: Vec<String> = client
         .iter()
@@ -224,14 +224,13 @@ async fn validate_reports_every_rule_as_documented_at_a_running_webhook() {
     let server = Server::start(|_, _| {}).await;
     let ca = server.dir.path().join("ca.crt");
     std::fs::write(&ca, &server.ca_pem).unwrap();
-    let policy = Policy::embedded_default();
-    let outcomes =
-        reconguard::cli::validate::validate(&policy, &server.url("/validate"), &ca, None)
-            .await
-            .unwrap();
+    let policy = common::policy();
+    let outcomes = reconguard::cli::validate::validate(policy, &server.url("/validate"), &ca, None)
+        .await
+        .unwrap();
     let failed: Vec<_> = outcomes.iter().filter(|o| o.verdict.failed()).collect();
     assert!(failed.is_empty(), "{failed:#?}");
-    assert_eq!(outcomes.len(), check(&[], &policy).examples);
+    assert_eq!(outcomes.len(), check(&[], policy).examples);
     // Only rules that cannot warn alone go unseen at a webhook, and only examples judged with the
     // pod cache's context are not sent.
     let annotate = policy.thresholds.annotate;

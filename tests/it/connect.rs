@@ -32,7 +32,7 @@ fn forward(ports: Value) -> reconguard::decision::Decision {
         object["ports"] = ports;
     }
     judge_value(
-        &policy(),
+        policy(),
         &review(
             "pods",
             "portforward",
@@ -50,7 +50,7 @@ fn proxy(resource: &str, name: &str, path: &str) -> reconguard::decision::Decisi
         _ => "NodeProxyOptions",
     };
     judge_value(
-        &policy(),
+        policy(),
         &review(
             resource,
             "proxy",

@@ -30,7 +30,7 @@ fn target(spec: Value) -> Arc<TargetPod> {
 
 fn with_context(mut s: Subject, context: Context) -> Decision {
     s.context = context;
-    reconguard::evaluate(&policy(), &s)
+    reconguard::evaluate(policy(), &s)
 }
 
 fn subject_of(manifest: Value) -> Subject {
@@ -270,7 +270,7 @@ fn attach_and_debug_into_such_a_pod_count() {
         "name": "target", "namespace": "ns", "operation": "UPDATE", "userInfo": {"username": "alice"},
         "object": pod(json!([{"name": "dbg", "image": "busybox:1.36", "stdin": true, "tty": true}])),
         "oldObject": pod(json!([]))}});
-    let d = reconguard::evaluate(&policy(), &subject_of(review));
+    let d = reconguard::evaluate(policy(), &subject_of(review));
     assert!(rules(&d).contains(&ESCAPE.to_string()), "{:?}", rules(&d));
 }
 
@@ -279,7 +279,7 @@ fn without_context_nothing_changes() {
     for (what, _) in escape_adjacent_specs() {
         let s = subject_of(json!({"apiVersion": "v1", "kind": "PodExecOptions",
             "metadata": {"name": "target", "namespace": "ns"}, "command": ["ps", "aux"]}));
-        let d = reconguard::evaluate(&policy(), &s);
+        let d = reconguard::evaluate(policy(), &s);
         assert!(!rules(&d).contains(&ESCAPE.to_string()), "{what}");
     }
 }

@@ -1,10 +1,10 @@
 //! The corpus: manifests and AdmissionReviews shaped as the API server sends them, with the
 //! decisions and rules we expect (tests/corpus/EXPECTED).
 
+use crate::common;
 use std::path::Path;
 
 use reconguard::cli::evaluate::evaluate_text;
-use reconguard::policy::Policy;
 
 #[test]
 fn corpus_decisions_match_expectations() {
@@ -26,12 +26,12 @@ fn corpus_decisions_match_expectations() {
         .collect();
     files.sort();
     assert!(files.len() >= 15, "corpus too small: {}", files.len());
-    let policy = Policy::embedded_default();
+    let policy = common::policy();
     let mut got = Vec::new();
     for file in &files {
         let name = file.file_name().unwrap().to_str().unwrap();
         let text = std::fs::read_to_string(file).unwrap();
-        for (label, _subject, decision) in evaluate_text(&policy, name, &text).unwrap() {
+        for (label, _subject, decision) in evaluate_text(policy, name, &text).unwrap() {
             let mut rules: Vec<&str> = decision.rules();
             rules.sort();
             rules.dedup();
@@ -50,8 +50,8 @@ fn corpus_decisions_match_expectations() {
 fn review_fields_are_carried_into_the_subject() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
     let text = std::fs::read_to_string(dir.join("exec-netstat.json")).unwrap();
-    let policy = Policy::embedded_default();
-    let results = evaluate_text(&policy, "exec-netstat.json", &text).unwrap();
+    let policy = common::policy();
+    let results = evaluate_text(policy, "exec-netstat.json", &text).unwrap();
     let (_, subject, _) = &results[0];
     assert_eq!(
         subject.operation,

@@ -271,7 +271,7 @@ fn exec_cases() {
     let policy = policy();
     let mut failures = Vec::new();
     for c in CASES {
-        let d = exec(&policy, c.argv, c.stdin);
+        let d = exec(policy, c.argv, c.stdin);
         let fired = rules(&d);
         let missing: Vec<_> = c
             .rules
@@ -298,7 +298,7 @@ fn exec_cases() {
 
 #[test]
 fn interactive_shell_message_says_stdin_is_unseen() {
-    let d = exec(&policy(), &["bash"], true);
+    let d = exec(policy(), &["bash"], true);
     assert_eq!(d.action, Action::Allow);
     assert!(
         d.findings[0]
@@ -313,7 +313,7 @@ fn interactive_shell_message_says_stdin_is_unseen() {
 fn every_finding_names_a_technique() {
     let policy = policy();
     for c in CASES {
-        for f in exec(&policy, c.argv, c.stdin).findings {
+        for f in exec(policy, c.argv, c.stdin).findings {
             assert!(
                 f.technique.starts_with('T') && f.technique.len() >= 5,
                 "{f:?}"
@@ -329,7 +329,7 @@ fn every_exec_rule_is_covered() {
     let policy = policy();
     let mut fired = BTreeSet::new();
     for c in CASES {
-        fired.extend(rules(&exec(&policy, c.argv, c.stdin)));
+        fired.extend(rules(&exec(policy, c.argv, c.stdin)));
     }
     // exec-attach is not an exec; the correlation rule is raised by a sequence of requests
     // (tests/it/correlation.rs), and the escape-adjacent rule by the target pod's context
@@ -354,7 +354,7 @@ fn every_exec_rule_is_covered() {
 fn hostile_input_is_bounded() {
     let policy = policy();
     let long = "nmap 10.0.0.1; ".repeat(10_000);
-    let d = exec(&policy, &["sh", "-c", &long], false);
+    let d = exec(policy, &["sh", "-c", &long], false);
     assert!(rules(&d).contains(&"exec-analysis-limit".to_string()));
     assert_eq!(d.action, Action::Deny);
     // Payloads wrapped in base64 ten times: analysed to the depth limit, and the rest reported.
@@ -364,7 +364,7 @@ fn hostile_input_is_bounded() {
         let encoded = base64::engine::general_purpose::STANDARD.encode(&script);
         script = format!("echo {encoded} | base64 -d | sh");
     }
-    let d = exec(&policy, &["sh", "-c", &script], false);
+    let d = exec(policy, &["sh", "-c", &script], false);
     let fired = rules(&d);
     assert!(
         fired.contains(&"exec-analysis-limit".to_string()),
@@ -382,7 +382,7 @@ fn hostile_input_is_bounded() {
         format!("echo a{}x", "$((".repeat(10)),
         "((((((((s\u{fffd}\u{fffd}((((((pr( of in $\u{fffd}((((((((((pr(: e".to_string(),
     ] {
-        let d = exec(&policy, &["bash", "-c", &script], false);
+        let d = exec(policy, &["bash", "-c", &script], false);
         assert!(
             rules(&d).contains(&"exec-analysis-limit".to_string()),
             "{script}: {:?}",
@@ -393,7 +393,7 @@ fn hostile_input_is_bounded() {
     // cargo fuzz: 30 levels in 400 bytes ran for minutes). Past six levels they are not parsed.
     for levels in [7, 20, 31] {
         let script = format!("{}nmap 10.0.0.1", "case x in x) ".repeat(levels));
-        let d = exec(&policy, &["sh", "-c", &script], false);
+        let d = exec(policy, &["sh", "-c", &script], false);
         assert!(
             rules(&d).contains(&"exec-analysis-limit".to_string()),
             "{levels} open case clauses: {:?}",
@@ -407,20 +407,20 @@ fn hostile_input_is_bounded() {
         "case x in x) ".repeat(6),
         ";; esac".repeat(6)
     );
-    let d = exec(&policy, &["sh", "-c", &script], false);
+    let d = exec(policy, &["sh", "-c", &script], false);
     assert_eq!(rules(&d), ["exec-network-scan"]);
     // Arguments beyond the limit are not analysed, and that is said.
     let mut many: Vec<&str> = vec!["nc"];
     many.extend(std::iter::repeat_n("x", 100_000));
     many.extend(["-e", "/bin/sh", "10.0.0.1", "4444"]);
-    let d = exec(&policy, &many, false);
+    let d = exec(policy, &many, false);
     assert!(
         rules(&d).contains(&"exec-analysis-limit".to_string()),
         "{:?}",
         rules(&d)
     );
     let huge = "a".repeat(100_000);
-    let d = exec(&policy, &["cat", &huge], false);
+    let d = exec(policy, &["cat", &huge], false);
     assert!(rules(&d).contains(&"exec-analysis-limit".to_string()));
 }
 
@@ -460,7 +460,7 @@ fn nested_scripts_are_read_at_every_level_below_the_limit() {
     for (name, cost, wrap) in wrappers {
         let mut script = "nmap -sS 10.0.0.0/24".to_string();
         for level in 0..max_depth {
-            let d = exec(&policy, &["sh", "-c", &script], false);
+            let d = exec(policy, &["sh", "-c", &script], false);
             if (level + 1) * cost <= max_depth {
                 assert!(
                     rules(&d).contains(&"exec-network-scan".to_string()),
@@ -475,7 +475,7 @@ fn nested_scripts_are_read_at_every_level_below_the_limit() {
         for _ in 0..4 {
             script = wrap(&script);
         }
-        let d = exec(&policy, &["sh", "-c", &script], false);
+        let d = exec(policy, &["sh", "-c", &script], false);
         assert_eq!(
             d.action,
             Action::Deny,
@@ -648,7 +648,7 @@ fn lookups_and_name_collisions_are_not_use() {
     ];
     let mut failures = Vec::new();
     for (argv, at_most, never) in quiet {
-        let d = exec(&policy, argv, false);
+        let d = exec(policy, argv, false);
         let fired = rules(&d);
         if d.action > *at_most || never.iter().any(|r| fired.iter().any(|f| f == r)) {
             failures.push(format!("{argv:?}: {:?} {fired:?}", d.action));
@@ -685,7 +685,7 @@ fn lookups_and_name_collisions_are_not_use() {
         ),
     ];
     for (argv, rule) in loud {
-        let fired = rules(&exec(&policy, argv, false));
+        let fired = rules(&exec(policy, argv, false));
         if !fired.iter().any(|f| f == rule) {
             failures.push(format!("{argv:?}: {rule} did not fire: {fired:?}"));
         }
@@ -793,7 +793,7 @@ fn no_bypass_through_a_second_interpreter() {
     ];
     let mut failures = Vec::new();
     for argv in hidden {
-        let d = exec(&policy, argv, false);
+        let d = exec(policy, argv, false);
         if !rules(&d).iter().any(|r| r == "exec-network-scan") || d.action != Action::Deny {
             failures.push(format!("hidden {argv:?}: {:?} {:?}", d.action, rules(&d)));
         }
@@ -805,7 +805,7 @@ fn no_bypass_through_a_second_interpreter() {
         "for p in $(seq 1 1024); do (echo > /dev/tcp/10.0.0.5/$p) 2>/dev/null && echo $p; done",
     ];
     for script in loops {
-        let d = exec(&policy, &["sh", "-c", script], false);
+        let d = exec(policy, &["sh", "-c", script], false);
         if !rules(&d).iter().any(|r| r == "exec-network-scan") {
             failures.push(format!("loop {script:?}: {:?}", rules(&d)));
         }
@@ -834,7 +834,7 @@ fn no_bypass_through_a_second_interpreter() {
         ],
     ];
     for argv in quiet {
-        let d = exec(&policy, argv, false);
+        let d = exec(policy, argv, false);
         if d.action == Action::Deny || rules(&d).iter().any(|r| r == "exec-network-scan") {
             failures.push(format!("quiet {argv:?}: {:?} {:?}", d.action, rules(&d)));
         }
@@ -862,7 +862,7 @@ fn kubectl_cp_is_recognised() {
         ],
     ];
     for argv in upload {
-        let d = exec(&policy, argv, true);
+        let d = exec(policy, argv, true);
         assert_eq!(rules(&d), ["exec-file-upload"], "{argv:?}");
         assert_eq!(d.action, Action::Allow, "{argv:?}");
         assert_eq!(d.findings[0].technique, "T1105");
@@ -897,7 +897,7 @@ fn kubectl_cp_is_recognised() {
         ),
     ];
     for (argv, rule) in out {
-        let fired = rules(&exec(&policy, argv, false));
+        let fired = rules(&exec(policy, argv, false));
         match rule {
             None => assert!(fired.is_empty(), "{argv:?}: {fired:?}"),
             Some(rule) => assert!(fired.iter().any(|f| f == rule), "{argv:?}: {fired:?}"),
@@ -927,7 +927,7 @@ fn wrappings(command: &str) -> Vec<Vec<String>> {
 
 fn judged(argv: &[String]) -> reconguard::decision::Decision {
     let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-    exec(&policy(), &argv, false)
+    exec(policy(), &argv, false)
 }
 
 /// Issue 8, point 3: high-confidence attack behaviour denies on its own, every class in several

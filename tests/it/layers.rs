@@ -72,9 +72,9 @@ fn an_empty_layer_is_the_default() {
 #[test]
 fn list_entries_are_added_by_key_without_restating_the_catalogue() {
     let before = policy();
-    assert_eq!(exec(&before, &["inxi", "-F"], false).action, Action::Allow);
+    assert_eq!(exec(before, &["inxi", "-F"], false).action, Action::Allow);
     assert_eq!(
-        exec(&before, &["elvish", "-c", "nmap 10.0.0.0/24"], false).action,
+        exec(before, &["elvish", "-c", "nmap 10.0.0.0/24"], false).action,
         Action::Allow,
         "elvish is not a shell the default knows"
     );
@@ -104,9 +104,9 @@ fn list_entries_are_added_by_key_without_restating_the_catalogue() {
 #[test]
 fn list_entries_are_removed_and_replaced_by_key() {
     let before = policy();
-    assert!(has(&exec(&before, &["mount"], false), "exec-system-info"));
+    assert!(has(&exec(before, &["mount"], false), "exec-system-info"));
     assert!(has(
-        &exec(&before, &["top"], false),
+        &exec(before, &["top"], false),
         "exec-process-discovery"
     ));
     let p = layered(&[
@@ -132,7 +132,7 @@ fn list_entries_are_removed_and_replaced_by_key() {
         "hostpath-runtime-socket"
     ));
     assert!(!has(
-        &pod(&before, mount("/opt/agent/agent.sock")),
+        &pod(before, mount("/opt/agent/agent.sock")),
         "hostpath-runtime-socket"
     ));
     assert!(p
@@ -164,7 +164,7 @@ fn maps_merge_field_by_field_and_null_removes_a_key() {
             json!({"containers": [{"name": "c", "image": "nginx", "securityContext": {"capabilities": {"add": ["MAC_OVERRIDE"]}}}]}),
         )
     };
-    assert!(has(&caps(&policy()), "cap-mac-admin"));
+    assert!(has(&caps(policy()), "cap-mac-admin"));
     let d = caps(&p);
     assert!(!has(&d, "cap-mac-admin"), "{:?}", rules(&d));
     assert!(has(&d, "cap-beyond-baseline"), "{:?}", rules(&d));

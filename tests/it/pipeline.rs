@@ -7,7 +7,6 @@ use std::path::Path;
 
 use reconguard::cli::evaluate::Evaluator;
 use reconguard::decision::{Action, Decision};
-use reconguard::policy::Policy;
 use serde_json::Value;
 
 use crate::common;
@@ -119,11 +118,11 @@ fn reviews() -> Vec<(String, Value)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn evaluate_and_serve_decide_every_review_alike() {
-    let policy = Policy::embedded_default();
+    let policy = common::policy();
     let reviews = reviews();
     assert!(reviews.len() >= 20, "{}", reviews.len());
 
-    let evaluator = Evaluator::new(&policy);
+    let evaluator = Evaluator::new(policy);
     let evaluated: Vec<Outcome> = reviews
         .iter()
         .map(|(name, review)| {
@@ -171,7 +170,7 @@ async fn evaluate_and_serve_decide_every_review_alike() {
 /// the corpus (the objects of its pod reviews, its List and its workloads file) get one decision.
 #[test]
 fn scan_and_evaluate_decide_every_object_alike() {
-    let policy = Policy::embedded_default();
+    let policy = common::policy();
     let mut objects: Vec<Value> = reviews()
         .into_iter()
         .filter(|(_, r)| {
@@ -195,9 +194,9 @@ fn scan_and_evaluate_decide_every_object_alike() {
     }
     assert!(objects.len() >= 6, "{}", objects.len());
 
-    let (scanned, unread) = reconguard::cluster::scan::judge(&policy, objects.clone());
+    let (scanned, unread) = reconguard::cluster::scan::judge(policy, objects.clone());
     assert!(unread.is_empty(), "{unread:?}");
-    let evaluator = Evaluator::new(&policy);
+    let evaluator = Evaluator::new(policy);
     let evaluated: Vec<Outcome> = objects
         .iter()
         .flat_map(|o| evaluator.text("object", &o.to_string()).unwrap())

@@ -25,7 +25,7 @@ fn host_path(path: &str) -> serde_json::Value {
 
 #[test]
 fn a_plain_pod_is_allowed_without_findings() {
-    let d = pod(&policy(), json!({"containers": [container(json!({}))]}));
+    let d = pod(policy(), json!({"containers": [container(json!({}))]}));
     assert_eq!(d.action, Action::Allow);
     assert!(d.findings.is_empty(), "{:?}", d.findings);
 }
@@ -91,7 +91,7 @@ fn single_risky_settings_are_annotated() {
         // /etc holds /etc/kubernetes: the stronger exposure is reported.
         (host_path("/etc"), "hostpath-kubernetes-credentials"),
     ] {
-        let d = pod(&p, spec);
+        let d = pod(p, spec);
         assert_eq!(d.action, Action::Annotate, "{rule}: {:?}", d.findings);
         assert!(
             rules(&d).contains(&rule.to_string()),
@@ -116,7 +116,7 @@ fn host_paths_are_judged_by_normalised_path_not_by_name() {
         "/run/containerd",
         "/var/run/crio",
     ] {
-        let d = pod(&p, host_path(spelling));
+        let d = pod(p, host_path(spelling));
         assert!(
             rules(&d).contains(&"hostpath-runtime-socket".to_string()),
             "{spelling}: {:?}",
@@ -124,7 +124,7 @@ fn host_paths_are_judged_by_normalised_path_not_by_name() {
         );
     }
     for root in ["/", "//", "/.", "/var/..", "/../.."] {
-        let d = pod(&p, host_path(root));
+        let d = pod(p, host_path(root));
         assert!(
             rules(&d).contains(&"hostpath-host-root".to_string()),
             "{root}: {:?}",
@@ -132,14 +132,14 @@ fn host_paths_are_judged_by_normalised_path_not_by_name() {
         );
     }
     // Log collection: a host path like any other, which baseline forbids; annotated only.
-    let d = pod(&p, host_path("/var/log/pods"));
+    let d = pod(p, host_path("/var/log/pods"));
     assert_eq!(d.action, Action::Annotate, "{:?}", d.findings);
     assert_eq!(rules(&d), vec!["hostpath-other"]);
     // The volume's name does not matter: an ordinary path named like a socket is only a host path.
     let mut spec = host_path("/tmp/cache");
     spec["volumes"][0]["name"] = json!("docker-sock");
     spec["containers"][0]["volumeMounts"][0]["name"] = json!("docker-sock");
-    assert_eq!(rules(&pod(&p, spec)), vec!["hostpath-other"]);
+    assert_eq!(rules(&pod(p, spec)), vec!["hostpath-other"]);
 }
 
 #[test]
@@ -185,7 +185,7 @@ fn escape_paths_are_denied() {
         ),
     ];
     for (spec, rule) in cases {
-        let d = pod(&p, spec);
+        let d = pod(p, spec);
         assert_eq!(d.action, Action::Deny, "{rule}: {:?}", d.findings);
         assert!(
             rules(&d).contains(&rule.to_string()),
@@ -213,12 +213,12 @@ fn attack_tool_images_match_on_the_reference() {
         "ghcr.io/x/tools/kubeletctl-static:1.11",
         "quay.io/redteam/kube-hunter-custom",
     ] {
-        let d = pod(&p, json!({"containers": [{"name": "x", "image": image}]}));
+        let d = pod(p, json!({"containers": [{"name": "x", "image": image}]}));
         assert_eq!(d.action, Action::Deny, "{image}: {:?}", d.findings);
         assert!(rules(&d).contains(&"image-attack-tool".to_string()));
     }
     for image in ["nicolaka/netshoot:v0.13", "ghcr.io/x/network-multitool"] {
-        let d = pod(&p, json!({"containers": [{"name": "x", "image": image}]}));
+        let d = pod(p, json!({"containers": [{"name": "x", "image": image}]}));
         assert_eq!(d.action, Action::Annotate, "{image}");
     }
     for image in [
@@ -228,7 +228,7 @@ fn attack_tool_images_match_on_the_reference() {
         "public.ecr.aws/example/cdk:2",
         "nginx:1.27",
     ] {
-        let d = pod(&p, json!({"containers": [{"name": "x", "image": image}]}));
+        let d = pod(p, json!({"containers": [{"name": "x", "image": image}]}));
         assert_eq!(d.action, Action::Allow, "{image}: {:?}", d.findings);
     }
 }
@@ -237,30 +237,30 @@ fn attack_tool_images_match_on_the_reference() {
 fn container_commands_and_probes_are_analysed() {
     let p = policy();
     let d = pod(
-        &p,
+        p,
         json!({"containers": [container(json!({"command": ["sh", "-c"], "args": ["nmap -sS 10.0.0.0/24"]}))]}),
     );
     assert_eq!(d.action, Action::Deny);
     assert_eq!(d.findings[0].container.as_deref(), Some("app"));
     let d = pod(
-        &p,
+        p,
         json!({"containers": [container(json!({"livenessProbe": {"exec": {"command": ["sh", "-c", "curl -s http://169.254.169.254/latest/meta-data/"]}}}))]}),
     );
     assert!(rules(&d).contains(&"exec-cloud-metadata".to_string()));
     let d = pod(
-        &p,
+        p,
         json!({"containers": [container(json!({"lifecycle": {"postStart": {"exec": {"command": ["docker", "ps"]}}}}))]}),
     );
     assert!(rules(&d).contains(&"exec-runtime-client".to_string()));
     // An entrypoint shell is not an interactive exec.
     let d = pod(
-        &p,
+        p,
         json!({"containers": [container(json!({"command": ["/bin/sh"], "stdin": true}))]}),
     );
     assert_eq!(d.action, Action::Allow, "{:?}", d.findings);
     // Readiness checks stay quiet.
     let d = pod(
-        &p,
+        p,
         json!({"containers": [container(json!({"readinessProbe": {"exec": {"command": ["sh", "-c", "nc -z localhost 8080"]}}}))]}),
     );
     assert_eq!(d.action, Action::Allow);
@@ -285,7 +285,7 @@ fn every_workload_kind_yields_its_pod_template() {
     ];
     for (api, kind, spec) in kinds {
         let d = judge_value(
-            &p,
+            p,
             &json!({"apiVersion": api, "kind": kind, "metadata": {"name": "w"}, "spec": spec}),
         );
         assert_eq!(d.action, Action::Deny, "{kind}");
@@ -295,7 +295,7 @@ fn every_workload_kind_yields_its_pod_template() {
         );
     }
     let d = judge_value(
-        &p,
+        p,
         &json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}),
     );
     assert_eq!(d.action, Action::Allow);
@@ -360,7 +360,7 @@ fn every_pod_rule_is_covered() {
     }));
     let mut fired = std::collections::BTreeSet::new();
     for spec in specs {
-        fired.extend(rules(&pod(&p, spec)));
+        fired.extend(rules(&pod(p, spec)));
     }
     // Judged with the pod cache's context: tests/it/context.rs.
     let context_only = p
@@ -392,7 +392,7 @@ fn informational_findings_do_not_complete_an_escape_path() {
     let p = policy();
     let mut spec = host_path("/var/run/docker.sock");
     spec["containers"][0]["securityContext"] = json!({"allowPrivilegeEscalation": true});
-    let d = pod(&p, spec);
+    let d = pod(p, spec);
     assert!(!rules(&d).contains(&"escape-runtime-socket".to_string()));
     // The socket alone decides: 80, nothing added for the informational finding.
     assert_eq!(d.score, p.rule("hostpath-runtime-socket").unwrap().score);
@@ -491,7 +491,7 @@ fn every_field_baseline_forbids_is_reported_and_what_it_allows_is_not() {
     let base = || json!({"containers": [{"name": "main", "image": "busybox"}]});
     let mut failures = Vec::new();
     let mut check = |what: String, spec: serde_json::Value, rule: &str| {
-        let d = pod(&p, spec);
+        let d = pod(p, spec);
         if !rules(&d).iter().any(|r| r == rule) || d.action != Action::Annotate {
             failures.push(format!("{what}: {:?} {:?}", d.action, rules(&d)));
         }
@@ -546,7 +546,7 @@ fn every_field_baseline_forbids_is_reported_and_what_it_allows_is_not() {
                 json!({"selector": {"matchLabels": {"app": "x"}}, "template": template})
             };
             let d = judge_value(
-                &p,
+                p,
                 &json!({"apiVersion": api, "kind": kind,
                 "metadata": {"name": "w", "namespace": "team-a"}, "spec": workload_spec}),
             );
@@ -565,13 +565,13 @@ fn every_field_baseline_forbids_is_reported_and_what_it_allows_is_not() {
         json!({"securityContext": {"procMount": "Default"}}),
         json!({"ports": [{"containerPort": 8080}]}),
     ] {
-        let d = pod(&p, json!({"containers": [container(allowed.clone())]}));
+        let d = pod(p, json!({"containers": [container(allowed.clone())]}));
         if !d.findings.is_empty() {
             failures.push(format!("allowed {allowed}: {:?}", rules(&d)));
         }
     }
     let d = pod(
-        &p,
+        p,
         json!({"securityContext": {"sysctls": [{"name": "net.ipv4.ping_group_range", "value": "0 0"}, {"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}]}, "containers": [container(json!({}))]}),
     );
     if !d.findings.is_empty() {
@@ -618,7 +618,7 @@ fn escape_primitives_deny_alone() {
     let failures: Vec<String> = specs
         .into_iter()
         .filter_map(|(what, spec)| {
-            let d = pod(&p, spec);
+            let d = pod(p, spec);
             (d.action != Action::Deny).then(|| format!("{what}: {:?} {:?}", d.action, rules(&d)))
         })
         .collect();
@@ -640,10 +640,10 @@ fn unmasked_proc_is_allowed_with_a_user_namespace() {
             .as_array_mut()
             .map(|a| a.push(unmasked.clone()))
             .unwrap_or_else(|| spec[field] = json!([unmasked.clone()]));
-        let d = pod(&policy, spec.clone());
+        let d = pod(policy, spec.clone());
         assert!(d.findings.is_empty(), "{field}: {:?}", rules(&d));
         spec["hostUsers"] = json!(true);
-        let d = pod(&policy, spec);
+        let d = pod(policy, spec);
         assert!(
             rules(&d).contains(&"proc-mount-unmasked".to_string()),
             "{field}: {:?}",
@@ -706,7 +706,7 @@ fn deprecated_seccomp_and_apparmor_annotations_are_read() {
     let spec = json!({"containers": [{"name": "app", "image": "nginx"}]});
     let as_pod = |key: &str, value: &str| {
         judge_value(
-            &p,
+            p,
             &json!({"apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": "p", "namespace": "team-a", "annotations": {key: value}},
                 "spec": spec}),
@@ -714,7 +714,7 @@ fn deprecated_seccomp_and_apparmor_annotations_are_read() {
     };
     let as_deployment = |key: &str, value: &str| {
         judge_value(
-            &p,
+            p,
             &json!({"apiVersion": "apps/v1", "kind": "Deployment",
                 "metadata": {"name": "d", "namespace": "team-a"},
                 "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {
@@ -723,7 +723,7 @@ fn deprecated_seccomp_and_apparmor_annotations_are_read() {
     };
     let as_review = |key: &str, value: &str| {
         judge_value(
-            &p,
+            p,
             &json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
                 "uid": "u", "kind": {"group": "", "version": "v1", "kind": "Pod"},
                 "resource": {"group": "", "version": "v1", "resource": "pods"},
@@ -804,7 +804,7 @@ fn a_runtime_state_directory_denies_alone() {
         "/var/lib/cri-o",
         "//var/lib/docker/",
     ] {
-        let d = pod(&p, host_path(path));
+        let d = pod(p, host_path(path));
         assert_eq!(d.action, Action::Deny, "{path}: {:?}", d.findings);
         assert!(
             rules(&d).contains(&"hostpath-runtime-data".to_string()),
@@ -812,7 +812,7 @@ fn a_runtime_state_directory_denies_alone() {
             rules(&d)
         );
     }
-    let d = pod(&p, host_path("/var/lib/app-data"));
+    let d = pod(p, host_path("/var/lib/app-data"));
     assert_eq!(
         d.action,
         Action::Annotate,
@@ -881,7 +881,7 @@ fn every_capability_beyond_baseline_annotates_in_any_spelling() {
             format!("cap_{}", cap.to_lowercase()),
         ] {
             let spec = json!({"containers": [container(json!({"securityContext": {"capabilities": {"add": [spelling]}}}))]});
-            let d = pod(&p, spec);
+            let d = pod(p, spec);
             if baseline.contains(*cap) {
                 assert_eq!(
                     d.action,

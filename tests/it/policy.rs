@@ -74,7 +74,7 @@ fn audit_mode_never_denies_but_says_it_would() {
     let d = exec(&p, &["nmap", "10.0.0.1"], false);
     assert_eq!(d.action, Action::Annotate);
     assert!(d.would_deny);
-    let d = exec(&policy(), &["nmap", "10.0.0.1"], false);
+    let d = exec(policy(), &["nmap", "10.0.0.1"], false);
     assert_eq!(d.action, Action::Deny);
     assert!(!d.would_deny);
 }
@@ -434,11 +434,11 @@ fn origin_scores_are_checked_and_apply_only_where_named() {
     };
     let default = policy();
     assert_eq!(
-        pod(&default, probe(json!(["pgrep", "nginx"]))).action,
+        pod(default, probe(json!(["pgrep", "nginx"]))).action,
         Action::Allow
     );
     assert_eq!(
-        exec(&default, &["pgrep", "nginx"], false).action,
+        exec(default, &["pgrep", "nginx"], false).action,
         Action::Annotate
     );
 

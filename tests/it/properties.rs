@@ -1,8 +1,8 @@
 //! The engine never panics, whatever argv or JSON it is given, and a command wrapped in any
 //! composition of shell constructs, however deep, is never allowed.
 
+use crate::common;
 use proptest::prelude::*;
-use reconguard::policy::Policy;
 use reconguard::subject;
 use serde_json::{json, Value};
 
@@ -127,10 +127,10 @@ proptest! {
 
     #[test]
     fn arbitrary_argv_never_panics(argv in prop::collection::vec(shellish(), 0..8), stdin in any::<bool>()) {
-        let policy = Policy::embedded_default();
+        let policy = common::policy();
         let value = json!({"apiVersion": "v1", "kind": "PodExecOptions", "command": argv, "stdin": stdin});
         let subjects = subject::from_manifest(&value).unwrap();
-        let d = reconguard::evaluate(&policy, &subjects[0]);
+        let d = reconguard::evaluate(policy, &subjects[0]);
         prop_assert!(d.findings.iter().all(|f| f.score == policy.rule(&f.rule).unwrap().score));
     }
 
@@ -142,10 +142,10 @@ proptest! {
             map.insert("kind".into(), json!(kind));
             map.entry("apiVersion").or_insert(json!(if kind == "AdmissionReview" { "admission.k8s.io/v1" } else if kind == "Deployment" { "apps/v1" } else if kind == "CronJob" { "batch/v1" } else { "v1" }));
         }
-        let policy = Policy::embedded_default();
+        let policy = common::policy();
         if let Ok(subjects) = subject::from_manifest(&value) {
             for s in subjects {
-                let _ = reconguard::evaluate(&policy, &s);
+                let _ = reconguard::evaluate(policy, &s);
             }
         }
     }
@@ -154,10 +154,10 @@ proptest! {
     /// never an allow. (A green suite once hid a stack overflow at 500 nested `if`s.)
     #[test]
     fn a_scan_in_any_composition_of_constructs_is_denied(script in prop_oneof![wrapped_scan(8), wrapped_scan(400)]) {
-        let policy = Policy::embedded_default();
+        let policy = common::policy();
         let value = json!({"apiVersion": "v1", "kind": "PodExecOptions", "command": ["sh", "-c", script]});
         let subjects = subject::from_manifest(&value).unwrap();
-        let d = reconguard::evaluate(&policy, &subjects[0]);
+        let d = reconguard::evaluate(policy, &subjects[0]);
         prop_assert_eq!(d.action, reconguard::decision::Action::Deny, "{:?}", d.findings);
     }
 }

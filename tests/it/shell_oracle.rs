@@ -17,6 +17,7 @@
 //! `scripts/shell-oracle` runs the long one. Misses are written beside the sandbox
 //! (`target/tmp/shell-oracle/misses.txt`) with the script and what the shell ran.
 
+use crate::common;
 use crate::oracle;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -117,7 +118,7 @@ fn generated_scripts_are_judged_by_what_real_shells_run() {
         .collect();
     let records = sandbox.run(&jobs, 2).expect("the sandbox runs");
 
-    let policy = Policy::embedded_default();
+    let policy = common::policy();
     let mut per_shell: BTreeMap<Shell, Tally> = BTreeMap::new();
     let mut per_class: BTreeMap<(String, Shell), Tally> = BTreeMap::new();
     let mut misses = String::new();
@@ -130,7 +131,7 @@ fn generated_scripts_are_judged_by_what_real_shells_run() {
             match (case.intent, did_run) {
                 (_, true) => {
                     t.ran = 1;
-                    t.found = reported(&policy, *shell, case) as usize;
+                    t.found = reported(policy, *shell, case) as usize;
                     if t.found == 0 {
                         let _ = writeln!(
                             misses,
@@ -147,7 +148,7 @@ fn generated_scripts_are_judged_by_what_real_shells_run() {
                 }
                 (Intent::Data, false) => {
                     t.data = 1;
-                    t.flagged = reported(&policy, *shell, case) as usize;
+                    t.flagged = reported(policy, *shell, case) as usize;
                     if t.flagged == 1 {
                         let _ = writeln!(
                             misses,

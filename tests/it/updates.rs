@@ -75,7 +75,7 @@ fn update(object: &Value, old: Option<&Value>, user: &str) -> Decision {
         request["oldObject"] = old.clone();
     }
     judge_value(
-        &policy(),
+        policy(),
         &json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request}),
     )
 }
@@ -97,7 +97,7 @@ fn assert_skipped(d: &Decision, what: &str) {
 #[test]
 fn the_risky_objects_are_denied_when_created_or_changed() {
     // The premise of every case below.
-    let d = judge_value(&policy(), &risky_pod());
+    let d = judge_value(policy(), &risky_pod());
     assert_eq!(d.action, Action::Deny, "{d:?}");
     for kind in [
         "Deployment",
@@ -108,7 +108,7 @@ fn the_risky_objects_are_denied_when_created_or_changed() {
         "CronJob",
         "ReplicationController",
     ] {
-        let d = judge_value(&policy(), &risky_template(kind));
+        let d = judge_value(policy(), &risky_template(kind));
         assert_eq!(d.action, Action::Deny, "{kind}: {d:?}");
     }
 }
@@ -221,7 +221,7 @@ fn kubectl_debug_judges_only_the_added_container_in_the_pods_context() {
     }]);
     let review = |object: &Value, old: &Value| {
         judge_value(
-            &policy(),
+            policy(),
             &json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
                 "uid": "u", "kind": {"group": "", "version": "v1", "kind": "Pod"},
                 "resource": {"group": "", "version": "v1", "resource": "pods"},
@@ -274,7 +274,7 @@ fn pod_update_text(new_spec: &str, old_spec: &str) -> String {
 fn judge_text(text: &str) -> Decision {
     let request = reconguard::admission::read_review(text.as_bytes()).expect("a review");
     let subject = reconguard::subject::from_request(&request).expect("classifies");
-    reconguard::evaluate(&policy(), &subject)
+    reconguard::evaluate(policy(), &subject)
 }
 
 /// The spec is compared as written first; other key orders and spacing still compare equal, and a

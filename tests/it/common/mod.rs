@@ -9,8 +9,11 @@ use reconguard::policy::Policy;
 use reconguard::subject;
 use serde_json::{json, Value};
 
-pub fn policy() -> Policy {
-    Policy::embedded_default()
+/// The built-in default, compiled once for the whole test binary (compiling it is the costliest
+/// step of most tests).
+pub fn policy() -> &'static Policy {
+    static DEFAULT: std::sync::OnceLock<Policy> = std::sync::OnceLock::new();
+    DEFAULT.get_or_init(Policy::embedded_default)
 }
 
 pub fn judge_value(policy: &Policy, value: &Value) -> Decision {
