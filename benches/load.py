@@ -24,8 +24,11 @@ import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RECONGUARD = os.path.join(ROOT, "target/release/reconguard")
-BASELINE = os.path.join(ROOT, "target/release/examples/baseline_webhook")
+# benches/load.sh builds both and says where (the static build the image ships).
+RECONGUARD = os.path.join(ROOT, os.environ.get("RECONGUARD_BINARY", "target/release/reconguard"))
+BASELINE = os.path.join(
+    ROOT, os.environ.get("BASELINE_BINARY", "target/release/examples/baseline_webhook")
+)
 LAYER_HEADER = "apiVersion: reconguard.io/v1alpha1\nkind: Policy\n"
 
 # Targets on the 2-core machine (issue 11). Printed next to each figure; never an exit status.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The server load harness, one command: builds the release binary and the baseline webhook
+# The server load harness, one command: builds the release binary the image ships and the baseline webhook
 # (benches/baseline_webhook.rs), installs h2load if missing, and runs benches/load.py, which
 # drives both side by side on loopback and prints every figure as a ratio to the baseline.
 #   benches/load.sh [--smoke] [--rounds 3] [--requests 40000] [--rate-seconds 10] [--soak 600]
@@ -8,5 +8,12 @@ cd "$(dirname "$0")/.."
 command -v h2load >/dev/null || {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nghttp2-client >/dev/null
 }
-cargo build --release --locked -q --bin reconguard --example baseline_webhook
+# The binary the image ships: built as scripts/build-image builds it (static, same flags, target
+# and revision), so after an image build only the baseline example is left to compile.
+target=$(rustc -vV | sed -n 's/^host: //p')
+RUSTFLAGS="-C target-feature=+crt-static" RECONGUARD_REVISION="$(git rev-parse HEAD 2>/dev/null || echo unknown)" \
+  cargo build --release --locked -q --target "$target" --target-dir target/static \
+  --bin reconguard --example baseline_webhook
+export RECONGUARD_BINARY="target/static/$target/release/reconguard"
+export BASELINE_BINARY="target/static/$target/release/examples/baseline_webhook"
 exec python3 benches/load.py "$@"
