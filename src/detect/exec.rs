@@ -24,7 +24,7 @@ pub fn detect(
 
 fn raise_analysis(exec: &ExecCatalogue, analysis: &Analysis, stdin: bool, out: &mut Signals) {
     if let Some(why) = &analysis.limit {
-        out.raise("exec-analysis-limit", why.clone());
+        out.raise(super::ANALYSIS_LIMIT_RULE, why.clone());
     }
     if !analysis.obfuscation.is_empty() {
         out.raise("exec-obfuscation", analysis.obfuscation.join("; "));

@@ -47,6 +47,10 @@ impl CommandOrigin {
     }
 }
 
+/// The rule raised when an analysis stops at a limit, and by the engine for one that did not
+/// complete (a panic, a deadline).
+pub const ANALYSIS_LIMIT_RULE: &str = "exec-analysis-limit";
+
 /// Rule ids the detectors (and the server, for evaluations that fail) raise by name; every other
 /// rule is named by a catalogue entry of the policy. Loading a policy checks both directions
 /// (`policy::compile`), and `tests/it/policy.rs` checks this list against the sources.

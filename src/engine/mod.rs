@@ -22,8 +22,9 @@ use crate::policy::Policy;
 use crate::subject::Subject;
 use correlate::{Correlator, Observation};
 
-/// The rule that judges a request whose analysis did not complete.
-pub const ANALYSIS_LIMIT_RULE: &str = "exec-analysis-limit";
+/// The rule that judges a request whose analysis did not complete (the detectors' own limits raise
+/// it too).
+pub use crate::detect::ANALYSIS_LIMIT_RULE;
 
 /// Detection's outcome before correlation: the decision, and the signals when a burst finding
 /// may yet be added to them (so the request is decided again without detecting again).
@@ -85,6 +86,17 @@ pub struct Verdict {
     pub unjudged: Option<Unjudged>,
     /// Set when the request's findings reached the correlator.
     pub correlated: Option<Correlated>,
+}
+
+impl Verdict {
+    /// A decision the analysis completed and correlation left alone.
+    fn of(decision: Decision) -> Verdict {
+        Verdict {
+            decision,
+            unjudged: None,
+            correlated: None,
+        }
+    }
 }
 
 /// Detection and decision for one request on its own: no memory of other requests (a dry run's
@@ -168,17 +180,8 @@ impl Engine {
             Ok(Detected {
                 signals: None,
                 decision,
-            }) => Verdict {
-                decision,
-                unjudged: None,
-                correlated: None,
-            },
+            }) => Verdict::of(decision),
         }
-    }
-
-    /// Identities the correlator remembers.
-    pub fn identities(&self) -> usize {
-        self.correlator.lock().identities()
     }
 
     /// Adds the request's findings to its identity's history; a burst of distinct discovery
@@ -191,21 +194,16 @@ impl Engine {
         decision: Decision,
         now: Instant,
     ) -> Verdict {
-        let alone = |decision| Verdict {
-            decision,
-            unjudged: None,
-            correlated: None,
-        };
         let Some(settings) = &policy.correlation else {
-            return alone(decision);
+            return Verdict::of(decision);
         };
         // Most requests have no counted finding: no lock, no allocation.
         let counted = |f: &decision::Finding| settings.techniques.contains(&f.technique);
         if decision.skipped.is_some() || !decision.findings.iter().any(counted) {
-            return alone(decision);
+            return Verdict::of(decision);
         }
         let Some(identity) = correlate::identity(subject) else {
-            return alone(decision);
+            return Verdict::of(decision);
         };
         let findings: Vec<(String, String)> = decision
             .findings
@@ -246,9 +244,8 @@ impl Engine {
             _ => decision,
         };
         Verdict {
-            decision,
-            unjudged: None,
             correlated: Some(correlated),
+            ..Verdict::of(decision)
         }
     }
 }

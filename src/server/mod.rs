@@ -95,11 +95,13 @@ async fn validate(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
         Err(e) => return error(&app, StatusCode::BAD_REQUEST, e.reason(), e.to_string()),
     };
     if request.uid.is_empty() {
+        // An empty uid is refused like a missing one (`read_review` leaves it to the caller).
+        let missing = crate::admission::ReviewError::MissingUid;
         return error(
             &app,
             StatusCode::BAD_REQUEST,
-            "missing_uid",
-            "AdmissionReview request has no uid".into(),
+            missing.reason(),
+            missing.to_string(),
         );
     }
     // At debug level only: the JSON formatter renders a span's fields when it is created, a few
