@@ -104,10 +104,12 @@ pub const SECRET_OPTION_ARGUMENT: &str = "secret-option-argument";
 
 /// `text` with every credential it holds masked; borrowed when there was none.
 pub fn text(text: &str) -> Cow<'_, str> {
-    let matched = ANY.matches(text);
-    if !matched.matched_any() {
+    // Most texts hold no credential: the yes-or-no search stops early and skips the
+    // overlapping search that says which forms matched.
+    if !ANY.is_match(text) {
         return Cow::Borrowed(text);
     }
+    let matched = ANY.matches(text);
     let mut out = text.to_string();
     for (i, form) in FORMS.iter().enumerate() {
         // Replacements add only the mask, which no form looks for: a form that did not match

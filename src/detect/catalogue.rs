@@ -10,7 +10,7 @@ use crate::norm::pattern::WordSet;
 pub type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 pub type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
-use globset::GlobSet;
+use globset::{Candidate, GlobSet};
 
 use crate::norm::host::HostKey;
 use crate::norm::host_path::HostPath;
@@ -174,7 +174,11 @@ impl PathRules {
     /// The rules a normalised candidate path raises.
     pub fn matching<'a>(&'a self, candidate: &str) -> Vec<&'a str> {
         if candidate.starts_with('/') || candidate.starts_with('~') {
-            return indexed(&self.absolute, &self.absolute_rules, candidate);
+            return indexed(
+                &self.absolute,
+                &self.absolute_rules,
+                &Candidate::new(candidate),
+            );
         }
         let last = candidate.rsplit('/').next().unwrap_or(candidate);
         let mut found: Vec<&str> = self
@@ -185,21 +189,26 @@ impl PathRules {
         found.extend(indexed(
             &self.relative_single,
             &self.relative_single_rules,
-            last,
+            &Candidate::new(last),
         ));
         if candidate.contains('/') {
             found.extend(indexed(
                 &self.relative_multi,
                 &self.relative_multi_rules,
-                candidate,
+                &Candidate::new(candidate),
             ));
         }
         found
     }
 }
 
-fn indexed<'a>(set: &GlobSet, rules: &'a [String], candidate: &str) -> Vec<&'a str> {
-    set.matches(candidate)
+/// Every word of a script is a candidate and almost none matches: the yes-or-no search is
+/// cheaper than collecting matches, so it runs first.
+fn indexed<'a>(set: &GlobSet, rules: &'a [String], candidate: &Candidate) -> Vec<&'a str> {
+    if !set.is_match_candidate(candidate) {
+        return Vec::new();
+    }
+    set.matches_candidate(candidate)
         .into_iter()
         .filter_map(|i| rules.get(i).map(String::as_str))
         .collect()

