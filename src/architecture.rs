@@ -6,6 +6,7 @@
 /// the judgement, and the front ends.
 const LAYERS: &[&str] = &[
     "admission",
+    "audit",
     "mask",
     "norm",
     "certs",

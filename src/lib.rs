@@ -11,6 +11,7 @@ pub mod admission;
 pub mod ads;
 #[cfg(test)]
 mod architecture;
+pub mod audit;
 pub mod certs;
 pub mod cli;
 pub mod cluster;

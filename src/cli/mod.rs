@@ -7,6 +7,7 @@ pub mod documents;
 pub mod evaluate;
 pub mod output;
 pub mod policy;
+pub mod replay;
 pub mod scan;
 pub mod serve;
 pub mod validate;
@@ -61,6 +62,10 @@ enum Command {
     /// Judge the pods and workloads running in the cluster (KUBECONFIG, ~/.kube/config or
     /// in-cluster) like `evaluate` (exit 0: nothing denied, 1: something denied, 2: error).
     Scan(scan::ScanArgs),
+    /// Judge the requests of the API server's audit log with the current policy, as `serve`
+    /// would have judged them, with a summary by rule, namespace and identity (exit 0: nothing
+    /// denied, 1: something denied, 2: error).
+    Replay(replay::ReplayArgs),
     /// Print or check policies.
     Policy {
         #[command(subcommand)]
@@ -93,6 +98,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(config) => serve::run(*config),
         Command::Scan(args) => scan::run(args),
+        Command::Replay(args) => replay::run(args),
         Command::Certs {
             service,
             namespace,

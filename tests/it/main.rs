@@ -23,6 +23,7 @@ mod pipeline;
 mod pod_rules;
 mod policy;
 mod properties;
+mod replay;
 mod server;
 mod shell_oracle;
 mod updates;

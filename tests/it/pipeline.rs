@@ -15,13 +15,13 @@ use common::server::*;
 /// What every front end reports: the action, and for anything but a plain allow the score and
 /// the rules (a plain allow's response carries neither).
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Outcome {
-    action: String,
-    score: u32,
-    rules: Vec<String>,
+pub struct Outcome {
+    pub action: String,
+    pub score: u32,
+    pub rules: Vec<String>,
 }
 
-fn of_decision(d: &Decision) -> Outcome {
+pub fn of_decision(d: &Decision) -> Outcome {
     if d.action == Action::Allow && d.effective_exemptions().is_empty() {
         return Outcome {
             action: "allow".into(),
@@ -38,7 +38,7 @@ fn of_decision(d: &Decision) -> Outcome {
     }
 }
 
-fn of_response(response: &Value) -> Outcome {
+pub fn of_response(response: &Value) -> Outcome {
     let annotations = &response["auditAnnotations"];
     let Some(action) = annotations["decision"].as_str() else {
         assert_eq!(response["allowed"], true, "{response}");
