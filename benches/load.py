@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The server load harness: reconguard against a bare HTTPS webhook on the same stack
-(benches/baseline_webhook.rs), side by side in one run, on loopback, driven by h2load.
+(benches/baseline), side by side in one run, on loopback, driven by h2load.
 
 Every throughput figure is a ratio to the baseline measured in the same round (three rounds, the
 median). Then latency at fixed request rates, resident memory, start to ready, and a policy
@@ -27,7 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # benches/load.sh builds both and says where (the static build the image ships).
 RECONGUARD = os.path.join(ROOT, os.environ.get("RECONGUARD_BINARY", "target/release/reconguard"))
 BASELINE = os.path.join(
-    ROOT, os.environ.get("BASELINE_BINARY", "target/release/examples/baseline_webhook")
+    ROOT, os.environ.get("BASELINE_BINARY", "target/release/baseline_webhook")
 )
 LAYER_HEADER = "apiVersion: reconguard.io/v1alpha1\nkind: Policy\n"
 

@@ -10,6 +10,7 @@ pub mod policy;
 pub mod replay;
 pub mod scan;
 pub mod serve;
+pub mod suggest;
 pub mod validate;
 
 use std::net::IpAddr;

@@ -17,6 +17,7 @@ use time::OffsetDateTime;
 
 use super::evaluate::Report;
 use super::output::{emit, exit_code, load_policy, Format};
+use super::suggest::Suggestions;
 use crate::audit::{self, Event, Skip};
 use crate::decision::{Action, Decision};
 use crate::engine::Engine;
@@ -33,6 +34,10 @@ pub struct ReplayArgs {
     /// Print every judged request, not only those annotated or denied.
     #[arg(long)]
     all: bool,
+    /// Write a policy layer exempting exactly what was denied, one entry per identity and
+    /// namespace, for review (see `policy diff`).
+    #[arg(long, value_name = "FILE")]
+    suggest_layer: Option<PathBuf>,
     /// Audit logs: `audit.k8s.io/v1` Events as JSON lines (the log backend) or EventLists (the
     /// webhook backend), plain or gzip; `-` reads standard input.
     #[arg(required = true)]
@@ -246,6 +251,7 @@ pub struct Replay<'a> {
     clock: LogClock,
     judged: lru::LruCache<String, ()>,
     pub summary: Summary,
+    pub suggestions: Suggestions,
     format: Format,
     all: bool,
     denied_any: bool,
@@ -261,6 +267,7 @@ impl<'a> Replay<'a> {
                 std::num::NonZeroUsize::new(RECENT_REQUESTS).unwrap_or(std::num::NonZeroUsize::MIN),
             ),
             summary: Summary::default(),
+            suggestions: Suggestions::default(),
             format,
             all,
             denied_any: false,
@@ -392,6 +399,7 @@ impl<'a> Replay<'a> {
         self.denied_any |= decision.action == Action::Deny;
         if denied {
             self.summary.denied.add(&event, &subject, &decision, time);
+            self.suggestions.add(&subject, &decision, time);
         } else if decision.action == Action::Annotate {
             self.summary
                 .annotated
@@ -522,5 +530,11 @@ pub fn run(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         replay.input(source, reader, &mut |line| emit(line))?;
     }
     emit(&(replay.summary_text()? + "\n"))?;
+    if let Some(path) = &args.suggest_layer {
+        let layer = replay
+            .suggestions
+            .layer(&format!("reconguard replay of {}", args.files.join(" ")));
+        std::fs::write(path, layer).with_context(|| format!("writing {}", path.display()))?;
+    }
     Ok(exit_code(replay.denied_any()))
 }

@@ -7,6 +7,7 @@ use anyhow::Context;
 
 use super::evaluate::Report;
 use super::output::{emit, exit_code, load_policy, Format};
+use super::suggest::Suggestions;
 use crate::cluster::scan;
 use crate::decision::Action;
 
@@ -27,6 +28,10 @@ pub struct ScanArgs {
     /// Kubeconfig (default: KUBECONFIG, ~/.kube/config, else the in-cluster service account).
     #[arg(long)]
     kubeconfig: Option<PathBuf>,
+    /// Write a policy layer exempting exactly what was denied, one entry per service account,
+    /// namespace and image repositories, for review (see `policy diff`).
+    #[arg(long, value_name = "FILE")]
+    suggest_layer: Option<PathBuf>,
 }
 
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
@@ -53,6 +58,14 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             out.push('\n');
         }
         emit(&out)?;
+        if let Some(path) = &args.suggest_layer {
+            let mut suggestions = Suggestions::default();
+            for j in &judged {
+                suggestions.add(&j.subject, &j.decision, "");
+            }
+            let layer = suggestions.layer("reconguard scan of the running pods and workloads");
+            std::fs::write(path, layer).with_context(|| format!("writing {}", path.display()))?;
+        }
         if args.policy_reports {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)

@@ -160,9 +160,30 @@ for key, text in (cm.get("data") or {}).items():
 }
 default_policy_valid() {
   policy_dir_of "$work/default.yaml" "$work/default-policy" && "$bin" policy check "$work/default-policy" \
-    && [ -z "$(ls -A "$work/default-policy")" ]
+    && [ "$(ls -A "$work/default-policy")" = "05-pods.yaml" ] || return 1
+  # A first install: a pod that enforce would deny is admitted with a warning; a command is denied.
+  "$bin" evaluate --policy "$work/default-policy" tests/corpus/pod-create-docker-socket.json | grep -q 'would deny' \
+    || return 1
+  "$bin" evaluate --policy "$work/default-policy" tests/corpus/exec-reverse-shell.json >/dev/null; [ $? -eq 1 ] || return 1
+  "$bin" evaluate --policy "$work/default-policy" tests/corpus/ephemeralcontainers-hostpid.json >/dev/null; [ $? -eq 1 ] || return 1
+  # After review: enforce on pods; `policy` and `content` leave the mode to the policy.
+  render --set policy.pods=enforce > "$work/pods-enforce.yaml" && policy_dir_of "$work/pods-enforce.yaml" "$work/pods-enforce" \
+    || return 1
+  "$bin" evaluate --policy "$work/pods-enforce" tests/corpus/pod-create-docker-socket.json >/dev/null; [ $? -eq 1 ] || return 1
+  render --set policy.pods=policy > "$work/pods-policy.yaml" && policy_dir_of "$work/pods-policy.yaml" "$work/pods-policy" \
+    && [ -z "$(ls -A "$work/pods-policy")" ] || return 1
+  helm template t "$chart" --set policy.pods=sometimes >/dev/null 2>&1 && { echo "a bad policy.pods rendered"; return 1; }
+  # `helm template` leaves NOTES.txt out: render it as a template of a copy of the chart.
+  rm -rf "$work/notes-chart" && cp -r "$chart" "$work/notes-chart" \
+    && { printf 'notes: |\n'; sed 's/^/  /' "$chart/templates/NOTES.txt"; } > "$work/notes-chart/templates/notes.yaml" \
+    || return 1
+  helm template reconguard "$work/notes-chart" --namespace reconguard --show-only templates/notes.yaml \
+    | grep -q 'suggest-layer.*policy.pods=enforce' -z \
+    || { echo "the install notes do not name the next step"; return 1; }
+  ! helm template reconguard "$work/notes-chart" --namespace reconguard --show-only templates/notes.yaml \
+    --set policy.pods=enforce | grep -q 'suggest-layer' || { echo "notes after enforce still say audit"; return 1; }
 }
-check "the chart's default policy is the built-in one (no layer) and valid" default_policy_valid
+check "first install: pods audited (one layer), commands enforced; pods=enforce and pods=policy as documented" default_policy_valid
 # The lines of one rule in `policy show` YAML, up to the next rule.
 rule_block() {
   awk -v rule="  $2:" '$0 == rule { found = 1; print; next } found && /^  [^ #]/ { exit } found' "$1"
@@ -204,7 +225,7 @@ PY
   helm lint --strict "$chart" -f "$work/example.yaml" >/dev/null || return 1
   render -f "$work/example.yaml" > "$work/layered.yaml" || return 1
   policy_dir_of "$work/layered.yaml" "$work/layered" || return 1
-  [ "$(ls "$work/layered" | tr '\n' ' ')" = "20-00-first-day.yaml 20-01-site.yaml " ] || return 1
+  [ "$(ls "$work/layered" | tr '\n' ' ')" = "05-pods.yaml 20-00-first-day.yaml 20-01-site.yaml " ] || return 1
   "$bin" policy show --policy "$work/layered" --format json > "$work/layered.json" || return 1
   python3 - "$work/layered.json" <<'PY'
 import json, sys

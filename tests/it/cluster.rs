@@ -554,6 +554,69 @@ async fn scan_judges_what_runs_and_writes_policy_reports() {
 }
 
 /// `reconguard scan --policy-reports --format FORMAT` against the fake API server.
+/// `scan` with a layer it suggested leaves nothing denied, and every entry names one service
+/// account in one namespace with the image repositories it ran.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_layer_suggested_by_scan_makes_the_next_scan_deny_nothing() {
+    let api = FakeApi::start().await;
+    seed(&api);
+    api.put(
+        "apis/apps/v1",
+        "daemonsets",
+        json!({"apiVersion": "apps/v1", "kind": "DaemonSet",
+               "metadata": {"name": "cni", "namespace": "calico-system"},
+               "spec": {"selector": {"matchLabels": {"a": "b"}},
+                        "template": {"metadata": {"labels": {"a": "b"}},
+                                     "spec": {"serviceAccountName": "calico-node", "hostNetwork": true, "hostPID": true,
+                                              "containers": [{"name": "node", "image": "docker.io/calico/node:v3.29.0", "securityContext": {"privileged": true}}]}}}}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = api.kubeconfig(dir.path());
+    let layer = dir.path().join("suggested.yaml");
+    let run = |extra: Vec<std::ffi::OsString>| {
+        let kubeconfig = kubeconfig.clone();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_reconguard"))
+                .args(["scan", "--kubeconfig"])
+                .arg(&kubeconfig)
+                .args(extra)
+                .output()
+                .unwrap()
+        })
+    };
+    let first = run(vec!["--suggest-layer".into(), layer.clone().into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        first.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let text = std::fs::read_to_string(&layer).unwrap();
+    let doc: Value = serde_saphyr::from_str(&text).unwrap();
+    let entries = doc["exemptions"]["add"].as_array().unwrap();
+    let cni = entries
+        .iter()
+        .find(|e| e["podServiceAccounts"] == json!(["calico-system/calico-node"]))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(cni["namespaces"], json!(["calico-system"]));
+    assert_eq!(cni["images"], json!(["docker.io/calico/node[:@]*"]));
+    for e in entries {
+        assert!(
+            e.get("users").is_none() && e.get("requesterServiceAccounts").is_none(),
+            "{e}"
+        );
+    }
+    let second = run(vec!["--policy".into(), layer.into()]).await.unwrap();
+    assert_eq!(
+        second.status.code(),
+        Some(0),
+        "nothing denied with the layer: {}",
+        String::from_utf8_lossy(&second.stdout)
+    );
+}
+
 async fn scan_cli(kubeconfig: &std::path::Path, format: &str) -> std::process::Output {
     let (kubeconfig, format) = (kubeconfig.to_path_buf(), format.to_string());
     tokio::task::spawn_blocking(move || {

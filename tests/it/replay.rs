@@ -489,3 +489,82 @@ fn a_sequence_slower_than_the_window_is_no_burst_on_the_logs_clock() {
     assert!(burst(5), "four techniques in 15 s");
     assert!(!burst(60), "four techniques in 3 min");
 }
+
+/// Every entry of a suggested layer scopes one identity, written literally, in at most one
+/// namespace; returns the entries.
+fn assert_narrow(layer: &str) -> Vec<Value> {
+    let doc: Value = serde_saphyr::from_str(layer).unwrap();
+    let entries = doc["exemptions"]["add"].as_array().unwrap().clone();
+    for e in &entries {
+        let identities: Vec<&Value> = ["users", "requesterServiceAccounts", "podServiceAccounts"]
+            .iter()
+            .filter_map(|k| e.get(*k))
+            .collect();
+        assert_eq!(identities.len(), 1, "one identity field: {e}");
+        let names = identities[0].as_array().unwrap();
+        assert_eq!(names.len(), 1, "one identity: {e}");
+        let name = names[0].as_str().unwrap();
+        assert!(
+            !name.is_empty() && !name.contains('*') && !name.contains('?'),
+            "{e}"
+        );
+        assert!(
+            e.get("namespaces")
+                .is_none_or(|n| n.as_array().unwrap().len() == 1),
+            "{e}"
+        );
+        assert!(
+            !e["rules"].as_array().unwrap().is_empty(),
+            "rules named: {e}"
+        );
+    }
+    entries
+}
+
+/// A layer suggested from a replay, applied to the same log, leaves nothing denied; requests it
+/// was not written for are judged as before.
+#[test]
+fn a_suggested_layer_makes_the_next_replay_deny_nothing() {
+    let mut events = falco_events();
+    events.extend(synthetic_events());
+    let text = json_lines(&events);
+    let (before, first) = replay(&text);
+    assert!(
+        first.summary.denied.requests >= 5,
+        "{:?}",
+        first.summary.denied.requests
+    );
+    let layer = first.suggestions.layer("the test log");
+    let entries = assert_narrow(&layer);
+    assert!(entries.len() >= 4, "{layer}");
+    assert!(
+        layer.contains("# 1 denied, "),
+        "commented with what it saw:\n{layer}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("suggested.yaml");
+    std::fs::write(&path, &layer).unwrap();
+    let policy = reconguard::policy::files::PolicySources::new(vec![path])
+        .load()
+        .unwrap();
+    let mut again = Replay::new(&policy, Format::Json, true);
+    let mut after = Vec::new();
+    again
+        .input("log", std::io::Cursor::new(text), &mut |l| {
+            after.push(serde_json::from_str::<Value>(l.trim()).unwrap());
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(
+        again.summary.denied.requests, 0,
+        "{:?}",
+        again.summary.denied.rules
+    );
+    assert_eq!(after.len(), before.len());
+    for (b, a) in before.iter().zip(&after) {
+        if b["decision"] != "deny" {
+            assert_eq!(of_line(b), of_line(a), "{} changed", b["auditID"]);
+        }
+    }
+}

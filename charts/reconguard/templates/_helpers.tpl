@@ -51,7 +51,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 
 {{/*
 The policy ConfigMap's data: one key per layer, read by reconguard in name order over its built-in
-default. `content` is a whole policy (base: none), `overrides` one layer, `layers` one each.
+default. `content` is a whole policy (base: none), `pods` the first day's mode for pods (unless
+`content` is given), `overrides` one layer, `layers` one each.
 */}}
 {{- define "reconguard.policyLayers" -}}
 {{- $data := dict -}}
@@ -61,6 +62,9 @@ default. `content` is a whole policy (base: none), `overrides` one layer, `layer
 {{- else -}}
 {{- $_ := set $data "00-content.yaml" (printf "base: none\n%s" .) -}}
 {{- end -}}
+{{- end -}}
+{{- if and (ne .Values.policy.pods "policy") (not .Values.policy.content) -}}
+{{- $_ := set $data "05-pods.yaml" (include "reconguard.policyLayer" (dict "mode" (dict "pods" .Values.policy.pods))) -}}
 {{- end -}}
 {{- with .Values.policy.overrides -}}
 {{- $_ := set $data "10-overrides.yaml" (include "reconguard.policyLayer" .) -}}
