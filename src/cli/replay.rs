@@ -50,8 +50,6 @@ const RECENT_REQUESTS: usize = 1 << 16;
 
 /// Rows kept per summary table; further keys are counted together as others.
 const MAX_ROWS: usize = 10_000;
-/// A pretty-printed document is read whole; larger ones are refused.
-const MAX_DOCUMENT_BYTES: usize = 256 << 20;
 
 /// How often, and when, one key was seen.
 #[derive(Debug, Default, Clone, Serialize)]
@@ -299,11 +297,10 @@ impl<'a> Replay<'a> {
             match serde_json::from_str::<Value>(text) {
                 Ok(doc) => self.document(source, doc, out)?,
                 // A document over several lines (a saved EventList, pretty-printed): the rest
-                // of the input is read as a stream of documents.
+                // of the input is read as a stream of documents, each held whole while read.
                 Err(e) if e.is_eof() => {
                     let rest = std::io::Cursor::new(std::mem::take(&mut line)).chain(reader);
-                    let limited = rest.take(MAX_DOCUMENT_BYTES as u64 * 16);
-                    for doc in serde_json::Deserializer::from_reader(limited).into_iter::<Value>() {
+                    for doc in serde_json::Deserializer::from_reader(rest).into_iter::<Value>() {
                         match doc {
                             Ok(doc) => self.document(source, doc, out)?,
                             Err(e) => {
@@ -312,6 +309,7 @@ impl<'a> Replay<'a> {
                                 break;
                             }
                         }
+                        progress.tick(self.summary.events);
                     }
                     break;
                 }
