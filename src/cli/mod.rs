@@ -17,7 +17,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use output::{load_policy, Format};
 
@@ -122,9 +122,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The command line's grammar. Installed as `kubectl-reconguard` on the PATH, the binary is a
+/// kubectl plugin (`kubectl reconguard scan ...`), and its help and errors name it so.
+fn grammar() -> clap::Command {
+    let plugin = std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .and_then(|p| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().starts_with("kubectl-"))
+        })
+        .unwrap_or(false);
+    let command = Cli::command();
+    if plugin {
+        command.bin_name("kubectl reconguard")
+    } else {
+        command
+    }
+}
+
 /// Parses the command line and runs it; errors exit 2 with their chain of context.
 pub fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = match Cli::from_arg_matches(&grammar().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("reconguard: {e:#}");

@@ -28,6 +28,9 @@ pub struct ScanArgs {
     /// Kubeconfig (default: KUBECONFIG, ~/.kube/config, else the in-cluster service account).
     #[arg(long)]
     kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: the current one), as `kubectl --context`.
+    #[arg(long)]
+    context: Option<String>,
     /// Write a policy layer exempting exactly what was denied, one entry per service account,
     /// namespace and image repositories, for review (see `policy diff`).
     #[arg(long, value_name = "FILE")]
@@ -41,7 +44,8 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting the runtime")?;
     runtime.block_on(async {
-        let client = crate::cluster::client(args.kubeconfig.as_deref()).await?;
+        let client =
+            crate::cluster::client_in(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
         let objects = scan::collect(&client, args.namespace.as_deref()).await?;
         let (judged, unread) = scan::judge(&policy, objects);
         for why in &unread {

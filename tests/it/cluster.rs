@@ -617,6 +617,101 @@ async fn a_layer_suggested_by_scan_makes_the_next_scan_deny_nothing() {
     );
 }
 
+/// Installed as `kubectl-reconguard`, the binary runs under the real kubectl's plugin dispatch
+/// (`kubectl reconguard ...`), names itself so in its help, and scans the context it is given,
+/// not the kubeconfig's current one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_runs_it_as_a_plugin_in_the_context_it_names() {
+    let tools = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin/kubectl");
+    let kubectl = if tools.exists() {
+        tools
+    } else {
+        "kubectl".into()
+    };
+    let api = FakeApi::start().await;
+    seed(&api);
+    api.put(
+        "apis/apps/v1",
+        "deployments",
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+               "metadata": {"name": "agent", "namespace": "shop"},
+               "spec": {"selector": {"matchLabels": {"a": "b"}},
+                        "template": {"metadata": {"labels": {"a": "b"}},
+                                     "spec": {"hostPID": true, "containers": [{"name": "a", "image": "registry.example/agent:1.0", "securityContext": {"privileged": true}}]}}}}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    std::fs::copy(
+        env!("CARGO_BIN_EXE_reconguard"),
+        bin.join("kubectl-reconguard"),
+    )
+    .unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: http://{}\n\
+             - name: down\n  cluster:\n    server: http://127.0.0.1:1\nusers:\n- name: fake\n  user:\n    \
+             token: fake-token\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: fake\n\
+             - name: down\n  context:\n    cluster: down\n    user: fake\ncurrent-context: down\n",
+            api.addr
+        ),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |args: Vec<String>| {
+        let (kubectl, path) = (kubectl.clone(), path.clone());
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(&kubectl)
+                .arg("reconguard")
+                .args(args)
+                .env("PATH", path)
+                .output()
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "{}: {e} (scripts/tools.sh installs kubectl)",
+                        kubectl.display()
+                    )
+                })
+        })
+    };
+    let help = run(vec!["--help".into()]).await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&help.stdout).contains("Usage: kubectl reconguard"),
+        "{help:?}"
+    );
+    let k = kubeconfig.display().to_string();
+    let current = run(vec!["scan".into(), "--kubeconfig".into(), k.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        current.status.code(),
+        Some(2),
+        "the current context is down: {current:?}"
+    );
+    let named = run(vec![
+        "scan".into(),
+        "--kubeconfig".into(),
+        k,
+        "--context".into(),
+        "fake".into(),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(
+        named.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&named.stderr)
+    );
+    assert!(String::from_utf8_lossy(&named.stdout).contains("Deployment shop/agent -> deny"));
+}
+
 async fn scan_cli(kubeconfig: &std::path::Path, format: &str) -> std::process::Output {
     let (kubeconfig, format) = (kubeconfig.to_path_buf(), format.to_string());
     tokio::task::spawn_blocking(move || {

@@ -99,15 +99,7 @@ fn reviews() -> Vec<(String, Value)> {
         "analysis-limit".into(),
         exec("limit", "dave", &["sh", "-c", &long]),
     ));
-    for (i, argv) in [
-        &["ps", "aux"][..],
-        &["netstat", "-tuln"],
-        &["ip", "addr"],
-        &["id"],
-    ]
-    .iter()
-    .enumerate()
-    {
+    for (i, argv) in common::DISCOVERY.iter().enumerate() {
         out.push((
             format!("sequence-{i}"),
             exec(&format!("seq{i}"), "mallory", argv),

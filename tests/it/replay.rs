@@ -85,27 +85,45 @@ fn exec_event(
     }
 }
 
+/// A port-forward or proxy at level Metadata: `tail` is the URI after the pod's name.
+fn tunnel_event(
+    id: &str,
+    second: u32,
+    verb: &str,
+    pod: (&str, &str),
+    tail: &str,
+    code: u16,
+) -> Value {
+    let (ns, name) = pod;
+    let subresource = tail.split(['?', '/']).next().unwrap();
+    json!({
+        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata",
+        "auditID": id, "stage": "ResponseComplete", "verb": verb,
+        "requestURI": format!("/api/v1/namespaces/{ns}/pods/{name}/{tail}"),
+        "user": {"username": "dev@example.org", "groups": ["system:authenticated"]},
+        "objectRef": {"resource": "pods", "namespace": ns, "name": name,
+                      "apiVersion": "v1", "subresource": subresource},
+        "responseStatus": {"metadata": {}, "code": code},
+        "requestReceivedTimestamp": at(second),
+    })
+}
+
 /// Four discovery techniques from `user`, `every` seconds apart from `start`.
 fn discovery(prefix: &str, user: &str, start: u32, every: u32) -> Vec<Value> {
-    [
-        &["ps", "aux"][..],
-        &["netstat", "-tuln"],
-        &["ip", "addr"],
-        &["id"],
-    ]
-    .iter()
-    .enumerate()
-    .flat_map(|(i, argv)| {
-        exec_event(
-            &format!("{prefix}-{i}"),
-            start + every * i as u32,
-            user,
-            "create",
-            argv,
-            101,
-        )
-    })
-    .collect()
+    common::DISCOVERY
+        .iter()
+        .enumerate()
+        .flat_map(|(i, argv)| {
+            exec_event(
+                &format!("{prefix}-{i}"),
+                start + every * i as u32,
+                user,
+                "create",
+                argv,
+                101,
+            )
+        })
+        .collect()
 }
 
 fn write_event(id: &str, second: u32, verb: &str, resource: (&str, &str), extra: Value) -> Value {
@@ -179,26 +197,22 @@ fn synthetic_events() -> Vec<Value> {
     }
     events.extend(impersonated);
     // A port-forward to the kubelet's port and a proxy to it.
-    events.push(json!({
-        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata",
-        "auditID": "pf-1", "stage": "ResponseComplete", "verb": "create",
-        "requestURI": "/api/v1/namespaces/shop/pods/web-0/portforward?ports=10250",
-        "user": {"username": "dev@example.org", "groups": ["system:authenticated"]},
-        "objectRef": {"resource": "pods", "namespace": "shop", "name": "web-0",
-                      "apiVersion": "v1", "subresource": "portforward"},
-        "responseStatus": {"metadata": {}, "code": 101},
-        "requestReceivedTimestamp": at(500),
-    }));
-    events.push(json!({
-        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata",
-        "auditID": "proxy-1", "stage": "ResponseComplete", "verb": "get",
-        "requestURI": "/api/v1/namespaces/monitoring/pods/node-exporter-7xk2p:10250/proxy/runningpods/",
-        "user": {"username": "dev@example.org", "groups": ["system:authenticated"]},
-        "objectRef": {"resource": "pods", "namespace": "monitoring", "name": "node-exporter-7xk2p:10250",
-                      "apiVersion": "v1", "subresource": "proxy"},
-        "responseStatus": {"metadata": {}, "code": 200},
-        "requestReceivedTimestamp": at(510),
-    }));
+    events.push(tunnel_event(
+        "pf-1",
+        500,
+        "create",
+        ("shop", "web-0"),
+        "portforward?ports=10250",
+        101,
+    ));
+    events.push(tunnel_event(
+        "proxy-1",
+        510,
+        "get",
+        ("monitoring", "node-exporter-7xk2p:10250"),
+        "proxy/runningpods/",
+        200,
+    ));
     // Writes: a pod at level Request, one at Metadata (not replayable), a patch with and
     // without its result, a kubectl debug (a patch of ephemeralcontainers).
     events.push(write_event(

@@ -51,6 +51,15 @@ pub fn parse_action(s: &str) -> Action {
 
 /// userInfo as the API server sends it; `bound_pod`: the pod a service-account token was bound
 /// to (`authentication.kubernetes.io/pod-name`).
+/// Four discovery techniques (processes, connections, network configuration, identity): a
+/// burst when one identity runs them within the correlation window.
+pub const DISCOVERY: [&[&str]; 4] = [
+    &["ps", "aux"],
+    &["netstat", "-tuln"],
+    &["ip", "addr"],
+    &["id"],
+];
+
 pub fn user_info(user: &str, bound_pod: Option<&str>) -> Value {
     let mut info = json!({"username": user, "groups": ["system:authenticated"]});
     if let Some(pod) = bound_pod {
