@@ -37,4 +37,42 @@ PY
 }
 check "every action pinned to a commit, permissions per job, timeouts, ci runs scripts/test" repository_rules
 
+# The kubectl plugin the release ships: the archive the workflow packs with scripts/package-plugin
+# holds an executable `kubectl-reconguard`, and the Krew manifest scripts/krew-manifest writes
+# names each archive's URL and sha256.
+krew_plugin() {
+  local dist; dist=$(mktemp -d)
+  for arch in amd64 arm64; do
+    scripts/package-plugin target/debug/reconguard "$arch" "$dist" || return 1
+  done
+  scripts/krew-manifest v9.9.9 https://github.com/example/reconguard/releases/download/v9.9.9 "$dist" \
+    > "$dist/reconguard.krew.yaml" || return 1
+  python3 - "$dist" <<'PY' || return 1
+import hashlib, os, sys, tarfile, yaml
+dist = sys.argv[1]
+m = yaml.safe_load(open(os.path.join(dist, "reconguard.krew.yaml")))
+assert m["apiVersion"] == "krew.googlecontainertools.github.com/v1alpha2" and m["kind"] == "Plugin", m
+assert m["metadata"]["name"] == "reconguard" and m["spec"]["version"] == "v9.9.9", m
+assert m["spec"]["homepage"] == "https://github.com/example/reconguard" and m["spec"]["shortDescription"]
+arches = []
+for p in m["spec"]["platforms"]:
+    labels = p["selector"]["matchLabels"]
+    name = p["uri"].rsplit("/", 1)[1]
+    assert labels["os"] == "linux" and name == f"kubectl-reconguard-linux-{labels['arch']}.tar.gz", p
+    data = open(os.path.join(dist, name), "rb").read()
+    assert p["sha256"] == hashlib.sha256(data).hexdigest(), p
+    assert p["bin"] == "kubectl-reconguard"
+    member = tarfile.open(os.path.join(dist, name)).getmember("kubectl-reconguard")
+    assert member.isfile() and member.mode & 0o111, member.mode
+    arches.append(labels["arch"])
+assert arches == ["amd64", "arm64"], arches
+PY
+  mkdir "$dist/unpacked" && tar -xzf "$dist/kubectl-reconguard-linux-amd64.tar.gz" -C "$dist/unpacked" \
+    && "$dist/unpacked/kubectl-reconguard" --help | grep -q 'Usage: kubectl reconguard' || return 1
+  grep -q 'scripts/package-plugin "dist/reconguard-linux-$ARCH"' .github/workflows/release.yml \
+    && grep -q 'scripts/krew-manifest "$TAG"' .github/workflows/release.yml \
+    && grep -q 'dist/reconguard.krew.yaml' .github/workflows/release.yml
+}
+check "the release's kubectl plugin archives unpack to kubectl-reconguard, and the Krew manifest names their sha256" krew_plugin
+
 checks_summary workflow
