@@ -608,6 +608,27 @@ async fn a_layer_suggested_by_scan_makes_the_next_scan_deny_nothing() {
             "{e}"
         );
     }
+    // `policy diff` shows what the layer changes, on the object it was written for.
+    let object = dir.path().join("cni.json");
+    std::fs::write(
+        &object,
+        api.get("apis/apps/v1", "daemonsets", "calico-system", "cni")
+            .unwrap()
+            .to_string(),
+    )
+    .unwrap();
+    let diff = std::process::Command::new(env!("CARGO_BIN_EXE_reconguard"))
+        .args(["policy", "diff", "--to"])
+        .arg(&layer)
+        .arg(&object)
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&diff.stdout);
+    assert_eq!(diff.status.code(), Some(1), "a change: {shown}");
+    assert!(
+        shown.contains("DaemonSet calico-system/cni: deny") && shown.contains("-> allow"),
+        "{shown}"
+    );
     let second = run(vec!["--policy".into(), layer.into()]).await.unwrap();
     assert_eq!(
         second.status.code(),
