@@ -296,9 +296,22 @@ impl<'a> Replay<'a> {
             }
             match serde_json::from_str::<Value>(text) {
                 Ok(doc) => self.document(source, doc, out)?,
-                // A document over several lines (a saved EventList, pretty-printed): the rest
-                // of the input is read as a stream of documents, each held whole while read.
                 Err(e) if e.is_eof() => {
+                    let mut next = String::new();
+                    reader
+                        .read_line(&mut next)
+                        .with_context(|| format!("reading {source}"))?;
+                    // A line cut short in a log of lines (a crash, a rotation): counted, and the
+                    // lines go on.
+                    if let Ok(doc) = serde_json::from_str::<Value>(next.trim()) {
+                        self.summary.unreadable += 1;
+                        self.document(source, doc, out)?;
+                        continue;
+                    }
+                    // A document over several lines (a saved EventList, pretty-printed): the
+                    // rest of the input is read as a stream of documents, each held whole while
+                    // read.
+                    line.push_str(&next);
                     let rest = std::io::Cursor::new(std::mem::take(&mut line)).chain(reader);
                     for doc in serde_json::Deserializer::from_reader(rest).into_iter::<Value>() {
                         match doc {
