@@ -143,7 +143,7 @@ impl Suggestions {
             return out;
         }
         out.push_str("exemptions:\n  add:\n");
-        for (i, (scope, seen)) in self.entries.iter().enumerate() {
+        for (scope, seen) in &self.entries {
             let when = if seen.first.is_empty() {
                 String::new()
             } else if seen.first == seen.last {
@@ -156,7 +156,7 @@ impl Suggestions {
                 seen.count,
                 one_line(&seen.example)
             ));
-            out.push_str(&format!("    - name: suggested-{}\n", i + 1));
+            out.push_str(&format!("    - name: {}\n", entry_name(scope, &seen.rules)));
             if let Some(ns) = &scope.namespace {
                 out.push_str(&format!("      namespaces: {}\n", list(&[literal(ns)])));
             }
@@ -174,6 +174,28 @@ impl Suggestions {
         }
         out
     }
+}
+
+/// An entry's name, from what it exempts: layers suggested from different inputs (a scan, a
+/// replay) are applied together, and `add:` replaces an entry of the same name, so equal names
+/// must mean equal entries. FNV-1a, stable across runs and builds.
+fn entry_name(scope: &Scope, rules: &BTreeSet<String>) -> String {
+    let (kind, who) = match &scope.who {
+        Who::Pod(sa) => ("pod", sa),
+        Who::RequesterServiceAccount(sa) => ("sa", sa),
+        Who::User(user) => ("user", user),
+    };
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let parts = [kind, who, scope.namespace.as_deref().unwrap_or("")]
+        .into_iter()
+        .chain(scope.images.iter().map(String::as_str))
+        .chain(rules.iter().map(String::as_str));
+    for part in parts {
+        for byte in part.bytes().chain([0]) {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("suggested-{kind}-{hash:016x}")
 }
 
 /// One identity in one namespace, as narrow as the request says; `None` when it names nobody.
@@ -213,6 +235,30 @@ fn scope_of(subject: &Subject) -> Option<Scope> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entry_names_differ_exactly_when_entries_do() {
+        let scope = |who: &str| Scope {
+            namespace: Some("shop".into()),
+            who: Who::User(who.into()),
+            images: Vec::new(),
+        };
+        let rules = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+        let a = entry_name(&scope("alice"), &rules(&["exec-network-scan"]));
+        assert_eq!(
+            a,
+            entry_name(&scope("alice"), &rules(&["exec-network-scan"]))
+        );
+        assert_ne!(a, entry_name(&scope("bob"), &rules(&["exec-network-scan"])));
+        assert_ne!(
+            a,
+            entry_name(
+                &scope("alice"),
+                &rules(&["exec-network-scan", "exec-kubectl"])
+            )
+        );
+        assert!(a.starts_with("suggested-user-"), "{a}");
+    }
 
     #[test]
     fn names_are_written_literally() {
