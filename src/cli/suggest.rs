@@ -254,7 +254,7 @@ mod tests {
             a,
             entry_name(
                 &scope("alice"),
-                &rules(&["exec-network-scan", "exec-kubectl"])
+                &rules(&["exec-network-scan", "exec-port-probe"])
             )
         );
         assert!(a.starts_with("suggested-user-"), "{a}");
