@@ -484,14 +484,11 @@ async fn scan_judges_what_runs_and_writes_policy_reports() {
             Some(("ReplicaSet", "bulk-1")),
         ));
     }
-    api.put(
-        "apis/apps/v1",
-        "deployments",
-        json!({"apiVersion": "apps/v1", "kind": "Deployment",
-               "metadata": {"name": "agent", "namespace": "shop"},
-               "spec": {"selector": {"matchLabels": {"a": "b"}},
-                        "template": {"metadata": {"labels": {"a": "b"}},
-                                     "spec": {"hostPID": true, "containers": [{"name": "a", "image": "registry.example/agent:1.0", "securityContext": {"privileged": true}}]}}}}),
+    put_workload(
+        &api,
+        ("deployments", "Deployment"),
+        ("shop", "agent"),
+        json!({"hostPID": true, "containers": [{"name": "a", "image": "registry.example/agent:1.0", "securityContext": {"privileged": true}}]}),
     );
     api.put_pod(pod("shop", "debug", plain_spec("default"), None));
     let dir = tempfile::tempdir().unwrap();
@@ -553,22 +550,18 @@ async fn scan_judges_what_runs_and_writes_policy_reports() {
     assert!(apply.query.contains("fieldManager=reconguard") && apply.query.contains("force=true"));
 }
 
-/// `reconguard scan --policy-reports --format FORMAT` against the fake API server.
 /// `scan` with a layer it suggested leaves nothing denied, and every entry names one service
 /// account in one namespace with the image repositories it ran.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_layer_suggested_by_scan_makes_the_next_scan_deny_nothing() {
     let api = FakeApi::start().await;
     seed(&api);
-    api.put(
-        "apis/apps/v1",
-        "daemonsets",
-        json!({"apiVersion": "apps/v1", "kind": "DaemonSet",
-               "metadata": {"name": "cni", "namespace": "calico-system"},
-               "spec": {"selector": {"matchLabels": {"a": "b"}},
-                        "template": {"metadata": {"labels": {"a": "b"}},
-                                     "spec": {"serviceAccountName": "calico-node", "hostNetwork": true, "hostPID": true,
-                                              "containers": [{"name": "node", "image": "docker.io/calico/node:v3.29.0", "securityContext": {"privileged": true}}]}}}}),
+    put_workload(
+        &api,
+        ("daemonsets", "DaemonSet"),
+        ("calico-system", "cni"),
+        json!({"serviceAccountName": "calico-node", "hostNetwork": true, "hostPID": true,
+               "containers": [{"name": "node", "image": "docker.io/calico/node:v3.29.0", "securityContext": {"privileged": true}}]}),
     );
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = api.kubeconfig(dir.path());
@@ -651,14 +644,11 @@ async fn kubectl_runs_it_as_a_plugin_in_the_context_it_names() {
     };
     let api = FakeApi::start().await;
     seed(&api);
-    api.put(
-        "apis/apps/v1",
-        "deployments",
-        json!({"apiVersion": "apps/v1", "kind": "Deployment",
-               "metadata": {"name": "agent", "namespace": "shop"},
-               "spec": {"selector": {"matchLabels": {"a": "b"}},
-                        "template": {"metadata": {"labels": {"a": "b"}},
-                                     "spec": {"hostPID": true, "containers": [{"name": "a", "image": "registry.example/agent:1.0", "securityContext": {"privileged": true}}]}}}}),
+    put_workload(
+        &api,
+        ("deployments", "Deployment"),
+        ("shop", "agent"),
+        json!({"hostPID": true, "containers": [{"name": "a", "image": "registry.example/agent:1.0", "securityContext": {"privileged": true}}]}),
     );
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("bin");
@@ -733,6 +723,24 @@ async fn kubectl_runs_it_as_a_plugin_in_the_context_it_names() {
     assert!(String::from_utf8_lossy(&named.stdout).contains("Deployment shop/agent -> deny"));
 }
 
+/// An apps/v1 workload (`resource`, `kind`) named `ns/name` whose pods run `spec`.
+fn put_workload(
+    api: &FakeApi,
+    (resource, kind): (&str, &str),
+    (ns, name): (&str, &str),
+    spec: Value,
+) {
+    api.put(
+        "apis/apps/v1",
+        resource,
+        json!({"apiVersion": "apps/v1", "kind": kind,
+               "metadata": {"name": name, "namespace": ns},
+               "spec": {"selector": {"matchLabels": {"a": "b"}},
+                        "template": {"metadata": {"labels": {"a": "b"}}, "spec": spec}}}),
+    );
+}
+
+/// `reconguard scan --policy-reports --format FORMAT` against the fake API server.
 async fn scan_cli(kubeconfig: &std::path::Path, format: &str) -> std::process::Output {
     let (kubeconfig, format) = (kubeconfig.to_path_buf(), format.to_string());
     tokio::task::spawn_blocking(move || {
