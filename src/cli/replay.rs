@@ -60,7 +60,8 @@ pub struct Seen {
 }
 
 impl Seen {
-    fn add(&mut self, time: &str) {
+    /// One more sighting at `time` (RFC 3339, so text order is time order; empty: unknown).
+    pub fn add(&mut self, time: &str) {
         self.count += 1;
         if self.first.is_empty() || (!time.is_empty() && time < self.first.as_str()) {
             self.first = time.to_string();
@@ -112,10 +113,7 @@ impl Outcome {
         if event.refused() {
             self.refused_by_api_server += 1;
         }
-        let mut rules: Vec<&str> = decision.findings.iter().map(|f| f.rule.as_str()).collect();
-        rules.sort_unstable();
-        rules.dedup();
-        for rule in rules {
+        for rule in decision.rules() {
             self.rules.add(rule, time);
         }
         self.namespaces

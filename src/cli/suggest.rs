@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::replay::Seen;
 use crate::decision::{Action, Decision};
 use crate::norm::image::ImageRef;
 use crate::subject::{PodScope, Subject, SubjectBody};
@@ -32,19 +33,18 @@ struct Scope {
     images: Vec<String>,
 }
 
+/// What one scope was seen denied for, how often and when.
 #[derive(Debug, Default)]
-struct Seen {
+struct Denials {
     rules: BTreeSet<String>,
-    count: u64,
-    first: String,
-    last: String,
+    seen: Seen,
     example: String,
 }
 
 /// The denials seen so far, by scope.
 #[derive(Debug, Default)]
 pub struct Suggestions {
-    entries: BTreeMap<Scope, Seen>,
+    entries: BTreeMap<Scope, Denials>,
     /// Denials without an identity to scope them to, or past [`MAX_ENTRIES`].
     unscoped: u64,
 }
@@ -87,18 +87,13 @@ impl Suggestions {
             self.unscoped += 1;
             return;
         }
-        let seen = self.entries.entry(scope).or_default();
-        seen.rules
+        let denials = self.entries.entry(scope).or_default();
+        denials
+            .rules
             .extend(decision.findings.iter().map(|f| f.rule.clone()));
-        seen.count += 1;
-        if seen.first.is_empty() || (!time.is_empty() && time < seen.first.as_str()) {
-            seen.first = time.to_string();
-        }
-        if time > seen.last.as_str() {
-            seen.last = time.to_string();
-        }
-        if seen.example.is_empty() {
-            seen.example = format!(
+        denials.seen.add(time);
+        if denials.example.is_empty() {
+            denials.example = format!(
                 "{} {}{}",
                 subject.kind,
                 subject
@@ -143,7 +138,8 @@ impl Suggestions {
             return out;
         }
         out.push_str("exemptions:\n  add:\n");
-        for (scope, seen) in &self.entries {
+        for (scope, denials) in &self.entries {
+            let seen = &denials.seen;
             let when = if seen.first.is_empty() {
                 String::new()
             } else if seen.first == seen.last {
@@ -154,9 +150,12 @@ impl Suggestions {
             out.push_str(&format!(
                 "    # {} denied{when}; first {}\n",
                 seen.count,
-                one_line(&seen.example)
+                one_line(&denials.example)
             ));
-            out.push_str(&format!("    - name: {}\n", entry_name(scope, &seen.rules)));
+            out.push_str(&format!(
+                "    - name: {}\n",
+                entry_name(scope, &denials.rules)
+            ));
             if let Some(ns) = &scope.namespace {
                 out.push_str(&format!("      namespaces: {}\n", list(&[literal(ns)])));
             }
@@ -169,7 +168,7 @@ impl Suggestions {
             if !scope.images.is_empty() {
                 out.push_str(&format!("      images: {}\n", list(&scope.images)));
             }
-            let rules: Vec<String> = seen.rules.iter().cloned().collect();
+            let rules: Vec<String> = denials.rules.iter().cloned().collect();
             out.push_str(&format!("      rules: {}\n", list(&rules)));
         }
         out
