@@ -123,6 +123,10 @@ fn leads_to_command(word: &str) -> bool {
     )
 }
 
+/// Bytes that end a plain word in the walk besides metacharacters: quotes, expansions, escapes
+/// and braces each open (or close) a construct.
+const WORD_BREAKS: &[u8] = b"'\"`$\\{}";
+
 fn is_meta(b: u8) -> bool {
     matches!(
         b,
@@ -145,7 +149,7 @@ pub fn scan(text: &str) -> Nesting {
 fn is_plain_word(text: &str) -> bool {
     !text
         .bytes()
-        .any(|b| is_meta(b) || b"'\"`$\\{}#".contains(&b))
+        .any(|b| is_meta(b) || b == b'#' || WORD_BREAKS.contains(&b))
         && opener(text).is_none()
         && !matches!(text, "!" | "time" | "coproc")
 }
@@ -305,7 +309,7 @@ fn walk(text: &str) -> Open {
                 // A word: this byte always belongs to it (a lone `$`, a `#` inside a word).
                 let start = i;
                 i += 1;
-                while i < bytes.len() && !is_meta(bytes[i]) && !b"'\"`$\\{}".contains(&bytes[i]) {
+                while i < bytes.len() && !is_meta(bytes[i]) && !WORD_BREAKS.contains(&bytes[i]) {
                     i += 1;
                 }
                 let delimited = i == bytes.len() || is_meta(bytes[i]);
