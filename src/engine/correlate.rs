@@ -1,7 +1,8 @@
 //! Memory across requests: findings of one identity within a sliding window. A burst of distinct
-//! discovery techniques is reconnaissance even when each request alone only annotates. The state
-//! is a plain value the engine keeps (per replica); time is an input, so the logic is pure and
-//! tested with made-up clocks.
+//! discovery techniques is reconnaissance even when each request alone only annotates. The
+//! engine decides what a request adds (`Remember`) and what a burst means; a `Memory` keeps the
+//! histories: `LocalMemory` in the replica (a plain value, time an input, so the logic is pure
+//! and tested with made-up clocks), or a store every replica shares (`server::store`).
 //!
 //! Identities live in an LRU list (`lru`): the least recently seen is also the oldest, so expiry
 //! and making room pop from one end in O(1) each. A cache with its own time-to-idle (moka,
@@ -9,10 +10,11 @@
 //! test's) must be able to replace.
 
 use std::collections::VecDeque;
-use std::hash::{Hash, Hasher};
+use std::future::Future;
 use std::time::Instant;
 
 use lru::LruCache;
+use parking_lot::Mutex;
 
 use crate::policy::Correlation;
 use crate::subject::{Subject, SubjectBody};
@@ -40,18 +42,145 @@ pub fn identity(subject: &Subject) -> Option<String> {
 }
 
 /// Identifies a request for de-duplication: target, container and command, not the uid (each
-/// admission of the same `kubectl exec` has its own).
-pub fn fingerprint(subject: &Subject) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (&subject.namespace, &subject.name, &subject.subresource).hash(&mut h);
-    match &subject.body {
-        SubjectBody::Exec(e) => (&e.container, &e.command, e.stdin, e.tty).hash(&mut h),
-        SubjectBody::Attach(a) => (&a.container, a.stdin, a.tty).hash(&mut h),
-        SubjectBody::PortForward(f) => f.ports.hash(&mut h),
-        SubjectBody::Proxy(p) => (&p.name, &p.path).hash(&mut h),
-        _ => {}
+/// admission of the same `kubectl exec` has its own). SHA-256 over a length-prefixed encoding,
+/// cut to 128 bits: the same on every replica and every release (a shared store compares
+/// fingerprints written by other processes), and no requester can make two different commands
+/// collide so that the second goes uncounted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint(pub [u8; 16]);
+
+impl Fingerprint {
+    pub fn of(subject: &Subject) -> Fingerprint {
+        let mut fields = FieldWriter(ring::digest::Context::new(&ring::digest::SHA256));
+        for part in [&subject.namespace, &subject.name, &subject.subresource] {
+            fields.text(part.as_deref().unwrap_or(""));
+        }
+        match &subject.body {
+            SubjectBody::Exec(e) => {
+                fields.text(&e.container);
+                fields.number(e.command.len() as u64);
+                for word in &e.command {
+                    fields.text(word);
+                }
+                fields.number(u64::from(e.stdin) << 1 | u64::from(e.tty));
+            }
+            SubjectBody::Attach(a) => {
+                fields.text(&a.container);
+                fields.number(u64::from(a.stdin) << 1 | u64::from(a.tty));
+            }
+            SubjectBody::PortForward(f) => {
+                fields.number(f.ports.len() as u64);
+                for port in &f.ports {
+                    fields.number(*port as u64);
+                }
+            }
+            SubjectBody::Proxy(p) => {
+                fields.text(&p.name);
+                fields.text(&p.path);
+            }
+            SubjectBody::Pod(_) | SubjectBody::Skipped(_) => {}
+        }
+        let digest = fields.0.finish();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest.as_ref()[..16]);
+        Fingerprint(bytes)
     }
-    h.finish()
+
+    /// Lowercase hex, as a store keeps it.
+    pub fn hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Length-prefixed fields, so that `["a b"]` and `["a", "b"]` never encode alike.
+struct FieldWriter(ring::digest::Context);
+
+impl FieldWriter {
+    fn number(&mut self, n: u64) {
+        self.0.update(&n.to_le_bytes());
+    }
+
+    fn text(&mut self, s: &str) {
+        self.number(s.len() as u64);
+        self.0.update(s.as_bytes());
+    }
+}
+
+/// What one request adds to its identity's history: the engine computes it, a `Memory` keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remember {
+    pub identity: String,
+    pub fingerprint: Fingerprint,
+    /// The request's counted findings, `(technique, rule)`.
+    pub findings: Vec<(String, String)>,
+}
+
+/// What a memory answered about one request, with the size of the replica's own memory (every
+/// memory keeps one, if only to fall back on) for the metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recalled {
+    pub observation: Observation,
+    /// Identities the replica remembers after this request.
+    pub identities: usize,
+    /// Identities the replica forgot early to make room for this one.
+    pub evicted: u64,
+}
+
+/// Where identities' histories are kept. The engine asks once per request with a counted
+/// finding; a memory never fails a request: a shared store that cannot answer in time answers
+/// from the replica's own memory instead.
+pub trait Memory: Send + Sync {
+    fn observe(
+        &self,
+        settings: &Correlation,
+        request: &Remember,
+        now: Instant,
+    ) -> impl Future<Output = Recalled> + Send;
+}
+
+/// The replica's own memory: the embedded default, and what a shared store falls back on.
+#[derive(Debug, Default)]
+pub struct LocalMemory(Mutex<Correlator>);
+
+impl LocalMemory {
+    /// `observe` without a future, for the callers that judge synchronously.
+    pub fn observe_now(
+        &self,
+        settings: &Correlation,
+        request: &Remember,
+        now: Instant,
+    ) -> Recalled {
+        let mut correlator = self.0.lock();
+        let before = correlator.evicted;
+        let observation = correlator.observe(
+            settings,
+            &request.identity,
+            request.fingerprint,
+            &request.findings,
+            now,
+        );
+        Recalled {
+            observation,
+            identities: correlator.identities(),
+            evicted: correlator.evicted - before,
+        }
+    }
+
+    /// Holds the replica's memory, as a request does while it is updated (tests use it).
+    pub fn lock(&self) -> parking_lot::MutexGuard<'_, Correlator> {
+        self.0.lock()
+    }
+}
+
+impl Memory for LocalMemory {
+    fn observe(
+        &self,
+        settings: &Correlation,
+        request: &Remember,
+        now: Instant,
+    ) -> impl Future<Output = Recalled> + Send {
+        std::future::ready(self.observe_now(settings, request, now))
+    }
 }
 
 /// The burst finding's detail: the sequence, in first-seen order.
@@ -75,7 +204,7 @@ struct Seen {
 
 /// Most recent requests kept per identity for de-duplication; more within `duplicate_window`
 /// is a flood, which the distinct techniques already describe.
-const RECENT: usize = 16;
+pub const RECENT: usize = 16;
 
 /// One identity's memory: bounded by the number of counted techniques and by `RECENT`, whatever
 /// the request rate.
@@ -84,7 +213,7 @@ struct History {
     /// Distinct techniques within the window, in first-seen order.
     seen: Vec<Seen>,
     /// Fingerprints of requests within the duplicate window.
-    recent: VecDeque<(u64, Instant)>,
+    recent: VecDeque<(Fingerprint, Instant)>,
     last_seen: Option<Instant>,
 }
 
@@ -127,7 +256,7 @@ impl Correlator {
         &mut self,
         settings: &Correlation,
         identity: &str,
-        fingerprint: u64,
+        fingerprint: Fingerprint,
         findings: &[(String, String)],
         now: Instant,
     ) -> Observation {
@@ -226,6 +355,10 @@ mod tests {
         }
     }
 
+    fn fp(n: u8) -> Fingerprint {
+        Fingerprint([n; 16])
+    }
+
     fn f(technique: &str) -> Vec<(String, String)> {
         vec![(technique.to_string(), format!("rule-{technique}"))]
     }
@@ -237,19 +370,19 @@ mod tests {
         let t0 = Instant::now();
         let at = |secs| t0 + Duration::from_secs(secs);
         assert_eq!(
-            c.observe(&s, "alice", 1, &f("T1057"), at(0)),
+            c.observe(&s, "alice", fp(1), &f("T1057"), at(0)),
             Observation::Counted
         );
         // The same technique again is not a new one.
         assert_eq!(
-            c.observe(&s, "alice", 2, &f("T1057"), at(10)),
+            c.observe(&s, "alice", fp(2), &f("T1057"), at(10)),
             Observation::Counted
         );
         assert_eq!(
-            c.observe(&s, "alice", 3, &f("T1049"), at(20)),
+            c.observe(&s, "alice", fp(3), &f("T1049"), at(20)),
             Observation::Counted
         );
-        let burst = c.observe(&s, "alice", 4, &f("T1016"), at(30));
+        let burst = c.observe(&s, "alice", fp(4), &f("T1016"), at(30));
         let Observation::Burst(seq) = burst else {
             panic!("{burst:?}")
         };
@@ -257,12 +390,12 @@ mod tests {
         assert_eq!(techniques, ["T1057", "T1049", "T1016"]);
         // Another identity has its own history.
         assert_eq!(
-            c.observe(&s, "bob", 4, &f("T1016"), at(30)),
+            c.observe(&s, "bob", fp(4), &f("T1016"), at(30)),
             Observation::Counted
         );
         // Past the window the first findings are forgotten: no burst.
         assert_eq!(
-            c.observe(&s, "alice", 5, &f("T1033"), at(85)),
+            c.observe(&s, "alice", fp(5), &f("T1033"), at(85)),
             Observation::Counted
         );
     }
@@ -273,18 +406,18 @@ mod tests {
         let mut c = Correlator::default();
         let t0 = Instant::now();
         assert_eq!(
-            c.observe(&s, "alice", 7, &f("T1057"), t0),
+            c.observe(&s, "alice", fp(7), &f("T1057"), t0),
             Observation::Counted
         );
         let retry = t0 + Duration::from_millis(300);
         assert_eq!(
-            c.observe(&s, "alice", 7, &f("T1057"), retry),
+            c.observe(&s, "alice", fp(7), &f("T1057"), retry),
             Observation::Duplicate
         );
         // The same command later is a new request.
         let later = t0 + Duration::from_secs(6);
         assert_eq!(
-            c.observe(&s, "alice", 7, &f("T1057"), later),
+            c.observe(&s, "alice", fp(7), &f("T1057"), later),
             Observation::Counted
         );
     }
@@ -294,7 +427,7 @@ mod tests {
         let s = settings();
         let mut c = Correlator::default();
         assert_eq!(
-            c.observe(&s, "alice", 1, &f("T1611"), Instant::now()),
+            c.observe(&s, "alice", fp(1), &f("T1611"), Instant::now()),
             Observation::Ignored
         );
         assert_eq!(c.identities(), 0);
@@ -309,25 +442,65 @@ mod tests {
             c.observe(
                 &s,
                 &format!("u{i}"),
-                i,
+                fp(i as u8),
                 &f("T1057"),
                 t0 + Duration::from_secs(i),
             );
         }
         assert_eq!(c.identities(), 10);
         // Seen again, u0 is no longer the least recently seen.
-        c.observe(&s, "u0", 50, &f("T1049"), t0 + Duration::from_secs(15));
+        c.observe(&s, "u0", fp(50), &f("T1049"), t0 + Duration::from_secs(15));
         // Full: the least recently seen (u1) makes room.
-        c.observe(&s, "new", 99, &f("T1057"), t0 + Duration::from_secs(20));
+        c.observe(&s, "new", fp(99), &f("T1057"), t0 + Duration::from_secs(20));
         assert_eq!(c.identities(), 10);
         assert_eq!(c.evicted, 1);
         assert!(!c.histories.contains("u1"));
         assert!(c.histories.contains("u0"));
         // Much later every history has expired; the next newcomer clears them instead.
-        c.observe(&s, "late", 100, &f("T1057"), t0 + Duration::from_secs(500));
+        c.observe(
+            &s,
+            "late",
+            fp(100),
+            &f("T1057"),
+            t0 + Duration::from_secs(500),
+        );
         assert_eq!(c.identities(), 1);
         assert_eq!(c.evicted, 1);
         c.expire(&s, t0 + Duration::from_secs(1000));
         assert_eq!(c.identities(), 0);
+    }
+
+    fn exec(container: &str, argv: &[&str], uid: &str) -> Subject {
+        let review = serde_json::json!({
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {
+                "uid": uid,
+                "kind": {"group": "", "version": "v1", "kind": "PodExecOptions"},
+                "resource": {"group": "", "version": "v1", "resource": "pods"},
+                "subResource": "exec", "name": "web-0", "namespace": "shop",
+                "operation": "CONNECT", "userInfo": {"username": "alice"},
+                "object": {"kind": "PodExecOptions", "apiVersion": "v1",
+                           "container": container, "command": argv},
+            }
+        });
+        let mut subjects = crate::subject::from_manifest(&review).expect("a review");
+        subjects.remove(0)
+    }
+
+    #[test]
+    fn fingerprints_tell_requests_apart_by_target_and_command_not_by_uid() {
+        let base = Fingerprint::of(&exec("app", &["ps", "aux"], "u1"));
+        // Each admission of one `kubectl exec` has its own uid.
+        assert_eq!(base, Fingerprint::of(&exec("app", &["ps", "aux"], "u2")));
+        for other in [
+            exec("app", &["ps aux"], "u1"),
+            exec("app", &["ps", "au", "x"], "u1"),
+            exec("ap", &["pps", "aux"], "u1"),
+            exec("sidecar", &["ps", "aux"], "u1"),
+        ] {
+            assert_ne!(base, Fingerprint::of(&other), "{:?}", other.body);
+        }
+        let hex = base.hex();
+        assert!(hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()));
     }
 }

@@ -3,8 +3,8 @@
 //! the requests one front end sees. `serve`, `evaluate`, `scan`, `policy diff`, `policy check` and
 //! `validate`'s predictions all call it, so what they report is what the webhook decides.
 //!
-//! Everything here is pure but the correlator's memory, which lives in the caller's `Engine`;
-//! time is an argument. Scheduling (the evaluation pool, deadlines) is the caller's: a deadline
+//! Everything here is pure but the memory of recent requests, which lives in the caller's `Engine`
+//! (the replica's own, or a store the replicas share); time is an argument. Scheduling (the evaluation pool, deadlines) is the caller's: a deadline
 //! that passes comes back in as `Unjudged::TimedOut`.
 
 pub mod clock;
@@ -14,13 +14,11 @@ pub mod pool;
 
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
-
 use crate::decision::{self, Decision};
 use crate::detect::{self, Signal};
-use crate::policy::Policy;
+use crate::policy::{Correlation, Policy};
 use crate::subject::Subject;
-use correlate::{Correlator, Observation};
+use correlate::{Fingerprint, LocalMemory, Memory, Observation, Recalled, Remember};
 
 /// The rule that judges a request whose analysis did not complete (the detectors' own limits raise
 /// it too).
@@ -141,112 +139,179 @@ pub fn fail_closed(policy: &Policy, subject: &Subject, why: Unjudged) -> Decisio
     decision::decide(policy, subject, vec![signal])
 }
 
-/// The pipeline's state: the correlator's memory of recent requests. One per front end that sees
-/// a sequence of requests (a server replica, one `evaluate` run).
+/// The pipeline's state: the memory of recent requests, the replica's own (`LocalMemory`) or one
+/// every replica shares. One per front end that sees a sequence of requests (a server replica,
+/// one `evaluate` run).
 #[derive(Debug, Default)]
-pub struct Engine {
-    correlator: Mutex<Correlator>,
+pub struct Engine<M = LocalMemory> {
+    memory: M,
 }
 
-impl Engine {
+/// Where the pipeline stands once detection's outcome is judged: final, or waiting for the memory's
+/// answer about the request.
+enum Settled<'p> {
+    Final(Verdict),
+    Remember {
+        settings: &'p Correlation,
+        request: Remember,
+        signals: Vec<Signal>,
+        decision: Decision,
+    },
+}
+
+impl Engine<LocalMemory> {
     pub fn new() -> Engine {
         Engine::default()
     }
 
-    /// The whole pipeline on the current thread, at time `now`.
+    /// The whole pipeline on the current thread, at time `now`, with the replica's own memory.
     pub fn judge(&self, policy: &Policy, subject: &Subject, now: Instant) -> Verdict {
-        self.conclude(policy, subject, detect_guarded(policy, subject), now)
+        match settle(policy, subject, detect_guarded(policy, subject)) {
+            Settled::Final(verdict) => verdict,
+            Settled::Remember {
+                settings,
+                request,
+                signals,
+                decision,
+            } => {
+                let recalled = self.memory.observe_now(settings, &request, now);
+                escalate(
+                    policy, subject, settings, &request, signals, decision, recalled,
+                )
+            }
+        }
+    }
+}
+
+impl<M: Memory> Engine<M> {
+    pub fn with_memory(memory: M) -> Engine<M> {
+        Engine { memory }
+    }
+
+    pub fn memory(&self) -> &M {
+        &self.memory
     }
 
     /// The pipeline's last steps, after detection ran wherever the caller scheduled it:
-    /// fail-closed for an analysis that did not complete, then correlation.
-    pub fn conclude(
+    /// fail-closed for an analysis that did not complete, then correlation, which waits for the
+    /// memory (a shared store answers within its own timeout or not at all).
+    pub async fn conclude(
         &self,
         policy: &Policy,
         subject: &Subject,
         detected: Result<Detected, Unjudged>,
         now: Instant,
     ) -> Verdict {
-        match detected {
-            Err(why) => Verdict {
+        match settle(policy, subject, detected) {
+            Settled::Final(verdict) => verdict,
+            Settled::Remember {
+                settings,
+                request,
+                signals,
+                decision,
+            } => {
+                let recalled = self.memory.observe(settings, &request, now).await;
+                escalate(
+                    policy, subject, settings, &request, signals, decision, recalled,
+                )
+            }
+        }
+    }
+}
+
+/// Fail-closed for an analysis that did not complete; otherwise the decision, and what the request
+/// adds to its identity's history when it has a counted finding.
+fn settle<'p>(
+    policy: &'p Policy,
+    subject: &Subject,
+    detected: Result<Detected, Unjudged>,
+) -> Settled<'p> {
+    let (signals, decision) = match detected {
+        Err(why) => {
+            return Settled::Final(Verdict {
                 decision: fail_closed(policy, subject, why),
                 unjudged: Some(why),
                 correlated: None,
-            },
-            Ok(Detected {
-                signals: Some(signals),
-                decision,
-            }) => self.correlate(policy, subject, signals, decision, now),
-            Ok(Detected {
-                signals: None,
-                decision,
-            }) => Verdict::of(decision),
+            })
         }
+        Ok(Detected {
+            signals: Some(signals),
+            decision,
+        }) => (signals, decision),
+        Ok(Detected {
+            signals: None,
+            decision,
+        }) => return Settled::Final(Verdict::of(decision)),
+    };
+    let Some(settings) = &policy.correlation else {
+        return Settled::Final(Verdict::of(decision));
+    };
+    // Most requests have no counted finding: nothing to remember, no allocation.
+    let counted = |f: &decision::Finding| settings.techniques.contains(&f.technique);
+    if decision.skipped.is_some() || !decision.findings.iter().any(counted) {
+        return Settled::Final(Verdict::of(decision));
     }
-
-    /// Adds the request's findings to its identity's history; a burst of distinct discovery
-    /// techniques adds its own finding and the request is decided again.
-    fn correlate(
-        &self,
-        policy: &Policy,
-        subject: &Subject,
-        mut signals: Vec<Signal>,
-        decision: Decision,
-        now: Instant,
-    ) -> Verdict {
-        let Some(settings) = &policy.correlation else {
-            return Verdict::of(decision);
-        };
-        // Most requests have no counted finding: no lock, no allocation.
-        let counted = |f: &decision::Finding| settings.techniques.contains(&f.technique);
-        if decision.skipped.is_some() || !decision.findings.iter().any(counted) {
-            return Verdict::of(decision);
-        }
-        let Some(identity) = correlate::identity(subject) else {
-            return Verdict::of(decision);
-        };
-        let findings: Vec<(String, String)> = decision
+    let Some(identity) = correlate::identity(subject) else {
+        return Settled::Final(Verdict::of(decision));
+    };
+    let request = Remember {
+        identity,
+        fingerprint: Fingerprint::of(subject),
+        findings: decision
             .findings
             .iter()
+            .filter(|f| counted(f))
             .map(|f| (f.technique.clone(), f.rule.clone()))
-            .collect();
-        let fingerprint = correlate::fingerprint(subject);
-        let (observation, identities, evicted) = {
-            let mut correlator = self.correlator.lock();
-            let evicted = correlator.evicted;
-            let o = correlator.observe(settings, &identity, fingerprint, &findings, now);
-            (o, correlator.identities(), correlator.evicted - evicted)
-        };
-        let mut correlated = Correlated {
-            burst: false,
-            duplicate: observation == Observation::Duplicate,
-            identities,
-            evicted,
-        };
-        let decision = match observation {
-            Observation::Burst(sequence) => {
-                correlated.burst = true;
-                signals.push(Signal::of_request(
-                    &settings.rule,
-                    correlate::describe(settings, &identity, &sequence),
-                ));
-                match guard::run(|| decision::decide(policy, subject, signals)) {
-                    Ok(decision) => decision,
-                    Err(_) => {
-                        return Verdict {
-                            decision: fail_closed(policy, subject, Unjudged::Panicked),
-                            unjudged: Some(Unjudged::Panicked),
-                            correlated: Some(correlated),
-                        }
+            .collect(),
+    };
+    Settled::Remember {
+        settings,
+        request,
+        signals,
+        decision,
+    }
+}
+
+/// A burst of distinct discovery techniques adds its own finding and the request is decided
+/// again; otherwise the decision stands.
+fn escalate(
+    policy: &Policy,
+    subject: &Subject,
+    settings: &Correlation,
+    request: &Remember,
+    mut signals: Vec<Signal>,
+    decision: Decision,
+    recalled: Recalled,
+) -> Verdict {
+    let mut correlated = Correlated {
+        burst: false,
+        duplicate: recalled.observation == Observation::Duplicate,
+        identities: recalled.identities,
+        evicted: recalled.evicted,
+    };
+    let decision = match recalled.observation {
+        Observation::Burst(sequence) => {
+            correlated.burst = true;
+            signals.push(Signal::of_request(
+                &settings.rule,
+                correlate::describe(settings, &request.identity, &sequence),
+            ));
+            match guard::run(|| decision::decide(policy, subject, signals)) {
+                Ok(decision) => decision,
+                Err(_) => {
+                    return Verdict {
+                        decision: fail_closed(policy, subject, Unjudged::Panicked),
+                        unjudged: Some(Unjudged::Panicked),
+                        correlated: Some(correlated),
                     }
                 }
             }
-            _ => decision,
-        };
-        Verdict {
-            correlated: Some(correlated),
-            ..Verdict::of(decision)
         }
+        _ => decision,
+    };
+    Verdict {
+        correlated: Some(correlated),
+        ..Verdict::of(decision)
     }
 }
 
@@ -315,7 +380,7 @@ mod tests {
         let engine = std::sync::Arc::new(Engine::new());
         let holder = engine.clone();
         let panicked = std::thread::spawn(move || {
-            let _held = holder.correlator.lock();
+            let _held = holder.memory.lock();
             panic!("a panic while the correlator is held");
         })
         .join();
@@ -329,15 +394,17 @@ mod tests {
         assert!(last.correlated.is_some_and(|c| c.burst), "{last:?}");
     }
 
-    #[test]
-    fn an_analysis_that_did_not_complete_is_judged_by_the_limit_rule() {
+    #[tokio::test]
+    async fn an_analysis_that_did_not_complete_is_judged_by_the_limit_rule() {
         let policy = Policy::embedded_default();
         let subject = exec("t", &["ls"]);
         for why in [
             Unjudged::Panicked,
             Unjudged::TimedOut(Duration::from_secs(4)),
         ] {
-            let verdict = Engine::new().conclude(&policy, &subject, Err(why), Instant::now());
+            let verdict = Engine::new()
+                .conclude(&policy, &subject, Err(why), Instant::now())
+                .await;
             assert_eq!(verdict.decision.action, Action::Deny, "{why:?}");
             assert_eq!(verdict.decision.rules(), [ANALYSIS_LIMIT_RULE]);
             assert_eq!(verdict.unjudged, Some(why));

@@ -9,6 +9,7 @@ use clap::builder::TypedValueParser;
 use clap::{Args, Parser, ValueEnum};
 
 use super::cluster::ClusterConfig;
+use super::store::StoreConfig;
 use crate::engine::clock::Clock;
 use crate::flags::{at_least_one_second, seconds};
 use crate::policy::files::PolicySources;
@@ -77,6 +78,9 @@ pub struct ServeConfig {
     /// The pod cache, Events and containment (all off by default).
     #[command(flatten)]
     pub cluster: ClusterConfig,
+    /// The correlation store every replica shares (off by default).
+    #[command(flatten)]
+    pub store: StoreConfig,
     /// The correlator's time (tests move it).
     #[arg(skip)]
     pub clock: Clock,
@@ -148,6 +152,12 @@ mod tests {
         assert_eq!(c.evaluation_timeout, Duration::from_secs(4));
         assert_eq!(c.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
         assert!(!c.cluster.pod_cache && c.cluster.events().is_none());
+        assert!(c.store.correlation_store.is_none());
+        assert_eq!(
+            c.store.correlation_store_timeout,
+            Duration::from_millis(100)
+        );
+        assert_eq!(c.store.correlation_store_prefix, "reconguard:");
         assert_eq!(c.check(), Ok(()));
     }
 
@@ -165,10 +175,30 @@ mod tests {
                 "--events-per-second",
             ),
             (&["--events", "--events-burst", "0"], "--events-burst"),
+            (
+                &[
+                    "--correlation-store",
+                    "redis://r",
+                    "--correlation-store-timeout",
+                    "0",
+                ],
+                "--correlation-store-timeout",
+            ),
+            (
+                &["--correlation-store-timeout", "2001"],
+                "--correlation-store-timeout",
+            ),
+            (
+                &["--correlation-store-password-file", "/p"],
+                "--correlation-store",
+            ),
         ] {
             let error = parse(args).expect_err(&format!("{args:?} accepted"));
             assert!(error.contains(flag), "{args:?}: {error}");
         }
+        let long_prefix = "p".repeat(129);
+        let error = parse(&["--correlation-store-prefix", &long_prefix]).unwrap_err();
+        assert!(error.contains("--correlation-store-prefix"), "{error}");
         let parsed = parse(&["--drain-timeout", "0", "--shutdown-delay", "0"]).unwrap();
         assert_eq!(parsed.drain_timeout, Duration::ZERO);
     }

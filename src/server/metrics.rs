@@ -65,6 +65,10 @@ pub struct Metrics {
     pub correlation_identities: prometheus::IntGauge,
     pub correlation_duplicates: prometheus::IntCounter,
     pub correlation_evictions: prometheus::IntCounter,
+    /// The shared correlation store (`--correlation-store`): which memory answers, and why the
+    /// store did not.
+    pub correlation_store_mode: prometheus::IntGaugeVec,
+    pub correlation_store_errors: IntCounterVec,
     /// The pod cache (`--pod-cache`) and what is published to the cluster.
     pub pod_cache_pods: prometheus::IntGauge,
     pub pod_cache_bytes: prometheus::IntGauge,
@@ -179,6 +183,27 @@ impl Metrics {
         registry.register(Box::new(correlation_identities.clone()))?;
         registry.register(Box::new(correlation_duplicates.clone()))?;
         registry.register(Box::new(correlation_evictions.clone()))?;
+        let correlation_store_mode = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "reconguard_correlation_store_mode",
+                "1 for the memory correlation uses now: local (no store configured: this replica's own), shared (the store answers), fallback (a store is configured but unavailable: this replica's own memory answers until it is back).",
+            ),
+            &["mode"],
+        )?;
+        let correlation_store_errors = IntCounterVec::new(
+            Opts::new(
+                "reconguard_correlation_store_errors_total",
+                "Requests correlation answered from this replica's memory because the shared store did not: timeout (no answer within --correlation-store-timeout), connection (the store could not be reached or dropped the request), unavailable (not asked: the store was down and is being reconnected), reply (the store answered something else than the script's result).",
+            ),
+            &["reason"],
+        )?;
+        for reason in crate::server::store::ERROR_REASONS {
+            correlation_store_errors
+                .with_label_values(&[reason])
+                .inc_by(0);
+        }
+        registry.register(Box::new(correlation_store_mode.clone()))?;
+        registry.register(Box::new(correlation_store_errors.clone()))?;
         let pod_cache_pods = prometheus::IntGauge::new(
             "reconguard_pod_cache_pods",
             "Running pods in this replica's pod cache (serve --pod-cache).",
@@ -257,6 +282,8 @@ impl Metrics {
             correlation_identities,
             correlation_duplicates,
             correlation_evictions,
+            correlation_store_mode,
+            correlation_store_errors,
             pod_cache_pods,
             pod_cache_bytes,
             pod_cache_synced,

@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod panics;
 pub mod ratelimit;
 pub mod reload;
+pub mod store;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -43,6 +44,7 @@ pub use config::{LogFormat, ServeConfig, DEFAULT_MAX_BODY_BYTES};
 use decision_log::DecisionLog;
 use metrics::Metrics;
 use ratelimit::LogLimiter;
+use store::SharedMemory;
 
 /// Reviews judged on the async worker that received them rather than on the evaluation pool:
 /// bodies up to this size whose command lines (`detect::script_bytes`) fit the next bound.
@@ -61,8 +63,9 @@ pub struct AppState {
     pub decision_log: DecisionLog,
     pub pool: EvalPool,
     pub evaluation_timeout: Duration,
-    /// The pipeline's memory: recent discovery findings per identity (this replica's view).
-    pub engine: Engine,
+    /// The pipeline's memory: recent discovery findings per identity (this replica's own, and
+    /// the shared store when one is configured).
+    pub engine: Engine<SharedMemory>,
     pub clock: Clock,
     /// The pod cache, Events and the labeller, when enabled.
     pub cluster: cluster::ClusterState,
@@ -160,7 +163,8 @@ async fn validate(State(app): State<Arc<AppState>>, body: Bytes) -> Response {
     };
     let verdict = app
         .engine
-        .conclude(&policy, &subject, detected, app.clock.now());
+        .conclude(&policy, &subject, detected, app.clock.now())
+        .await;
     let decision = account(&app, &subject, verdict);
     app.cluster
         .after(&policy, &app.metrics, &subject, &decision);
@@ -458,6 +462,7 @@ pub async fn run_with_listeners(
     };
     let pool = EvalPool::new(threads, pool::STACK_BYTES).context("starting evaluation threads")?;
     let cluster = cluster::start(&config.cluster, &metrics).await?;
+    let memory = SharedMemory::start(&config.store, &metrics)?;
     panics::install_hook();
     let app = Arc::new(AppState {
         policy: ArcSwap::from_pointee(policy),
@@ -466,7 +471,7 @@ pub async fn run_with_listeners(
         decision_log,
         pool,
         evaluation_timeout: config.evaluation_timeout,
-        engine: Engine::new(),
+        engine: Engine::with_memory(memory),
         clock: config.clock.clone(),
         cluster,
     });
@@ -672,6 +677,7 @@ mod tests {
             false,
             metrics.decision_log_dropped.clone(),
         );
+        let memory = SharedMemory::local(&metrics);
         Arc::new(AppState {
             policy: ArcSwap::from_pointee(Policy::embedded_default()),
             metrics,
@@ -679,7 +685,7 @@ mod tests {
             decision_log,
             pool: EvalPool::new(1, pool::STACK_BYTES).unwrap(),
             evaluation_timeout: Duration::from_secs(4),
-            engine: Engine::new(),
+            engine: Engine::with_memory(memory),
             clock: Clock::system(),
             cluster: Default::default(),
         })

@@ -34,10 +34,16 @@ render --set certificates.mode=existingSecret --set certificates.existingSecret=
   --set-json 'networkPolicy.metricsFrom=[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"monitoring"}}}]' \
   > "$work/existing.yaml"
 
+store_peer='[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"infra"}}}]'
+render --set correlationStore.url=rediss://cache@redis.infra.svc:6380/0 --set correlationStore.passwordSecret.name=redis-auth \
+  --set correlationStore.caSecret.name=redis-ca --set correlationStore.caSecret.key=ca.pem \
+  --set networkPolicy.enabled=true --set networkPolicy.restrictEgress=true --set 'networkPolicy.apiServerCIDRs={10.0.0.0/24}' \
+  --set-json "correlationStore.networkPolicyPeers=$store_peer" > "$work/store.yaml"
+
 validate_all() {
   local versions=(1.30 1.31 1.32 1.33 1.34 1.35 1.36 1.37)
   for v in "${versions[@]}"; do
-    for f in "$work/default.yaml" "$work/certmanager.yaml" "$work/existing.yaml" manifests/install.yaml; do
+    for f in "$work/default.yaml" "$work/certmanager.yaml" "$work/existing.yaml" "$work/store.yaml" manifests/install.yaml; do
       kubernetes-validate --strict --quiet -k "$v" "$f" || { echo "invalid for Kubernetes $v: $f"; return 1; }
     done
   done
@@ -134,6 +140,52 @@ assert {"https", "metrics"} <= ports, ports
 PY
 }
 check "the NetworkPolicy admits the API server to the webhook port and selects the metrics port apart" network_policy_shape
+
+correlation_store_shape() {
+  python3 - "$work/store.yaml" "$work/default.yaml" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+dep = next(d for d in docs if d["kind"] == "Deployment")
+spec = dep["spec"]["template"]["spec"]
+c = spec["containers"][0]
+args = [a for a in c["args"] if a.startswith("--correlation-store")]
+assert args == [
+    "--correlation-store=rediss://cache@redis.infra.svc:6380/0",
+    "--correlation-store-prefix=reconguard/reconguard:",
+    "--correlation-store-timeout=100",
+    "--correlation-store-password-file=/etc/reconguard/store/password",
+    "--correlation-store-ca=/etc/reconguard/store-ca/ca.crt",
+], args
+mounts = {m["name"]: m["mountPath"] for m in c["volumeMounts"]}
+assert mounts["store-password"] == "/etc/reconguard/store" and mounts["store-ca"] == "/etc/reconguard/store-ca", mounts
+volumes = {v["name"]: v for v in spec["volumes"]}
+assert volumes["store-password"]["secret"] == {"secretName": "redis-auth", "items": [{"key": "password", "path": "password"}]}
+assert volumes["store-ca"]["secret"] == {"secretName": "redis-ca", "items": [{"key": "ca.pem", "path": "ca.crt"}]}
+np = next(d for d in docs if d["kind"] == "NetworkPolicy")
+assert np["spec"]["policyTypes"] == ["Ingress", "Egress"]
+dns, api, store = np["spec"]["egress"]
+assert {(p["port"], p["protocol"]) for p in dns["ports"]} == {(53, "UDP"), (53, "TCP")} and "to" not in dns
+assert [p["port"] for p in api["ports"]] == [443, 6443] and api["to"] == [{"ipBlock": {"cidr": "10.0.0.0/24"}}]
+assert store["ports"] == [{"port": 6380, "protocol": "TCP"}], store
+assert store["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] == "infra"
+# Nothing of the store by default: no flag, no volume, and egress left alone.
+docs = [d for d in yaml.safe_load_all(open(sys.argv[2])) if d]
+dep = next(d for d in docs if d["kind"] == "Deployment")
+assert not [a for a in dep["spec"]["template"]["spec"]["containers"][0]["args"] if "correlation-store" in a]
+assert not [v for v in dep["spec"]["template"]["spec"]["volumes"] if v["name"].startswith("store")]
+PY
+}
+check "correlationStore: flags, Secret mounts, and egress to DNS, the API server and the store only" correlation_store_shape
+check "correlationStore: the default port 6379 when the url names none" bash -c \
+  "helm template x $chart --set correlationStore.url=redis://redis --set networkPolicy.enabled=true --set networkPolicy.restrictEgress=true --set 'networkPolicy.apiServerCIDRs={10.0.0.0/24}' --set-json 'correlationStore.networkPolicyPeers=$store_peer' | grep -A1 'port: 6379' | grep -q TCP"
+check "correlationStore: a password in the url is refused" bash -c \
+  "! helm template x $chart --set correlationStore.url=redis://:pw@redis:6379 2>/dev/null && helm template x $chart --set correlationStore.url=redis://:pw@redis:6379 2>&1 | grep -q passwordSecret"
+check "correlationStore: a CA for a plain redis:// url is refused" bash -c \
+  "! helm template x $chart --set correlationStore.url=redis://redis --set correlationStore.caSecret.name=ca 2>/dev/null"
+check "correlationStore: restricted egress without the store's peers is refused" bash -c \
+  "helm template x $chart --set correlationStore.url=redis://redis --set networkPolicy.enabled=true --set networkPolicy.restrictEgress=true --set 'networkPolicy.apiServerCIDRs={10.0.0.0/24}' 2>&1 | grep -q networkPolicyPeers"
+check "schema rejects a store url that is not redis:// or rediss://" bash -c "! helm lint --strict $chart --set correlationStore.url=http://redis:6379"
+check "schema rejects a store timeout above 2000 ms" bash -c "! helm lint --strict $chart --set correlationStore.timeoutMilliseconds=5000"
 
 deployment_is_clean() {
   local out

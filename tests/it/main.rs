@@ -26,4 +26,5 @@ mod properties;
 mod replay;
 mod server;
 mod shell_oracle;
+mod store;
 mod updates;
