@@ -471,20 +471,7 @@ mod tests {
     }
 
     fn exec(container: &str, argv: &[&str], uid: &str) -> Subject {
-        let review = serde_json::json!({
-            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-            "request": {
-                "uid": uid,
-                "kind": {"group": "", "version": "v1", "kind": "PodExecOptions"},
-                "resource": {"group": "", "version": "v1", "resource": "pods"},
-                "subResource": "exec", "name": "web-0", "namespace": "shop",
-                "operation": "CONNECT", "userInfo": {"username": "alice"},
-                "object": {"kind": "PodExecOptions", "apiVersion": "v1",
-                           "container": container, "command": argv},
-            }
-        });
-        let mut subjects = crate::subject::from_manifest(&review).expect("a review");
-        subjects.remove(0)
+        crate::engine::tests::exec_into(uid, container, argv)
     }
 
     #[test]

@@ -151,12 +151,16 @@ pub struct Engine<M = LocalMemory> {
 /// answer about the request.
 enum Settled<'p> {
     Final(Verdict),
-    Remember {
-        settings: &'p Correlation,
-        request: Remember,
-        signals: Vec<Signal>,
-        decision: Decision,
-    },
+    Remember(Pending<'p>),
+}
+
+/// A request with a counted finding: what it adds to its identity's history, and what is needed
+/// to decide it again if the memory answers with a burst.
+struct Pending<'p> {
+    settings: &'p Correlation,
+    request: Remember,
+    signals: Vec<Signal>,
+    decision: Decision,
 }
 
 impl Engine<LocalMemory> {
@@ -168,16 +172,9 @@ impl Engine<LocalMemory> {
     pub fn judge(&self, policy: &Policy, subject: &Subject, now: Instant) -> Verdict {
         match settle(policy, subject, detect_guarded(policy, subject)) {
             Settled::Final(verdict) => verdict,
-            Settled::Remember {
-                settings,
-                request,
-                signals,
-                decision,
-            } => {
-                let recalled = self.memory.observe_now(settings, &request, now);
-                escalate(
-                    policy, subject, settings, &request, signals, decision, recalled,
-                )
+            Settled::Remember(p) => {
+                let recalled = self.memory.observe_now(p.settings, &p.request, now);
+                p.escalate(policy, subject, recalled)
             }
         }
     }
@@ -204,16 +201,9 @@ impl<M: Memory> Engine<M> {
     ) -> Verdict {
         match settle(policy, subject, detected) {
             Settled::Final(verdict) => verdict,
-            Settled::Remember {
-                settings,
-                request,
-                signals,
-                decision,
-            } => {
-                let recalled = self.memory.observe(settings, &request, now).await;
-                escalate(
-                    policy, subject, settings, &request, signals, decision, recalled,
-                )
+            Settled::Remember(p) => {
+                let recalled = self.memory.observe(p.settings, &p.request, now).await;
+                p.escalate(policy, subject, recalled)
             }
         }
     }
@@ -264,54 +254,54 @@ fn settle<'p>(
             .map(|f| (f.technique.clone(), f.rule.clone()))
             .collect(),
     };
-    Settled::Remember {
+    Settled::Remember(Pending {
         settings,
         request,
         signals,
         decision,
-    }
+    })
 }
 
-/// A burst of distinct discovery techniques adds its own finding and the request is decided
-/// again; otherwise the decision stands.
-fn escalate(
-    policy: &Policy,
-    subject: &Subject,
-    settings: &Correlation,
-    request: &Remember,
-    mut signals: Vec<Signal>,
-    decision: Decision,
-    recalled: Recalled,
-) -> Verdict {
-    let mut correlated = Correlated {
-        burst: false,
-        duplicate: recalled.observation == Observation::Duplicate,
-        identities: recalled.identities,
-        evicted: recalled.evicted,
-    };
-    let decision = match recalled.observation {
-        Observation::Burst(sequence) => {
-            correlated.burst = true;
-            signals.push(Signal::of_request(
-                &settings.rule,
-                correlate::describe(settings, &request.identity, &sequence),
-            ));
-            match guard::run(|| decision::decide(policy, subject, signals)) {
-                Ok(decision) => decision,
-                Err(_) => {
-                    return Verdict {
-                        decision: fail_closed(policy, subject, Unjudged::Panicked),
-                        unjudged: Some(Unjudged::Panicked),
-                        correlated: Some(correlated),
+impl Pending<'_> {
+    /// A burst of distinct discovery techniques adds its own finding and the request is decided
+    /// again; otherwise the decision stands.
+    fn escalate(self, policy: &Policy, subject: &Subject, recalled: Recalled) -> Verdict {
+        let Pending {
+            settings,
+            request,
+            mut signals,
+            decision,
+        } = self;
+        let mut correlated = Correlated {
+            burst: false,
+            duplicate: recalled.observation == Observation::Duplicate,
+            identities: recalled.identities,
+            evicted: recalled.evicted,
+        };
+        let decision = match recalled.observation {
+            Observation::Burst(sequence) => {
+                correlated.burst = true;
+                signals.push(Signal::of_request(
+                    &settings.rule,
+                    correlate::describe(settings, &request.identity, &sequence),
+                ));
+                match guard::run(|| decision::decide(policy, subject, signals)) {
+                    Ok(decision) => decision,
+                    Err(_) => {
+                        return Verdict {
+                            decision: fail_closed(policy, subject, Unjudged::Panicked),
+                            unjudged: Some(Unjudged::Panicked),
+                            correlated: Some(correlated),
+                        }
                     }
                 }
             }
+            _ => decision,
+        };
+        Verdict {
+            correlated: Some(correlated),
+            ..Verdict::of(decision)
         }
-        _ => decision,
-    };
-    Verdict {
-        correlated: Some(correlated),
-        ..Verdict::of(decision)
     }
 }
 
@@ -321,6 +311,11 @@ mod tests {
     use crate::decision::Action;
 
     fn exec(uid: &str, argv: &[&str]) -> Subject {
+        exec_into(uid, "app", argv)
+    }
+
+    /// alice's `pods/exec` review of shop/web-0, into `container`.
+    pub(super) fn exec_into(uid: &str, container: &str, argv: &[&str]) -> Subject {
         let review = serde_json::json!({
             "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
             "request": {
@@ -329,8 +324,8 @@ mod tests {
                 "resource": {"group": "", "version": "v1", "resource": "pods"},
                 "subResource": "exec", "name": "web-0", "namespace": "shop",
                 "operation": "CONNECT", "userInfo": {"username": "alice"},
-                "object": {"kind": "PodExecOptions", "apiVersion": "v1", "container": "app",
-                           "command": argv},
+                "object": {"kind": "PodExecOptions", "apiVersion": "v1",
+                           "container": container, "command": argv},
             }
         });
         let mut subjects = crate::subject::from_manifest(&review).expect("a review");

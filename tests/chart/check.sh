@@ -236,6 +236,15 @@ default_policy_valid() {
     --set policy.pods=enforce | grep -q 'suggest-layer' || { echo "notes after enforce still say audit"; return 1; }
 }
 check "first install: pods audited (one layer), commands enforced; pods=enforce and pods=policy as documented" default_policy_valid
+notes_correlation() {
+  # The notes chart made by the check above.
+  local notes=(helm template reconguard "$work/notes-chart" --namespace reconguard --show-only templates/notes.yaml)
+  "${notes[@]}" | grep -q 'each of the 2 replicas remembers alone' || { echo "no word on per-replica memory"; return 1; }
+  "${notes[@]}" --set correlationStore.url=rediss://cache@redis:6379/0 | grep -q 'replicas share rediss://redis:6379/0$' \
+    || { echo "the store is not named, or with its user"; return 1; }
+  ! "${notes[@]}" --set replicaCount=1 | grep -q 'Correlation' || { echo "one replica told to share"; return 1; }
+}
+check "install notes: replicas remembering alone are said so; a store is named without its user" notes_correlation
 # The lines of one rule in `policy show` YAML, up to the next rule.
 rule_block() {
   awk -v rule="  $2:" '$0 == rule { found = 1; print; next } found && /^  [^ #]/ { exit } found' "$1"

@@ -194,15 +194,11 @@ impl Replica {
     }
 
     /// Waits until the replica serves and correlation uses `mode`.
-    async fn wait_for_mode(&self, mode: &str) {
-        eventually(&format!("replica {} in mode {mode}", self.port), || async {
-            let text = self.metrics().await;
-            metric(
-                &text,
-                "reconguard_correlation_store_mode",
-                &[("mode", mode)],
-            ) == 1.0
-        })
+    async fn wait_for_mode(&self, wanted: &str) {
+        eventually(
+            &format!("replica {} in mode {wanted}", self.port),
+            || async { mode(&self.metrics().await, wanted) == 1.0 },
+        )
         .await;
     }
 }
@@ -226,6 +222,17 @@ fn store_args(port: u16, timeout_ms: u64) -> Vec<String> {
         "--correlation-store-timeout".into(),
         timeout_ms.to_string(),
     ]
+}
+
+/// `n` replicas sharing the Redis on `port`, each waited for until it shares.
+async fn sharing(setup: &Setup, port: u16, n: usize, timeout_ms: u64) -> Vec<Replica> {
+    let replicas: Vec<Replica> = (0..n)
+        .map(|_| Replica::spawn(setup, &store_args(port, timeout_ms)))
+        .collect();
+    for r in &replicas {
+        r.wait_for_mode("shared").await;
+    }
+    replicas
 }
 
 /// What the API server and the user see of one judgement.
@@ -259,6 +266,15 @@ impl RoundRobin {
         let replica = self.next;
         self.next = (self.next + 1) % self.urls.len();
         self.exec_on(replica, user, argv).await
+    }
+
+    /// `user` runs every command of `DISCOVERY`, in order, round robin.
+    async fn discovery(&mut self, user: &str) -> Vec<Judged> {
+        let mut judged = Vec::new();
+        for argv in DISCOVERY {
+            judged.push(self.exec(user, argv).await);
+        }
+        judged
     }
 
     async fn exec_on(&mut self, replica: usize, user: &str, argv: &[&str]) -> Judged {
@@ -296,6 +312,20 @@ fn judged(body: &Value) -> Judged {
     }
 }
 
+/// `reconguard_correlation_store_mode{mode}` in an exposition.
+fn mode(text: &str, mode: &str) -> f64 {
+    metric(text, "reconguard_correlation_store_mode", &[("mode", mode)])
+}
+
+/// `reconguard_correlation_store_errors_total{reason}` in an exposition.
+fn store_errors(text: &str, reason: &str) -> f64 {
+    metric(
+        text,
+        "reconguard_correlation_store_errors_total",
+        &[("reason", reason)],
+    )
+}
+
 async fn sum_over(replicas: &[&Replica], name: &str, labels: &[(&str, &str)]) -> f64 {
     let mut total = 0.0;
     for r in replicas {
@@ -310,44 +340,30 @@ async fn a_burst_spread_over_three_replicas_is_judged_as_one_replica_judges_it()
     let redis = Redis::start(&[]);
     // Without a store: one replica sees the whole sequence, three see it split.
     let alone: Vec<Replica> = (0..3).map(|_| Replica::spawn(&setup, &[])).collect();
-    let shared: Vec<Replica> = (0..3)
-        .map(|_| Replica::spawn(&setup, &store_args(redis.port, 1000)))
-        .collect();
     for r in &alone {
         r.wait_for_mode("local").await;
     }
-    for r in &shared {
-        r.wait_for_mode("shared").await;
-    }
+    let shared = sharing(&setup, redis.port, 3, 1000).await;
     let alone_refs: Vec<&Replica> = alone.iter().collect();
     let shared_refs: Vec<&Replica> = shared.iter().collect();
 
-    let mut one = RoundRobin::new(&setup, &alone_refs[..1]);
-    let mut expected = Vec::new();
-    for argv in DISCOVERY {
-        expected.push(one.exec("alice", argv).await);
-    }
+    let expected = RoundRobin::new(&setup, &alone_refs[..1])
+        .discovery("alice")
+        .await;
     assert!(expected[..3].iter().all(|j| j.allowed), "{expected:?}");
     assert!(
         !expected[3].allowed && expected[3].rules.iter().any(|r| r == BURST_RULE),
         "one replica sees the burst: {expected:?}"
     );
 
-    let mut split = RoundRobin::new(&setup, &alone_refs);
-    let mut without_store = Vec::new();
-    for argv in DISCOVERY {
-        without_store.push(split.exec("bob", argv).await);
-    }
+    let without_store = RoundRobin::new(&setup, &alone_refs).discovery("bob").await;
     assert!(
         without_store.iter().all(|j| j.allowed),
         "without a store, three replicas each see too little: {without_store:?}"
     );
 
     let mut spread = RoundRobin::new(&setup, &shared_refs);
-    let mut with_store = Vec::new();
-    for argv in DISCOVERY {
-        with_store.push(spread.exec("alice", argv).await);
-    }
+    let with_store = spread.discovery("alice").await;
     assert_eq!(
         with_store, expected,
         "three replicas sharing a store judge as one"
@@ -379,12 +395,7 @@ async fn a_burst_spread_over_three_replicas_is_judged_as_one_replica_judges_it()
 async fn one_kubectl_exec_admitted_by_two_replicas_counts_once() {
     let setup = Setup::new();
     let redis = Redis::start(&[]);
-    let replicas: Vec<Replica> = (0..2)
-        .map(|_| Replica::spawn(&setup, &store_args(redis.port, 1000)))
-        .collect();
-    for r in &replicas {
-        r.wait_for_mode("shared").await;
-    }
+    let replicas = sharing(&setup, redis.port, 2, 1000).await;
     let refs: Vec<&Replica> = replicas.iter().collect();
     let mut client = RoundRobin::new(&setup, &refs);
     // kubectl 1.30+ tries a websocket, then SPDY: two admissions of one command, each with its own
@@ -439,12 +450,7 @@ async fn a_replica_killed_and_started_again_keeps_the_history() {
 async fn a_stopped_store_leaves_every_request_answered_and_a_restarted_one_is_shared_again() {
     let setup = Setup::new();
     let mut redis = Redis::start(&[]);
-    let replicas: Vec<Replica> = (0..3)
-        .map(|_| Replica::spawn(&setup, &store_args(redis.port, 250)))
-        .collect();
-    for r in &replicas {
-        r.wait_for_mode("shared").await;
-    }
+    let replicas = sharing(&setup, redis.port, 3, 250).await;
     let refs: Vec<&Replica> = replicas.iter().collect();
     let mut client = RoundRobin::new(&setup, &refs);
     assert!(client.exec_on(0, "frank", DISCOVERY[0]).await.allowed);
@@ -468,33 +474,14 @@ async fn a_stopped_store_leaves_every_request_answered_and_a_restarted_one_is_sh
         "{answers:?}"
     );
     let text = refs[2].metrics().await;
-    assert_eq!(
-        metric(
-            &text,
-            "reconguard_correlation_store_mode",
-            &[("mode", "fallback")]
-        ),
-        1.0
-    );
-    let failed = metric(
-        &text,
-        "reconguard_correlation_store_errors_total",
-        &[("reason", "connection")],
-    ) + metric(
-        &text,
-        "reconguard_correlation_store_errors_total",
-        &[("reason", "timeout")],
-    );
+    assert_eq!(mode(&text, "fallback"), 1.0);
+    let failed = store_errors(&text, "connection") + store_errors(&text, "timeout");
     assert!(
         failed >= 1.0,
         "the first request found the store gone:\n{text}"
     );
     assert!(
-        metric(
-            &text,
-            "reconguard_correlation_store_errors_total",
-            &[("reason", "unavailable")]
-        ) >= 1.0,
+        store_errors(&text, "unavailable") >= 1.0,
         "later requests did not wait for the store:\n{text}"
     );
     common::server::assert_promtool_accepts(&text);
@@ -511,10 +498,7 @@ async fn a_stopped_store_leaves_every_request_answered_and_a_restarted_one_is_sh
             .await;
         r.wait_for_mode("shared").await;
     }
-    let mut resumed = Vec::new();
-    for argv in DISCOVERY {
-        resumed.push(client.exec("grace", argv).await);
-    }
+    let resumed = client.discovery("grace").await;
     assert!(resumed[..3].iter().all(|j| j.allowed), "{resumed:?}");
     assert!(
         !resumed[3].allowed && resumed[3].rules.iter().any(|r| r == BURST_RULE),
@@ -523,7 +507,7 @@ async fn a_stopped_store_leaves_every_request_answered_and_a_restarted_one_is_sh
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_store_over_tls_with_a_password_shares_under_its_prefix() {
+async fn a_store_over_tls_with_an_acl_user_shares_under_its_prefix() {
     let setup = Setup::new();
     let generated =
         reconguard::certs::generate(&["localhost".into(), "127.0.0.1".into()], 30).unwrap();
@@ -546,13 +530,32 @@ async fn a_store_over_tls_with_a_password_shares_under_its_prefix() {
         path_str(&setup.path("redis-ca.crt")),
         "--tls-auth-clients".into(),
         "no".into(),
-        "--requirepass".into(),
-        "correct horse".into(),
+        // The least a replica needs (README "Credentials"): its commands, and its prefix's keys.
+        "--user".into(),
+        "default".into(),
+        "off".into(),
+        "--user".into(),
+        "reconguard".into(),
+        "on".into(),
+        ">correct horse".into(),
+        "~team-a:*".into(),
+        "+ping".into(),
+        "+evalsha".into(),
+        "+script|load".into(),
+        "+get".into(),
+        "+set".into(),
+        "+time".into(),
+        "--user".into(),
+        "admin".into(),
+        "on".into(),
+        ">admin".into(),
+        "~*".into(),
+        "+@all".into(),
     ]);
     let tls = |password: &str| {
         vec![
             "--correlation-store".into(),
-            format!("rediss://localhost:{}/0", redis.port),
+            format!("rediss://reconguard@localhost:{}/0", redis.port),
             "--correlation-store-ca".into(),
             path_str(&setup.path("redis-ca.crt")),
             "--correlation-store-password-file".into(),
@@ -583,22 +586,8 @@ async fn a_store_over_tls_with_a_password_shares_under_its_prefix() {
     let alone = client.exec_on(2, "heidi", DISCOVERY[0]).await;
     assert!(alone.allowed, "{alone:?}");
     let text = refused.metrics().await;
-    assert_eq!(
-        metric(
-            &text,
-            "reconguard_correlation_store_mode",
-            &[("mode", "fallback")]
-        ),
-        1.0
-    );
-    assert_eq!(
-        metric(
-            &text,
-            "reconguard_correlation_store_errors_total",
-            &[("reason", "unavailable")]
-        ),
-        1.0
-    );
+    assert_eq!(mode(&text, "fallback"), 1.0);
+    assert_eq!(store_errors(&text, "unavailable"), 1.0);
     let log_path = setup.path(&format!("serve-{}.log", refused.port));
     eventually("the refused replica logs why", || async {
         std::fs::read_to_string(&log_path)
@@ -619,7 +608,11 @@ async fn a_store_over_tls_with_a_password_shares_under_its_prefix() {
         redis.port
     ))
     .unwrap();
-    let settings = info.redis_settings().clone().set_password("correct horse");
+    let settings = info
+        .redis_settings()
+        .clone()
+        .set_username("admin")
+        .set_password("admin");
     let client = redis::Client::build_with_tls(
         info.set_redis_settings(settings),
         redis::TlsCertificates {
