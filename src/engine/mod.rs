@@ -4,8 +4,9 @@
 //! `validate`'s predictions all call it, so what they report is what the webhook decides.
 //!
 //! Everything here is pure but the memory of recent requests, which lives in the caller's `Engine`
-//! (the replica's own, or a store the replicas share); time is an argument. Scheduling (the evaluation pool, deadlines) is the caller's: a deadline
-//! that passes comes back in as `Unjudged::TimedOut`.
+//! (the replica's own, or a store the replicas share); time is an argument. Scheduling (the
+//! evaluation pool, deadlines) is the caller's: a deadline that passes comes back in as
+//! `Unjudged::TimedOut`.
 
 pub mod clock;
 pub mod correlate;
@@ -183,10 +184,6 @@ impl Engine<LocalMemory> {
 impl<M: Memory> Engine<M> {
     pub fn with_memory(memory: M) -> Engine<M> {
         Engine { memory }
-    }
-
-    pub fn memory(&self) -> &M {
-        &self.memory
     }
 
     /// The pipeline's last steps, after detection ran wherever the caller scheduled it:

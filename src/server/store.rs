@@ -128,10 +128,6 @@ impl SharedMemory {
             store: Some(store),
         })
     }
-
-    pub fn local_memory(&self) -> &LocalMemory {
-        &self.local
-    }
 }
 
 impl Memory for SharedMemory {
