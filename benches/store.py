@@ -189,6 +189,9 @@ def main():
                 latency[s.name]["p99"].append(p["p99"])
             for s in servers:
                 throughput[s.name].append(load.h2load(s.port, body, args.requests, False))
+        stats = Resp(redis_port).call("INFO", "commandstats")
+        evalsha = next((line for line in stats.splitlines() if line.startswith("cmdstat_evalsha:")), "")
+        script_usec = evalsha.split("usec_per_call=")[1].split(",")[0] if "usec_per_call=" in evalsha else "?"
         errors = metric(servers[1].metrics_port, 'reconguard_correlation_store_errors_total{reason="timeout"}')
         errors += metric(servers[1].metrics_port, 'reconguard_correlation_store_errors_total{reason="connection"}')
         print(f"\nlatency at {args.rate} req/s for {args.rate_seconds} s, ms (median of {args.rounds} rounds):")
@@ -203,6 +206,7 @@ def main():
             print(f"{name:<10}{statistics.median(v):>10.0f}   {', '.join(f'{x:.0f}' for x in v)}")
         ratio = statistics.median(throughput["store"]) / statistics.median(throughput["no store"])
         print(f"store / no store: {ratio:.2f}; store timeouts and connection errors during the run: {errors:.0f}")
+        print(f"Redis CPU per script call (INFO commandstats, evalsha usec_per_call): {script_usec} µs")
 
         # Memory per identity at the caps, through the script serve runs.
         techniques, correlation = counted_techniques()
