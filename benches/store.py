@@ -31,12 +31,6 @@ ROOT = load.ROOT
 SCRIPT = os.path.join(ROOT, "src/server/observe.lua")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Resp:
     """A minimal RESP client: enough for EVAL, INFO and MEMORY USAGE, pipelined."""
 
@@ -129,7 +123,7 @@ def main():
     args = parser.parse_args()
 
     work = tempfile.mkdtemp(prefix="reconguard-store-")
-    redis_port = free_port()
+    redis_port = load.free_port()
     redis = subprocess.Popen(
         ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,
@@ -151,7 +145,7 @@ def main():
                   "--decision-log", "/dev/null", "--shutdown-delay", "0"]
         for name, extra in (("no store", []),
                             ("store", ["--correlation-store", f"redis://127.0.0.1:{redis_port}/0"])):
-            port, metrics_port = free_port(), free_port()
+            port, metrics_port = load.free_port(), load.free_port()
             argv = [load.RECONGUARD] + common + ["--listen", f"127.0.0.1:{port}",
                                                  "--metrics-listen", f"127.0.0.1:{metrics_port}"] + extra
             server = load.Server(name, argv, port, os.path.join(work, f"{port}.log"), "/readyz")

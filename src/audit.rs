@@ -22,52 +22,37 @@ use serde_json::{json, Value};
 
 /// The fields of an audit event that replay reads; the rest are skipped.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct Event {
-    #[serde(rename = "auditID", default)]
+    #[serde(rename = "auditID")]
     pub audit_id: String,
-    #[serde(default)]
     pub stage: String,
-    #[serde(rename = "requestURI", default)]
+    #[serde(rename = "requestURI")]
     pub request_uri: String,
-    #[serde(default)]
     pub verb: String,
-    #[serde(default)]
     pub user: Value,
-    #[serde(default)]
     pub impersonated_user: Option<Value>,
-    #[serde(default)]
     pub object_ref: Option<ObjectRef>,
-    #[serde(default)]
     pub response_status: Option<ResponseStatus>,
-    #[serde(default)]
     pub request_object: Option<Value>,
-    #[serde(default)]
     pub response_object: Option<Value>,
-    #[serde(default)]
     pub request_received_timestamp: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct ObjectRef {
-    #[serde(default)]
     pub resource: Option<String>,
-    #[serde(default)]
     pub namespace: Option<String>,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub api_group: Option<String>,
-    #[serde(default)]
     pub api_version: Option<String>,
-    #[serde(default)]
     pub subresource: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
 pub struct ResponseStatus {
-    #[serde(default)]
     pub code: Option<u16>,
 }
 

@@ -88,8 +88,19 @@ impl Fingerprint {
 
     /// Lowercase hex, as a store keeps it.
     pub fn hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        hex(&self.0)
     }
+}
+
+/// Lowercase hex of `bytes`: fingerprints and a store's identity keys.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }
 
 /// Length-prefixed fields, so that `["a b"]` and `["a", "b"]` never encode alike.

@@ -23,7 +23,7 @@ use tokio::sync::mpsc;
 
 use super::metrics::Metrics;
 use super::ratelimit::LogLimiter;
-use crate::engine::correlate::{LocalMemory, Memory, Observation, Recalled, Remember, RECENT};
+use crate::engine::correlate::{hex, LocalMemory, Memory, Observation, Recalled, Remember, RECENT};
 use crate::policy::Correlation;
 
 /// The `reason` label values of `reconguard_correlation_store_errors_total`.
@@ -245,13 +245,7 @@ impl RedisStore {
     /// the identity's length.
     fn key(&self, identity: &str) -> String {
         let digest = ring::digest::digest(&ring::digest::SHA256, identity.as_bytes());
-        let mut key = String::with_capacity(self.prefix.len() + 35);
-        key.push_str(&self.prefix);
-        key.push_str("id:");
-        for b in &digest.as_ref()[..16] {
-            key.push_str(&format!("{b:02x}"));
-        }
-        key
+        format!("{}id:{}", self.prefix, hex(&digest.as_ref()[..16]))
     }
 
     /// One request, applied by the script within the timeout.
