@@ -29,7 +29,8 @@ pub struct PolicyDocument {
     /// MITRE ATT&CK techniques the rules name: what `policy docs` groups them by.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub techniques: BTreeMap<String, TechniqueSpec>,
-    /// Findings of one identity remembered across requests (per replica).
+    /// Findings of one identity remembered across requests (per replica, or in a store the
+    /// replicas share).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub correlation: Option<CorrelationSpec>,
     /// What the server's pod cache adds: the pod a request lands in, the namespace a pod joins.

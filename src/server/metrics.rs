@@ -170,7 +170,7 @@ impl Metrics {
         registry.register(Box::new(exemption_hits.clone()))?;
         let correlation_identities = prometheus::IntGauge::new(
             "reconguard_correlation_identities",
-            "Identities whose recent discovery findings this replica remembers (correlation state is per replica).",
+            "Identities whose recent discovery findings this replica remembers in its own memory (with a correlation store, the shared state is in the store and this is the replica's fallback).",
         )?;
         let correlation_duplicates = prometheus::IntCounter::new(
             "reconguard_correlation_duplicates_total",
